@@ -1,0 +1,124 @@
+# quern — top-level, non-recursive Makefile.
+#
+# Each component describes itself in a fragment <stage>/<component>.mk that appends to:
+#   LIBS     += name   with name_SRCS (C/CUDA sources), name_PKGS (pkg-config packages)
+#                      -> $(B)/lib/libquern_<name>.a
+#   PROGRAMS += prog   with prog_SRCS, prog_LIBS (quern libs, dependents first),
+#                      prog_PKGS, prog_LDLIBS (extra -l flags)        -> $(BIN)/prog
+#   CHECKS   += check  with check_SRCS, check_LIBS, check_PKGS, check_LDLIBS
+#                      (Check unit tests, one binary each)           -> $(B)/tests/check
+# Targets: all (default), check, dataset, bench, install, clean, deps.
+# SANITIZE=1 builds everything under ASan+UBSan into build/san/ and runs the same tests.
+
+PREFIX ?= /usr/local
+CC ?= cc
+NVCC ?= nvcc
+PYTHON ?= python3
+
+CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+               -fno-strict-aliasing -pthread -I. -Icommon
+ifeq ($(SANITIZE),1)
+  B := build/san
+  BIN := build/san/bin
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+  B := build/rel
+  BIN := bin
+  SANFLAGS :=
+endif
+CFLAGS_ALL := $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS)
+LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
+
+# CUDA is optional: fragments test HAVE_CUDA and add .cu sources only when it is 1.
+HAVE_CUDA := $(if $(shell command -v $(NVCC) 2>/dev/null),1,0)
+ifeq ($(NOCUDA),1)
+  HAVE_CUDA := 0
+endif
+
+LIBS :=
+PROGRAMS :=
+CHECKS :=
+include common/common.mk
+include $(sort $(filter-out common/common.mk,$(wildcard */*.mk)))
+
+pkg_cflags = $(if $(strip $(1)),$(shell pkg-config --cflags $(1)))
+pkg_libs = $(if $(strip $(1)),$(shell pkg-config --libs $(1)))
+objs_of = $(patsubst %.c,$(B)/obj/%.o,$(filter %.c,$(1))) $(patsubst %.cu,$(B)/obj/%.cu.o,$(filter %.cu,$(1)))
+lib_file = $(B)/lib/libquern_$(1).a
+# all pkg-config packages and CUDA link flags of a list of quern libs
+libs_pkgs = $(foreach l,$(1),$($(l)_PKGS))
+libs_ldlibs = $(foreach l,$(1),$($(l)_LDLIBS))
+
+define LIB_template
+$(1)_OBJS := $$(call objs_of,$$($(1)_SRCS))
+$$(call lib_file,$(1)): $$($(1)_OBJS)
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+$$($(1)_OBJS): PKG_CFLAGS := $$(call pkg_cflags,$$($(1)_PKGS))
+endef
+
+define LINK_template
+$(1)_OBJS := $$(call objs_of,$$($(1)_SRCS))
+$(1)_ALLPKGS := $$(sort $$($(1)_PKGS) $$(call libs_pkgs,$$($(1)_LIBS) common) $(3))
+$$($(1)_OBJS): PKG_CFLAGS := $$(call pkg_cflags,$$($(1)_ALLPKGS))
+$(2)/$(1): $$($(1)_OBJS) $$(foreach l,$$($(1)_LIBS) common,$$(call lib_file,$$(l)))
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS_ALL) -o $$@ $$($(1)_OBJS) \
+	  $$(foreach l,$$($(1)_LIBS) common,$$(call lib_file,$$(l))) \
+	  $$(call pkg_libs,$$($(1)_ALLPKGS)) $$($(1)_LDLIBS) $$(call libs_ldlibs,$$($(1)_LIBS)) -lm
+endef
+
+$(foreach l,$(LIBS),$(eval $(call LIB_template,$(l))))
+$(foreach p,$(PROGRAMS),$(eval $(call LINK_template,$(p),$(BIN),)))
+$(foreach t,$(CHECKS),$(eval $(call LINK_template,$(t),$(B)/tests,check)))
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/obj/%.cu.o: %.cu
+	@mkdir -p $(@D)
+	$(NVCC) -O3 -std=c++17 -I. -Icommon -Xcompiler -Wall,-Wextra,-Werror,-fPIC -c -o $@ $<
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+PROGRAM_FILES := $(addprefix $(BIN)/,$(PROGRAMS))
+CHECK_FILES := $(addprefix $(B)/tests/,$(CHECKS))
+
+.PHONY: all deps check check-c check-py dataset bench install clean
+all: $(PROGRAM_FILES) $(foreach l,$(LIBS),$(call lib_file,$(l)))
+	@if [ "$(HAVE_CUDA)" = 1 ]; then echo "quern: built with CUDA ($(NVCC))"; \
+	 else echo "quern: built without CUDA (nvcc not found or NOCUDA=1)"; fi
+
+deps:
+	@pipelines/deps.sh
+
+# Unit tests (Check) then end-to-end tests (pytest drives the programs in $(BIN)).
+check: deps
+	@$(MAKE) --no-print-directory all tests-built
+	@$(MAKE) --no-print-directory check-c check-py
+
+tests-built: $(CHECK_FILES)
+.PHONY: tests-built
+
+check-c: $(CHECK_FILES)
+	@fail=0; for t in $(CHECK_FILES); do \
+	  echo "== $$t"; QUERN_BIN=$(CURDIR)/$(BIN) $$t || fail=1; done; \
+	  [ $$fail = 0 ] || { echo "check: unit tests FAILED"; exit 1; }
+
+check-py: $(PROGRAM_FILES)
+	QUERN_BIN=$(CURDIR)/$(BIN) QUERN_SANITIZE=$(SANITIZE) $(PYTHON) -m pytest -q tests
+
+dataset: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -f pipelines/dataset.make BIN=$(BIN)
+
+bench: all
+	@for s in bench/*.sh; do echo "== $$s"; sh $$s || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(PROGRAM_FILES) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build bin out

@@ -1,0 +1,98 @@
+#include "qn_atomic.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void release(qn_atomic *af)
+{
+    free(af->path);
+    free(af->tmp);
+    af->path = af->tmp = NULL;
+    af->fp = NULL;
+}
+
+int qn_atomic_open(qn_atomic *af, const char *path, qn_error *err)
+{
+    memset(af, 0, sizeof *af);
+    size_t n = strlen(path);
+    af->path = strdup(path);
+    af->tmp = malloc(n + 16);
+    if (!af->path || !af->tmp) {
+        release(af);
+        return qn_error_set(err, QN_ENOMEM, "%s: out of memory", path);
+    }
+    memcpy(af->tmp, path, n);
+    memcpy(af->tmp + n, ".tmp.XXXXXX", 12);
+    int fd = mkstemp(af->tmp);
+    if (fd < 0) {
+        int e = errno;
+        release(af);
+        return qn_error_errno(err, QN_EINPUT, e, "%s: cannot create output", path);
+    }
+    fchmod(fd, 0644);
+    af->fp = fdopen(fd, "w");
+    if (!af->fp) {
+        int e = errno;
+        close(fd);
+        unlink(af->tmp);
+        release(af);
+        return qn_error_errno(err, QN_EENV, e, "%s: cannot open output", path);
+    }
+    return QN_OK;
+}
+
+static void fsync_dir(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(copy);
+}
+
+int qn_atomic_commit(qn_atomic *af, qn_error *err)
+{
+    if (!af->fp)
+        return qn_error_set(err, QN_EINTERNAL, "qn_atomic_commit: not open");
+    int e = 0;
+    if (ferror(af->fp))
+        e = errno ? errno : EIO;
+    if (!e && fflush(af->fp) != 0)
+        e = errno;
+    if (!e && fsync(fileno(af->fp)) != 0)
+        e = errno;
+    if (fclose(af->fp) != 0 && !e)
+        e = errno;
+    af->fp = NULL;
+    if (!e && rename(af->tmp, af->path) != 0)
+        e = errno;
+    if (e) {
+        unlink(af->tmp);
+        int rc = qn_error_errno(err, QN_EENV, e, "%s: cannot write output", af->path);
+        release(af);
+        return rc;
+    }
+    fsync_dir(af->path);
+    release(af);
+    return QN_OK;
+}
+
+void qn_atomic_abort(qn_atomic *af)
+{
+    if (!af)
+        return;
+    if (af->fp)
+        fclose(af->fp);
+    if (af->tmp)
+        unlink(af->tmp);
+    release(af);
+}

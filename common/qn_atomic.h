@@ -1,0 +1,33 @@
+/* qn_atomic.h — write a file so that it appears whole or not at all.
+ *
+ * qn_atomic_open creates a temporary file beside the target (same directory, so
+ * rename(2) is atomic), qn_atomic_commit flushes, fsyncs, renames it over the
+ * target and fsyncs the directory; qn_atomic_abort removes the temporary. After a
+ * failed commit the temporary is already removed and the target is untouched.
+ */
+#ifndef QN_ATOMIC_H
+#define QN_ATOMIC_H
+
+#include <stdio.h>
+#include "qn_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct qn_atomic {
+    FILE *fp;           /* write here */
+    char *path;         /* final path */
+    char *tmp;          /* temporary path */
+} qn_atomic;
+
+int qn_atomic_open(qn_atomic *af, const char *path, qn_error *err);
+/* Commits: any earlier write error (ferror) fails the commit. */
+int qn_atomic_commit(qn_atomic *af, qn_error *err);
+/* Discards the temporary. Safe on a zeroed or already finished qn_atomic. */
+void qn_atomic_abort(qn_atomic *af);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

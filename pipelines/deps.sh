@@ -1,0 +1,39 @@
+#!/bin/sh
+# Install what quern needs to build, test and benchmark, only when it is missing.
+# Debian packages via apt-get (sudo when not root); Python packages used only by
+# tests and benchmarks via pip into the python3 on PATH.
+# Usage: pipelines/deps.sh [--bench]
+set -eu
+
+DEBS="build-essential pkg-config libjansson-dev libturbojpeg0-dev libspng-dev libpng-dev
+libdeflate-dev zlib1g-dev libsqlite3-dev sqlite3 libavformat-dev libavcodec-dev libavutil-dev
+libswscale-dev check ffmpeg libopenblas-dev"
+PIPS="numpy pycocotools pytest"
+BENCH_PIPS="opencv-python-headless cityscapesscripts mmengine mmcv-lite webvtt-py"
+
+missing=""
+for p in $DEBS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "deps: installing Debian packages:$missing"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+want="$PIPS"
+[ "${1:-}" = "--bench" ] && want="$want $BENCH_PIPS"
+pmissing=""
+for p in $want; do
+    mod=$(echo "$p" | sed 's/-headless//; s/opencv-python/cv2/; s/mmcv-lite/mmcv/; s/webvtt-py/webvtt/')
+    $PY -c "import $mod" >/dev/null 2>&1 || pmissing="$pmissing $p"
+done
+if [ -n "$pmissing" ]; then
+    echo "deps: installing Python packages:$pmissing"
+    $PY -m pip install -q $pmissing
+fi
+exit 0

@@ -1,0 +1,83 @@
+/* Unit tests for common/: error records, atomic output. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check_main.h"
+#include "qn_atomic.h"
+#include "qn_error.h"
+
+START_TEST(error_first_wins)
+{
+    qn_error e;
+    qn_error_clear(&e);
+    ck_assert_int_eq(qn_error_set(&e, QN_EINPUT, "a.json:%d:%d: bad", 3, 4), QN_EINPUT);
+    ck_assert_int_eq(qn_error_set(&e, QN_EENV, "later"), QN_EENV);
+    ck_assert_str_eq(e.msg, "a.json:3:4: bad");
+    ck_assert_int_eq(e.status, QN_EINPUT);
+    ck_assert_int_eq(qn_error_set(NULL, QN_EINPUT, "x"), QN_EINPUT);
+}
+END_TEST
+
+START_TEST(error_errno_maps_env)
+{
+    qn_error e;
+    qn_error_clear(&e);
+    ck_assert_int_eq(qn_error_errno(&e, QN_EINPUT, ENOSPC, "out.json"), QN_EENV);
+    ck_assert_str_eq(e.msg, "out.json: No space left on device");
+    ck_assert_int_eq(qn_exit_code(QN_EENV), 3);
+    ck_assert_int_eq(qn_exit_code(QN_EINPUT), 2);
+    ck_assert_int_eq(qn_exit_code(QN_OK), 0);
+}
+END_TEST
+
+START_TEST(atomic_commit_and_abort)
+{
+    char dir[] = "/tmp/qn_atomic_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/out.json", dir);
+    qn_atomic af;
+    qn_error e;
+    qn_error_clear(&e);
+    ck_assert_int_eq(qn_atomic_open(&af, path, &e), QN_OK);
+    fputs("{}\n", af.fp);
+    ck_assert_int_eq(access(path, F_OK), -1); /* not visible before commit */
+    ck_assert_int_eq(qn_atomic_commit(&af, &e), QN_OK);
+    FILE *f = fopen(path, "r");
+    char buf[8] = {0};
+    ck_assert_ptr_nonnull(fgets(buf, sizeof buf, f));
+    fclose(f);
+    ck_assert_str_eq(buf, "{}\n");
+
+    ck_assert_int_eq(qn_atomic_open(&af, path, &e), QN_OK);
+    fputs("partial", af.fp);
+    qn_atomic_abort(&af);
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(fgets(buf, sizeof buf, f)); /* old content kept */
+    fclose(f);
+    ck_assert_str_eq(buf, "{}\n");
+    unlink(path);
+    ck_assert_int_eq(rmdir(dir), 0); /* no temporary left behind */
+
+    ck_assert_int_eq(qn_atomic_open(&af, "/nonexistent-dir/x.json", &e), QN_EINPUT);
+    ck_assert(strstr(e.msg, "/nonexistent-dir/x.json") != NULL);
+}
+END_TEST
+
+static Suite *common_suite(void)
+{
+    Suite *s = suite_create("common");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, error_first_wins);
+    tcase_add_test(tc, error_errno_maps_env);
+    tcase_add_test(tc, atomic_commit_and_abort);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+QN_CHECK_MAIN(common_suite)

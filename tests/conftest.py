@@ -1,0 +1,36 @@
+"""Shared pytest fixtures for quern's end-to-end tests.
+
+`make check` sets QUERN_BIN to the directory of the built programs (bin/ or
+build/san/bin under SANITIZE=1). Tests that use ../shared skip, saying so, when
+it is absent.
+"""
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SHARED = pathlib.Path(os.environ.get("QUERN_SHARED", ROOT.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def bin_dir():
+    return pathlib.Path(os.environ.get("QUERN_BIN", ROOT / "bin"))
+
+
+@pytest.fixture(scope="session")
+def shared_dir():
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is absent: shared real data not available")
+    return SHARED
+
+
+def run(prog, *args, bin_dir=None, check=False, **kw):
+    """Runs a quern program and returns the CompletedProcess (text mode)."""
+    b = pathlib.Path(bin_dir or os.environ.get("QUERN_BIN", ROOT / "bin"))
+    cp = subprocess.run([str(b / prog), *map(str, args)], capture_output=True,
+                        text=True, **kw)
+    if check and cp.returncode != 0:
+        raise AssertionError(f"{prog} exit {cp.returncode}: {cp.stderr}")
+    return cp
