@@ -7,6 +7,8 @@
 #                      prog_PKGS, prog_LDLIBS (extra -l flags)        -> $(BIN)/prog
 #   CHECKS   += check  with check_SRCS, check_LIBS, check_PKGS, check_LDLIBS
 #                      (Check unit tests, one binary each)           -> $(B)/tests/check
+#   TEST_TOOLS += tool with tool_SRCS, tool_LIBS, tool_PKGS, tool_LDLIBS
+#                      (helpers that pytest tests drive; built, not run) -> $(B)/tests/tool
 # Targets: all (default), check, dataset, bench, install, clean, deps.
 # SANITIZE=1 builds everything under ASan+UBSan into build/san/ and runs the same tests.
 
@@ -38,6 +40,7 @@ endif
 LIBS :=
 PROGRAMS :=
 CHECKS :=
+TEST_TOOLS :=
 include common/common.mk
 include $(sort $(filter-out common/common.mk,$(wildcard */*.mk)))
 
@@ -71,6 +74,7 @@ endef
 $(foreach l,$(LIBS),$(eval $(call LIB_template,$(l))))
 $(foreach p,$(PROGRAMS),$(eval $(call LINK_template,$(p),$(BIN),)))
 $(foreach t,$(CHECKS),$(eval $(call LINK_template,$(t),$(B)/tests,check)))
+$(foreach t,$(TEST_TOOLS),$(eval $(call LINK_template,$(t),$(B)/tests,)))
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -84,6 +88,7 @@ $(B)/obj/%.cu.o: %.cu
 
 PROGRAM_FILES := $(addprefix $(BIN)/,$(PROGRAMS))
 CHECK_FILES := $(addprefix $(B)/tests/,$(CHECKS))
+TOOL_FILES := $(addprefix $(B)/tests/,$(TEST_TOOLS))
 
 .PHONY: all deps check check-c check-py dataset bench install clean
 all: $(PROGRAM_FILES) $(foreach l,$(LIBS),$(call lib_file,$(l)))
@@ -98,16 +103,16 @@ check: deps
 	@$(MAKE) --no-print-directory all tests-built
 	@$(MAKE) --no-print-directory check-c check-py
 
-tests-built: $(CHECK_FILES)
+tests-built: $(CHECK_FILES) $(TOOL_FILES)
 .PHONY: tests-built
 
 check-c: $(CHECK_FILES)
 	@fail=0; for t in $(CHECK_FILES); do \
-	  echo "== $$t"; QUERN_BIN=$(CURDIR)/$(BIN) $$t || fail=1; done; \
+	  echo "== $$t"; QUERN_BIN=$(CURDIR)/$(BIN) QUERN_TEST_TOOLS=$(CURDIR)/$(B)/tests $$t || fail=1; done; \
 	  [ $$fail = 0 ] || { echo "check: unit tests FAILED"; exit 1; }
 
-check-py: $(PROGRAM_FILES)
-	QUERN_BIN=$(CURDIR)/$(BIN) QUERN_SANITIZE=$(SANITIZE) $(PYTHON) -m pytest -q tests
+check-py: $(PROGRAM_FILES) $(TOOL_FILES)
+	QUERN_BIN=$(CURDIR)/$(BIN) QUERN_TEST_TOOLS=$(CURDIR)/$(B)/tests QUERN_SANITIZE=$(SANITIZE) $(PYTHON) -m pytest -q tests
 
 dataset: deps
 	@$(MAKE) --no-print-directory all

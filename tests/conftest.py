@@ -34,3 +34,9 @@ def run(prog, *args, bin_dir=None, check=False, **kw):
     if check and cp.returncode != 0:
         raise AssertionError(f"{prog} exit {cp.returncode}: {cp.stderr}")
     return cp
+
+
+@pytest.fixture(scope="session")
+def tools_dir():
+    """Directory of the test-only helper programs (TEST_TOOLS in the fragments)."""
+    return pathlib.Path(os.environ.get("QUERN_TEST_TOOLS", ROOT / "build" / "rel" / "tests"))
