@@ -15,7 +15,7 @@
 PREFIX ?= /usr/local
 CC ?= cc
 NVCC ?= nvcc
-PYTHON ?= python3
+PYTHON ?= $(if $(wildcard .venv/bin/python3),.venv/bin/python3,python3)
 
 CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
                -fno-strict-aliasing -pthread -I. -Icommon

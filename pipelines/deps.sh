@@ -7,7 +7,7 @@ set -eu
 
 DEBS="build-essential pkg-config libjansson-dev libturbojpeg0-dev libspng-dev libpng-dev
 libdeflate-dev zlib1g-dev libsqlite3-dev sqlite3 libavformat-dev libavcodec-dev libavutil-dev
-libswscale-dev check ffmpeg libopenblas-dev"
+libswscale-dev check ffmpeg libopenblas-dev python3 python3-venv python3-pip"
 PIPS="numpy pycocotools pytest"
 BENCH_PIPS="opencv-python-headless cityscapesscripts mmengine mmcv-lite webvtt-py"
 
@@ -24,7 +24,21 @@ if [ -n "$missing" ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
+# Python: the python3 on PATH when its pip may install (pyenv, a venv); otherwise
+# (Debian's externally managed python3) a project venv at .venv, which the Makefile
+# then prefers.
 PY=${PYTHON:-python3}
+if ! command -v "$PY" >/dev/null 2>&1; then
+    PY=/usr/bin/python3
+fi
+if [ -x .venv/bin/python3 ]; then
+    PY=.venv/bin/python3
+elif ! "$PY" -m pip --version >/dev/null 2>&1 ||
+     [ -e "$("$PY" -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')/EXTERNALLY-MANAGED" ]; then
+    echo "deps: creating .venv (the python3 on PATH cannot pip install)"
+    "$PY" -m venv --system-site-packages .venv
+    PY=.venv/bin/python3
+fi
 want="$PIPS"
 [ "${1:-}" = "--bench" ] && want="$want $BENCH_PIPS"
 pmissing=""
