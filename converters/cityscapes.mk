@@ -1,0 +1,11 @@
+# converters/cityscapes.mk — quern-cityscapes2coco and its libraries.
+#   png16:      fast strict 16-bit greyscale PNG reader (libdeflate + own unfiltering,
+#               libspng fallback)
+#   cityscapes: file discovery, per-image annotation, polygon rasterising, COCO JSON
+LIBS += png16
+png16_SRCS := converters/png16.c
+png16_PKGS := libdeflate spng
+
+CHECKS += check_png16
+check_png16_SRCS := tests/check_png16.c
+check_png16_LIBS := png16

@@ -1,0 +1,357 @@
+/* png16.c — 16-bit greyscale PNG decoding: own chunk walk + libdeflate + unfiltering,
+ * libspng for the rare files the fast path does not take. See png16.h. */
+#include "png16.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libdeflate.h>
+#include <spng.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct qn_png16 {
+    struct libdeflate_decompressor *inflater;
+    uint8_t *file;  size_t file_cap;   /* the whole PNG file */
+    uint8_t *idat;  size_t idat_cap;   /* concatenated IDAT payloads */
+    uint8_t *raw;   size_t raw_cap;    /* inflated, filtered scanlines */
+    uint16_t *px;   size_t px_cap;     /* decoded samples (elements) */
+};
+
+typedef struct ihdr {
+    uint32_t w, h;
+    unsigned depth, color, interlace;
+} ihdr;
+
+static const uint8_t PNG_SIG[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+qn_png16 *qn_png16_new(void)
+{
+    qn_png16 *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->inflater = libdeflate_alloc_decompressor();
+    if (!d->inflater) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void qn_png16_free(qn_png16 *d)
+{
+    if (!d)
+        return;
+    libdeflate_free_decompressor(d->inflater);
+    free(d->file);
+    free(d->idat);
+    free(d->raw);
+    free(d->px);
+    free(d);
+}
+
+/* Grows *buf to at least n bytes (contents kept up to the old capacity). */
+static int reserve(void **buf, size_t *cap, size_t n)
+{
+    if (n <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 4096;
+    while (c < n)
+        c = c > SIZE_MAX / 2 ? n : c * 2;
+    void *p = realloc(*buf, c);
+    if (!p)
+        return -1;
+    *buf = p;
+    *cap = c;
+    return 0;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int qn_png16_read_file(qn_png16 *d, const char *path, unsigned flags, qn_png16_image *img,
+                       qn_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return qn_error_errno(err, QN_EINPUT, errno, "%s", path);
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int e = errno;
+        close(fd);
+        if (!S_ISREG(st.st_mode))
+            return qn_error_set(err, QN_EINPUT, "%s: not a regular file", path);
+        return qn_error_errno(err, QN_EINPUT, e, "%s", path);
+    }
+    size_t n = 0, want = (size_t)st.st_size + 1; /* +1 to notice growth while reading */
+    if (reserve((void **)&d->file, &d->file_cap, want) != 0) {
+        close(fd);
+        return qn_error_set(err, QN_ENOMEM, "%s: out of memory", path);
+    }
+    for (;;) {
+        if (n == d->file_cap && reserve((void **)&d->file, &d->file_cap, n + 65536) != 0) {
+            close(fd);
+            return qn_error_set(err, QN_ENOMEM, "%s: out of memory", path);
+        }
+        ssize_t r = read(fd, d->file + n, d->file_cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            close(fd);
+            return qn_error_errno(err, QN_EINPUT, e, "%s: read", path);
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    return qn_png16_read_mem(d, d->file, n, path, flags, img, err);
+}
+
+static const char *color_name(unsigned c)
+{
+    switch (c) {
+    case 0: return "greyscale";
+    case 2: return "RGB";
+    case 3: return "palette";
+    case 4: return "greyscale+alpha";
+    case 6: return "RGBA";
+    default: return "unknown colour type";
+    }
+}
+
+static int check_ihdr(const uint8_t *p, ihdr *h, const char *name, qn_error *err)
+{
+    h->w = be32(p);
+    h->h = be32(p + 4);
+    h->depth = p[8];
+    h->color = p[9];
+    h->interlace = p[12];
+    if (h->w == 0 || h->h == 0 || h->w > 0x7fffffffu || h->h > 0x7fffffffu)
+        return qn_error_set(err, QN_EINPUT, "%s: bad PNG size %ux%u", name, h->w, h->h);
+    if (p[10] != 0 || p[11] != 0 || h->interlace > 1)
+        return qn_error_set(err, QN_EINPUT, "%s: bad PNG header (compression %u, filter %u, "
+                            "interlace %u)", name, p[10], p[11], h->interlace);
+    int ok;
+    switch (h->color) {
+    case 0: ok = h->depth == 1 || h->depth == 2 || h->depth == 4 || h->depth == 8 ||
+                 h->depth == 16; break;
+    case 3: ok = h->depth == 1 || h->depth == 2 || h->depth == 4 || h->depth == 8; break;
+    case 2: case 4: case 6: ok = h->depth == 8 || h->depth == 16; break;
+    default: ok = 0;
+    }
+    if (!ok)
+        return qn_error_set(err, QN_EINPUT, "%s: bad PNG header (colour type %u, bit depth %u)",
+                            name, h->color, h->depth);
+    if ((uint64_t)h->w * h->h > QN_PNG16_MAX_PIXELS)
+        return qn_error_set(err, QN_EINPUT, "%s: image too large (%ux%u)", name, h->w, h->h);
+    return QN_OK;
+}
+
+/* Walks the chunks: checks the signature, every CRC, IHDR first, IDATs consecutive,
+ * IEND present; concatenates the IDAT payloads into d->idat. */
+static int walk_chunks(qn_png16 *d, const uint8_t *buf, size_t n, const char *name, ihdr *h,
+                       size_t *idat_n, qn_error *err)
+{
+    if (n < 8 || memcmp(buf, PNG_SIG, 8) != 0)
+        return qn_error_set(err, QN_EINPUT, "%s: not a PNG file", name);
+    size_t pos = 8, nidat = 0;
+    int seen_ihdr = 0, idat_state = 0; /* 0 none yet, 1 in the IDAT run, 2 after it */
+    for (;;) {
+        if (n - pos < 12)
+            return qn_error_set(err, QN_EINPUT, "%s: truncated PNG (no IEND chunk)", name);
+        uint32_t len = be32(buf + pos);
+        const uint8_t *type = buf + pos + 4, *data = buf + pos + 8;
+        if (len > 0x7fffffffu || n - pos - 12 < len)
+            return qn_error_set(err, QN_EINPUT, "%s: truncated PNG (chunk %.4s at byte %zu "
+                                "needs %u bytes)", name, (const char *)type, pos, len);
+        uint32_t crc = (uint32_t)libdeflate_crc32(0, type, 4 + (size_t)len);
+        if (crc != be32(data + len))
+            return qn_error_set(err, QN_EINPUT, "%s: bad CRC in chunk %.4s at byte %zu", name,
+                                (const char *)type, pos);
+        if (!seen_ihdr) {
+            if (memcmp(type, "IHDR", 4) != 0 || len != 13)
+                return qn_error_set(err, QN_EINPUT, "%s: PNG does not start with IHDR", name);
+            int rc = check_ihdr(data, h, name, err);
+            if (rc)
+                return rc;
+            seen_ihdr = 1;
+        } else if (memcmp(type, "IDAT", 4) == 0) {
+            if (idat_state == 2)
+                return qn_error_set(err, QN_EINPUT, "%s: IDAT chunks not consecutive", name);
+            idat_state = 1;
+            if (reserve((void **)&d->idat, &d->idat_cap, nidat + len + 1) != 0)
+                return qn_error_set(err, QN_ENOMEM, "%s: out of memory", name);
+            memcpy(d->idat + nidat, data, len);
+            nidat += len;
+        } else if (memcmp(type, "IEND", 4) == 0) {
+            break;
+        } else if (memcmp(type, "IHDR", 4) == 0) {
+            return qn_error_set(err, QN_EINPUT, "%s: second IHDR chunk", name);
+        } else if (!(type[0] & 0x20) && memcmp(type, "PLTE", 4) != 0) {
+            /* an unknown critical chunk: the spec says stop */
+            return qn_error_set(err, QN_EINPUT, "%s: unknown critical chunk %.4s", name,
+                                (const char *)type);
+        } else if (idat_state == 1) {
+            idat_state = 2;
+        }
+        pos += 12 + (size_t)len;
+    }
+    if (!nidat)
+        return qn_error_set(err, QN_EINPUT, "%s: PNG has no image data (no IDAT)", name);
+    *idat_n = nidat;
+    return QN_OK;
+}
+
+static int paeth(int a, int b, int c)
+{
+    int p = a + b - c;
+    int pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
+    if (pa <= pb && pa <= pc)
+        return a;
+    return pb <= pc ? b : c;
+}
+
+/* Undoes one row's filter in place. r: rb bytes; prev: the row above, already
+ * unfiltered (all zeros for the first row); bpp = 2. */
+static void unfilter_row(unsigned type, uint8_t *r, const uint8_t *prev, size_t rb)
+{
+    size_t i;
+    switch (type) {
+    case 1: /* Sub: two independent byte chains (high, low) */
+        for (i = 2; i < rb; i++)
+            r[i] = (uint8_t)(r[i] + r[i - 2]);
+        break;
+    case 2: /* Up */
+        for (i = 0; i < rb; i++)
+            r[i] = (uint8_t)(r[i] + prev[i]);
+        break;
+    case 3: /* Average */
+        r[0] = (uint8_t)(r[0] + (prev[0] >> 1));
+        r[1] = (uint8_t)(r[1] + (prev[1] >> 1));
+        for (i = 2; i < rb; i++)
+            r[i] = (uint8_t)(r[i] + ((r[i - 2] + prev[i]) >> 1));
+        break;
+    case 4: /* Paeth */
+        r[0] = (uint8_t)(r[0] + prev[0]);
+        r[1] = (uint8_t)(r[1] + prev[1]);
+        for (i = 2; i < rb; i++)
+            r[i] = (uint8_t)(r[i] + paeth(r[i - 2], prev[i], prev[i - 2]));
+        break;
+    default: /* None */
+        break;
+    }
+}
+
+static void store_row(uint16_t *out, const uint8_t *r, uint32_t w)
+{
+    for (uint32_t x = 0; x < w; x++)
+        out[x] = (uint16_t)(r[2 * x] << 8 | r[2 * x + 1]);
+}
+
+static int decode_fast(qn_png16 *d, size_t idat_n, const ihdr *h, const char *name,
+                       qn_error *err)
+{
+    size_t rb = (size_t)h->w * 2, raw_n = (rb + 1) * h->h;
+    if (reserve((void **)&d->raw, &d->raw_cap, raw_n) != 0 ||
+        reserve((void **)&d->px, &d->px_cap, (size_t)h->w * h->h * sizeof(uint16_t)) != 0)
+        return qn_error_set(err, QN_ENOMEM, "%s: out of memory", name);
+    size_t got_in = 0, got_out = 0;
+    enum libdeflate_result r = libdeflate_zlib_decompress_ex(d->inflater, d->idat, idat_n,
+                                                             d->raw, raw_n, &got_in, &got_out);
+    if (r == LIBDEFLATE_INSUFFICIENT_SPACE)
+        return qn_error_set(err, QN_EINPUT, "%s: more image data than %ux%u needs", name,
+                            h->w, h->h);
+    if (r != LIBDEFLATE_SUCCESS)
+        return qn_error_set(err, QN_EINPUT, "%s: corrupt or truncated image data (IDAT)",
+                            name);
+    if (got_out != raw_n)
+        return qn_error_set(err, QN_EINPUT, "%s: truncated image data (%zu of %zu bytes)",
+                            name, got_out, raw_n);
+    uint8_t *prev = NULL;
+    for (uint32_t y = 0; y < h->h; y++) {
+        uint8_t *row = d->raw + (size_t)y * (rb + 1);
+        unsigned type = row[0];
+        if (type > 4)
+            return qn_error_set(err, QN_EINPUT, "%s: bad filter type %u on row %u", name,
+                                type, y);
+        if (!prev) {
+            /* first row: Up is None, Paeth is Sub, Average halves only the left byte */
+            if (type == 2)
+                type = 0;
+            else if (type == 4)
+                type = 1;
+            if (type == 3)
+                for (size_t i = 2; i < rb; i++)
+                    row[1 + i] = (uint8_t)(row[1 + i] + (row[1 + i - 2] >> 1));
+            else
+                unfilter_row(type, row + 1, NULL, rb);
+        } else {
+            unfilter_row(type, row + 1, prev, rb);
+        }
+        store_row(d->px + (size_t)y * h->w, row + 1, h->w);
+        prev = row + 1;
+    }
+    return QN_OK;
+}
+
+static int decode_spng(qn_png16 *d, const uint8_t *buf, size_t n, const ihdr *h,
+                       const char *name, qn_error *err)
+{
+    spng_ctx *ctx = spng_ctx_new(0);
+    if (!ctx)
+        return qn_error_set(err, QN_ENOMEM, "%s: out of memory", name);
+    int fmt = SPNG_FMT_PNG; /* 16-bit: host order; 8-bit: one byte per sample */
+    size_t out_n = 0, npx = (size_t)h->w * h->h;
+    int rc = spng_set_png_buffer(ctx, buf, n);
+    if (!rc)
+        rc = spng_decoded_image_size(ctx, fmt, &out_n);
+    if (!rc && out_n != npx * (h->depth == 16 ? 2 : 1))
+        rc = SPNG_EINTERNAL;
+    if (!rc && (reserve((void **)&d->raw, &d->raw_cap, out_n) != 0 ||
+                reserve((void **)&d->px, &d->px_cap, npx * sizeof(uint16_t)) != 0)) {
+        spng_ctx_free(ctx);
+        return qn_error_set(err, QN_ENOMEM, "%s: out of memory", name);
+    }
+    if (!rc)
+        rc = spng_decode_image(ctx, h->depth == 16 ? (void *)d->px : (void *)d->raw, out_n,
+                               fmt, 0);
+    spng_ctx_free(ctx);
+    if (rc)
+        return qn_error_set(err, QN_EINPUT, "%s: %s", name, spng_strerror(rc));
+    if (h->depth == 8)
+        for (size_t i = 0; i < npx; i++)
+            d->px[i] = d->raw[i];
+    return QN_OK;
+}
+
+int qn_png16_read_mem(qn_png16 *d, const uint8_t *buf, size_t n, const char *name,
+                      unsigned flags, qn_png16_image *img, qn_error *err)
+{
+    ihdr h = {0, 0, 0, 0, 0};
+    size_t idat_n = 0;
+    int rc = walk_chunks(d, buf, n, name, &h, &idat_n, err);
+    if (rc)
+        return rc;
+    if (h.color != 0)
+        return qn_error_set(err, QN_EINPUT, "%s: %s PNG, expected 16-bit greyscale", name,
+                            color_name(h.color));
+    if (h.depth != 16 && !(h.depth == 8 && (flags & QN_PNG16_ALLOW_LOWDEPTH)))
+        return qn_error_set(err, QN_EINPUT, "%s: %u-bit greyscale PNG, expected 16-bit "
+                            "(instance ids >= 1000 need 16 bits)", name, h.depth);
+    if (h.depth == 16 && !h.interlace && !(flags & QN_PNG16_FORCE_SPNG))
+        rc = decode_fast(d, idat_n, &h, name, err);
+    else
+        rc = decode_spng(d, buf, n, &h, name, err);
+    if (rc)
+        return rc;
+    img->w = h.w;
+    img->h = h.h;
+    img->bit_depth = h.depth;
+    img->px = d->px;
+    return QN_OK;
+}
