@@ -10,6 +10,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 struct qn_png16 {
     struct libdeflate_decompressor *inflater;
@@ -216,40 +219,107 @@ static int paeth(int a, int b, int c)
     return pb <= pc ? b : c;
 }
 
+static uint64_t load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* The 8 bytes that repeat the sample (pair of bytes) just before p. */
+static uint64_t repeat_pair(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p - 2, 2);
+    return v * 0x0001000100010001ull;
+}
+
+/* Instance images are long runs of one id, so most filtered bytes are 0. Where 8
+ * filtered bytes are 0 and the predictor is known to be the left sample (Sub
+ * always; Paeth when the row above is flat there, since b == c makes the predictor
+ * a; Average when the row above equals the left sample), the 8 output bytes just
+ * repeat the left sample: one 8-byte store instead of 8 dependent byte steps. */
+static int flat_run(unsigned type, const uint8_t *r, const uint8_t *prev, size_t i)
+{
+    if (load64(r + i) != 0)
+        return 0;
+    if (type == 1)
+        return 1;
+    if (type == 4)
+        return load64(prev + i) == load64(prev + i - 2);
+    return load64(prev + i) == repeat_pair(r + i); /* Average */
+}
+
+static void unfilter_serial(unsigned type, uint8_t *r, const uint8_t *prev, size_t i)
+{
+    if (type == 1)
+        r[i] = (uint8_t)(r[i] + r[i - 2]);
+    else if (type == 3)
+        r[i] = (uint8_t)(r[i] + ((r[i - 2] + prev[i]) >> 1));
+    else
+        r[i] = (uint8_t)(r[i] + paeth(r[i - 2], prev[i], prev[i - 2]));
+}
+
 /* Undoes one row's filter in place. r: rb bytes; prev: the row above, already
- * unfiltered (all zeros for the first row); bpp = 2. */
+ * unfiltered (NULL for the first row); bpp = 2. */
 static void unfilter_row(unsigned type, uint8_t *r, const uint8_t *prev, size_t rb)
 {
-    size_t i;
-    switch (type) {
-    case 1: /* Sub: two independent byte chains (high, low) */
-        for (i = 2; i < rb; i++)
-            r[i] = (uint8_t)(r[i] + r[i - 2]);
-        break;
-    case 2: /* Up */
-        for (i = 0; i < rb; i++)
+    size_t i = 0;
+    if (type == 0)
+        return;
+    if (type == 2) { /* Up */
+        if (!prev)
+            return;
+#ifdef __SSE2__
+        for (; i + 16 <= rb; i += 16) {
+            __m128i a = _mm_loadu_si128((const __m128i *)(r + i));
+            __m128i b = _mm_loadu_si128((const __m128i *)(prev + i));
+            _mm_storeu_si128((__m128i *)(r + i), _mm_add_epi8(a, b));
+        }
+#endif
+        for (; i < rb; i++)
             r[i] = (uint8_t)(r[i] + prev[i]);
-        break;
-    case 3: /* Average */
-        r[0] = (uint8_t)(r[0] + (prev[0] >> 1));
-        r[1] = (uint8_t)(r[1] + (prev[1] >> 1));
-        for (i = 2; i < rb; i++)
-            r[i] = (uint8_t)(r[i] + ((r[i - 2] + prev[i]) >> 1));
-        break;
-    case 4: /* Paeth */
-        r[0] = (uint8_t)(r[0] + prev[0]);
-        r[1] = (uint8_t)(r[1] + prev[1]);
-        for (i = 2; i < rb; i++)
-            r[i] = (uint8_t)(r[i] + paeth(r[i - 2], prev[i], prev[i - 2]));
-        break;
-    default: /* None */
-        break;
+        return;
+    }
+    if (!prev) { /* first row: Paeth is Sub, Average adds half the left byte */
+        if (type == 4)
+            type = 1;
+        if (type == 3) {
+            for (i = 2; i < rb; i++)
+                r[i] = (uint8_t)(r[i] + (r[i - 2] >> 1));
+            return;
+        }
+    }
+    if (type != 1) { /* the first sample has no left neighbour */
+        r[0] = (uint8_t)(r[0] + (type == 3 ? prev[0] >> 1 : prev[0]));
+        r[1] = (uint8_t)(r[1] + (type == 3 ? prev[1] >> 1 : prev[1]));
+    }
+    i = 2;
+    while (i < rb) {
+        if (i + 8 <= rb && flat_run(type, r, prev, i)) {
+            uint64_t v = repeat_pair(r + i);
+            memcpy(r + i, &v, 8);
+            i += 8;
+            continue;
+        }
+        size_t end = i + 8 < rb ? i + 8 : rb;
+        for (; i < end; i++)
+            unfilter_serial(type, r, prev, i);
     }
 }
 
+/* Big-endian samples to host order. */
 static void store_row(uint16_t *out, const uint8_t *r, uint32_t w)
 {
-    for (uint32_t x = 0; x < w; x++)
+    uint32_t x = 0;
+#ifdef __SSE2__
+    for (; x + 8 <= w; x += 8) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(r + 2 * x));
+        v = _mm_or_si128(_mm_slli_epi16(v, 8), _mm_srli_epi16(v, 8));
+        _mm_storeu_si128((__m128i *)(out + x), v);
+    }
+#endif
+    for (; x < w; x++)
         out[x] = (uint16_t)(r[2 * x] << 8 | r[2 * x + 1]);
 }
 
@@ -279,20 +349,7 @@ static int decode_fast(qn_png16 *d, size_t idat_n, const ihdr *h, const char *na
         if (type > 4)
             return qn_error_set(err, QN_EINPUT, "%s: bad filter type %u on row %u", name,
                                 type, y);
-        if (!prev) {
-            /* first row: Up is None, Paeth is Sub, Average halves only the left byte */
-            if (type == 2)
-                type = 0;
-            else if (type == 4)
-                type = 1;
-            if (type == 3)
-                for (size_t i = 2; i < rb; i++)
-                    row[1 + i] = (uint8_t)(row[1 + i] + (row[1 + i - 2] >> 1));
-            else
-                unfilter_row(type, row + 1, NULL, rb);
-        } else {
-            unfilter_row(type, row + 1, prev, rb);
-        }
+        unfilter_row(type, row + 1, prev, rb);
         store_row(d->px + (size_t)y * h->w, row + 1, h->w);
         prev = row + 1;
     }

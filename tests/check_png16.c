@@ -137,18 +137,24 @@ static buf encode(const uint16_t *px, uint32_t w, uint32_t h, opts o)
 }
 
 /* Instance-image-like content: runs of equal ids with some noise, all 16 bits used. */
-static uint16_t *make_pixels(uint32_t w, uint32_t h, unsigned seed)
+static uint16_t *make_pixels_noise(uint32_t w, uint32_t h, unsigned seed, int noise)
 {
     uint16_t *px = malloc((size_t)w * h * sizeof *px);
     srand(seed);
     for (uint32_t y = 0; y < h; y++)
         for (uint32_t x = 0; x < w; x++) {
-            uint16_t v = (uint16_t)((x / 7) * 1000 + y / 5);
-            if (rand() % 11 == 0)
+            uint16_t v = noise ? (uint16_t)((x / 7) * 1000 + y / 5)
+                               : (uint16_t)((x / 29) * 1000 + (y / 3) * (x / 61));
+            if (noise && rand() % 11 == 0)
                 v = (uint16_t)rand();
             px[(size_t)y * w + x] = v;
         }
     return px;
+}
+
+static uint16_t *make_pixels(uint32_t w, uint32_t h, unsigned seed)
+{
+    return make_pixels_noise(w, h, seed, 1);
 }
 
 static const opts PLAIN = {16, 0, 0, -1, 0, 0};
@@ -171,10 +177,11 @@ static void assert_same(const qn_png16_image *img, const uint16_t *px, uint32_t 
             ck_abort_msg("pixel %zu: got %u want %u", i, img->px[i], px[i]);
 }
 
+/* _i = 0: noisy content (serial paths); 1: long flat runs (the 8-byte fast paths) */
 START_TEST(every_filter)
 {
-    uint32_t w = 37, h = 23;
-    uint16_t *px = make_pixels(w, h, 1);
+    uint32_t w = _i ? 301 : 37, h = 23;
+    uint16_t *px = make_pixels_noise(w, h, 1, !_i);
     for (int f = -1; f <= 4; f++) {
         opts o = PLAIN;
         o.filter = f;
@@ -370,7 +377,7 @@ static Suite *png16_suite(void)
 {
     Suite *s = suite_create("png16");
     TCase *c = tcase_create("decode");
-    tcase_add_test(c, every_filter);
+    tcase_add_loop_test(c, every_filter, 0, 2);
     tcase_add_test(c, tiny_and_split_idat);
     tcase_add_test(c, adam7_via_spng);
     tcase_add_test(c, eight_bit);
