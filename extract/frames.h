@@ -1,0 +1,122 @@
+/* frames.h — one demux+decode pass per video, two sampled frame streams.
+ *
+ * HowTo100M's feature extractor runs the ffmpeg CLI twice per video:
+ *   2D: -vf fps=1,scale=W:H            -pix_fmt rgb24  (short side 224, aspect kept)
+ *   3D: -vf fps=24,scale=W:H,crop=112:112:x:y -pix_fmt rgb24  (short side 112)
+ * This module decodes the video once and produces both streams with the same
+ * frame choice as FFmpeg's fps filter (round=near, first tick at the first
+ * frame's rounded timestamp, last tick before the rounded end of the last
+ * frame, leading ticks filled as the CLI's constant-rate output does) and the
+ * same libswscale conversion as the scale filter (bicubic, MPEG-2 chroma
+ * siting for yuv420p, the frame's colour matrix and range), so the frame
+ * counts equal the CLI's and the pixels equal them to the bit on CPU decode.
+ * Only frames that a stream emits are converted; the rest are decoded (the
+ * codec needs them) and dropped.
+ *
+ * Sizes follow the extractor's _get_output_dim on the stream's coded width and
+ * height: the short side becomes S and the long side int(long*S/short), e.g.
+ * 1280x720 -> 398x224 (2D) and 199x112, centre crop at x=int((199-112)/2)=43.
+ *
+ * Use:  fr_opts o; fr_opts_default(&o); o.threads = 2;
+ *       fr_video *v; if (fr_open(&v, path, &o, &err) < 0) ...;
+ *       fr_run(v, &sink, &stats, &err); fr_close(v);
+ * A handle decodes one video once; it is not thread-safe, but distinct handles
+ * may run in parallel threads.
+ */
+#ifndef QN_FRAMES_H
+#define QN_FRAMES_H
+
+#include <stdint.h>
+#include "qn_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum fr_hw {
+    FR_HW_NONE = 0, /* CPU decode */
+    FR_HW_AUTO = 1, /* NVDEC through FFmpeg's cuda hwaccel when a GPU is present, else CPU */
+    FR_HW_CUDA = 2  /* NVDEC or fail (QN_EENV) */
+};
+
+typedef struct fr_opts {
+    int threads;    /* decoder threads; 0 = FFmpeg's automatic choice */
+    int want_2d;    /* produce the 1 fps stream (default 1) */
+    int want_3d;    /* produce the 24 fps chunk stream (default 1) */
+    int fps_2d;     /* 1 */
+    int short_2d;   /* 224 */
+    int fps_3d;     /* 24 */
+    int short_3d;   /* 112 */
+    int crop_3d;    /* 112: square centre crop after scaling */
+    int chunk_3d;   /* 16 frames per chunk; the last one zero-padded */
+    int hw;         /* enum fr_hw, default FR_HW_NONE */
+} fr_opts;
+
+void fr_opts_default(fr_opts *o);
+
+typedef struct fr_video fr_video;   /* opaque: one open video */
+
+/* What fr_open learnt; valid until fr_close. */
+typedef struct fr_info {
+    const char *path;
+    const char *codec;       /* decoder name, e.g. "h264" or "h264 (cuda)" */
+    int width, height;       /* the stream's coded size (what ffprobe reports) */
+    double duration;         /* seconds, container or stream; 0 if unknown */
+    double fps;              /* average frame rate; 0 if unknown */
+    int w2d, h2d;            /* 2D frame size (rgb24, rows w2d*3 bytes, no padding) */
+    int w3d, h3d;            /* 3D size before the crop */
+    int crop_x, crop_y;      /* crop origin in the w3d x h3d image */
+    int side3d;              /* crop side: 3D frames are side3d x side3d rgb24 */
+    int64_t est_2d;          /* estimated 2D frames (from the duration; for sizing buffers) */
+    int64_t est_3d_chunks;   /* estimated 3D chunks */
+    int hw;                  /* 1 when frames come from NVDEC */
+    char hw_note[256];       /* why FR_HW_AUTO fell back to the CPU ("" if it did not) */
+} fr_info;
+
+/* Receives the frames, in order. A callback returns QN_OK to go on or a negative
+ * QN_E* status (after filling its own qn_error via user data) to stop fr_run,
+ * which then returns that status. Buffers are only valid during the call. */
+typedef struct fr_sink {
+    void *user;
+    /* 2D frame `index` (0, 1, ...: one per second): rgb24, h rows of w*3 bytes. */
+    int (*on_2d)(void *user, int64_t index, const uint8_t *rgb, int w, int h);
+    /* 3D chunk `index`: chunk_3d frames of side x side rgb24, (T,H,W,C) contiguous;
+     * frames n_real.. are zero (only in the last chunk). */
+    int (*on_3d)(void *user, int64_t index, const uint8_t *rgb, int n_real, int side);
+} fr_sink;
+
+typedef struct fr_stats {
+    int64_t decoded;        /* frames out of the decoder */
+    int64_t n2d;            /* 2D frames delivered */
+    int64_t n3d;            /* real 3D frames (before padding) */
+    int64_t chunks3d;       /* 3D chunks delivered */
+    int64_t converted;      /* decoded frames that were scaled at least once */
+    int64_t decode_errors;  /* packets the decoder rejected (skipped, as ffmpeg does) */
+    double seconds;         /* wall time of fr_run */
+} fr_stats;
+
+/* Opens and probes `path`, picks the best video stream and opens its decoder.
+ * On failure returns QN_EINPUT (unreadable, zero-byte, no moov, no video stream,
+ * no decoder) or QN_ENOMEM/QN_EENV and fills err with
+ * "<path>: <what>: <FFmpeg's reason>"; *out is then NULL. */
+int fr_open(fr_video **out, const char *path, const fr_opts *o, qn_error *err);
+
+const fr_info *fr_get_info(const fr_video *v);
+
+/* Decodes the whole video once, calling the sink. Returns QN_OK, the sink's
+ * status, or QN_EINPUT when the file is truncated or cannot be read to its end
+ * (err names the file, the time reached and FFmpeg's reason). `st` may be NULL.
+ * Call at most once per handle. */
+int fr_run(fr_video *v, const fr_sink *sink, fr_stats *st, qn_error *err);
+
+/* Frees everything. NULL is a harmless no-op. */
+void fr_close(fr_video *v);
+
+/* The extractor's output size: short side -> s, long side int(long*s/short).
+ * Returns QN_OK or QN_EINPUT for non-positive sizes. */
+int fr_scaled_size(int w, int h, int s, int *ow, int *oh);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,78 @@
+/* frames_priv.h — internals shared by extract/frames_*.c (not installed). */
+#ifndef QN_FRAMES_PRIV_H
+#define QN_FRAMES_PRIV_H
+
+#include <stdint.h>
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/rational.h>
+
+#include "frames.h"
+
+/* ---- frames_fps.c: FFmpeg's fps filter (libavfilter/vf_fps.c, round=near,
+ * eof_action=round, no start_time) as a pure timestamp machine, followed by the
+ * CLI's constant-rate output (leading ticks before the first one filled with
+ * the first frame). The caller keeps one pending frame; when the next frame
+ * arrives (or at EOF) it asks how many output ticks the pending frame fills. */
+typedef struct fr_fps {
+    AVRational in_tb, out_tb;
+    int started;       /* next is valid */
+    int64_t next;      /* next output tick, in out_tb */
+    int64_t emitted;   /* output frames so far */
+} fr_fps;
+
+void fr_fps_init(fr_fps *f, AVRational in_tb, AVRational out_tb);
+/* The frame timestamp `in_pts` (in_tb) rounded to the output tick grid. */
+int64_t fr_fps_tick(const fr_fps *f, int64_t in_pts);
+/* A frame whose rounded tick is `tick` arrives; `has_pending` says whether a
+ * previous frame is buffered. Returns how many copies of the pending frame to
+ * output now (0 = it is dropped); the new frame becomes the pending one. */
+int64_t fr_fps_push(fr_fps *f, int64_t tick, int has_pending);
+/* End of stream at `end_tick` (the rounded end of the last frame): copies of the
+ * pending frame still to output. */
+int64_t fr_fps_eof(fr_fps *f, int64_t end_tick, int has_pending);
+
+/* ---- frames_scale.c: one libswscale conversion set up as vf_scale does it. */
+typedef struct fr_scaler {
+    struct SwsContext *sws;
+    int src_w, src_h, src_fmt;     /* what sws was made for */
+    int cs, range;                 /* colour details last applied */
+    int dst_w, dst_h;
+    AVFrame *out;                  /* aligned rgb24 like ff_get_video_buffer */
+} fr_scaler;
+
+int fr_scaler_init(fr_scaler *s, int dst_w, int dst_h);
+/* Converts `src` (a software frame) to s->out (dst_w x dst_h rgb24). */
+int fr_scaler_run(fr_scaler *s, const AVFrame *src, const char *path, qn_error *err);
+void fr_scaler_free(fr_scaler *s);
+
+/* ---- frames_hw.c: NVDEC through FFmpeg's cuda hwaccel. */
+/* Tries to attach a CUDA device to `dec` before avcodec_open2. Returns 1 when
+ * attached, 0 when not (note says why), negative status only for FR_HW_CUDA. */
+int fr_hw_attach(AVCodecContext *dec, const AVCodec *codec, int mode, char *note,
+                 size_t note_size, const char *path, qn_error *err);
+/* Returns a software view of `f`: f itself, or `tmp` filled by a download. */
+int fr_hw_download(const AVFrame *f, AVFrame *tmp, const AVFrame **sw,
+                   const char *path, qn_error *err);
+
+/* ---- frames_open.c */
+struct fr_video {
+    fr_opts opts;
+    fr_info info;
+    char *path;
+    AVFormatContext *fmt;
+    AVCodecContext *dec;
+    int stream;              /* video stream index */
+    AVRational tb;           /* its time base */
+    int64_t ts_offset;       /* added to timestamps, like the CLI's -start_time shift */
+    int ran;
+    char codec_name[64];
+};
+
+/* "<reason>" for an FFmpeg error code, with the last error FFmpeg logged on
+ * this thread when it adds detail (e.g. "moov atom not found"). */
+const char *fr_av_reason(int averr, char *buf, size_t size);
+void fr_log_capture_init(void);
+void fr_log_capture_reset(void);
+
+#endif
