@@ -1,0 +1,17 @@
+# kernels/: the CNN feature engine (ResNet-18..152 2D, ResNeXt-101 3D; ref, cpu, cuda backends).
+LIBS += kernels
+kernels_SRCS := kernels/kn_arch.c kernels/kn_model.c kernels/kn_safetensors.c kernels/kn_ref.c \
+                kernels/kn_cpu.c kernels/kn_ops_common.c kernels/kn_pool.c kernels/kn_sha256.c \
+                kernels/kn_testgen.c
+kernels_PKGS := jansson openblas
+ifeq ($(HAVE_CUDA)$(wildcard kernels/cuda/kn_cuda.cu),1kernels/cuda/kn_cuda.cu)
+  kernels_SRCS += kernels/cuda/kn_cuda.cu
+  kernels_LDLIBS := -L/usr/local/cuda/lib64 -Wl,-rpath,/usr/local/cuda/lib64 -lcudnn -lcublas -lcudart -lstdc++
+else
+  kernels_SRCS += kernels/kn_cuda_stub.c
+  kernels_LDLIBS :=
+endif
+
+CHECKS += check_kernels_ops
+check_kernels_ops_SRCS := tests/check_kernels_ops.c
+check_kernels_ops_LIBS := kernels

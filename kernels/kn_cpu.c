@@ -1,0 +1,209 @@
+/* kn_cpu.c — the fast CPU backend: convolutions as OpenBLAS sgemm calls on
+ * channels-last activations.
+ *
+ * A conv is Y[M×Cout] = cols(X)[M×K] · W[K×Cout] per group, with M the output
+ * positions and K = kd·kh·kw·Cin/groups ordered (kd,kh,kw,ci), so that im2col
+ * copies contiguous channel runs. A stride-1 unpadded 1×1 conv needs no im2col
+ * at all: X itself is the M×Cin matrix. Rows are processed in tiles so the
+ * im2col scratch stays a few MB whatever the batch. The residual is copied into
+ * Y first and accumulated by the GEMM (beta = 1); bias and ReLU are one pass. */
+#include <cblas.h>
+#include <float.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kn_internal.h"
+
+#define SCRATCH_FLOATS (1u << 21) /* 8 MB of im2col per tile */
+
+static int cig_of(const kn_conv *c) { return c->cin / c->groups; }
+static int cog_of(const kn_conv *c) { return c->cout / c->groups; }
+static int kg_of(const kn_conv *c) { return c->k[0] * c->k[1] * c->k[2] * cig_of(c); }
+
+static int is_plain_1x1(const kn_conv *c)
+{
+    return c->groups == 1 && c->k[0] * c->k[1] * c->k[2] == 1 && c->s[0] * c->s[1] * c->s[2] == 1 &&
+           c->p[0] + c->p[1] + c->p[2] == 0;
+}
+
+/* packed[g][K][cout_g], K ordered (kd,kh,kw,ci). */
+static int cpu_prepare(kn_conv *c)
+{
+    int cig = cig_of(c), cog = cog_of(c), kg = kg_of(c), ksp = c->k[0] * c->k[1] * c->k[2];
+    float *p = malloc((size_t)c->groups * kg * cog * sizeof *p);
+    if (!p)
+        return QN_ENOMEM;
+    for (int co = 0; co < c->cout; co++) {
+        int g = co / cog, j = co % cog;
+        for (int ci = 0; ci < cig; ci++)
+            for (int s = 0; s < ksp; s++) {
+                size_t src = ((size_t)co * cig + ci) * ksp + s;
+                size_t row = (size_t)s * cig + ci;
+                p[((size_t)g * kg + row) * cog + j] = c->w[src];
+            }
+    }
+    c->packed = p;
+    return QN_OK;
+}
+
+static void cpu_release(kn_conv *c)
+{
+    free(c->packed);
+    c->packed = NULL;
+}
+
+static int tile_rows(const kn_conv *c, size_t M)
+{
+    size_t t = SCRATCH_FLOATS / (size_t)kg_of(c);
+    if (t < 16)
+        t = 16;
+    return (int)(t < M ? t : M);
+}
+
+static size_t cpu_conv_scratch(const kn_conv *c, const kn_tensor *x, const kn_tensor *y)
+{
+    if (is_plain_1x1(c))
+        return 0;
+    size_t M = (size_t)y->n * y->d * y->h * y->w;
+    return (size_t)tile_rows(c, M) * kg_of(c);
+}
+
+/* Rows [r0, r0+rows) of the im2col matrix of group g into cols (rows × K). */
+static void im2col(const kn_conv *c, const kn_tensor *x, const kn_tensor *y, size_t r0, int rows,
+                   int g, float *cols)
+{
+    int cig = cig_of(c), kg = kg_of(c);
+    size_t run = (size_t)cig * sizeof(float);
+    for (int r = 0; r < rows; r++) {
+        size_t q = r0 + (size_t)r;
+        int ow = (int)(q % (size_t)y->w), oh = (int)(q / y->w % (size_t)y->h);
+        int od = (int)(q / ((size_t)y->w * y->h) % (size_t)y->d);
+        int n = (int)(q / ((size_t)y->w * y->h * y->d));
+        float *dst = cols + (size_t)r * kg;
+        for (int kd = 0; kd < c->k[0]; kd++) {
+            int id = od * c->s[0] - c->p[0] + kd;
+            for (int kh = 0; kh < c->k[1]; kh++) {
+                int ih = oh * c->s[1] - c->p[1] + kh;
+                int rowok = id >= 0 && id < x->d && ih >= 0 && ih < x->h;
+                const float *src = x->data +
+                    ((((size_t)n * x->d + (rowok ? id : 0)) * x->h + (rowok ? ih : 0)) * x->w) *
+                        x->c + (size_t)g * cig;
+                for (int kw = 0; kw < c->k[2]; kw++, dst += cig) {
+                    int iw = ow * c->s[2] - c->p[2] + kw;
+                    if (rowok && iw >= 0 && iw < x->w)
+                        memcpy(dst, src + (size_t)iw * x->c, run);
+                    else
+                        memset(dst, 0, run);
+                }
+            }
+        }
+    }
+}
+
+static void epilogue(const kn_conv *c, kn_tensor *y, int relu)
+{
+    size_t M = (size_t)y->n * y->d * y->h * y->w;
+    int co = c->cout;
+    for (size_t r = 0; r < M; r++) {
+        float *v = y->data + r * co;
+        if (relu)
+            for (int j = 0; j < co; j++) {
+                float t = v[j] + c->bias[j];
+                v[j] = t > 0 ? t : 0;
+            }
+        else
+            for (int j = 0; j < co; j++)
+                v[j] += c->bias[j];
+    }
+}
+
+static void cpu_conv(const kn_conv *c, const kn_tensor *x, kn_tensor *y, const kn_tensor *res,
+                     int relu, float *scratch)
+{
+    size_t M = (size_t)y->n * y->d * y->h * y->w;
+    float beta = 0;
+    if (res) {
+        if (res->data != y->data)
+            memcpy(y->data, res->data, M * (size_t)c->cout * sizeof(float));
+        beta = 1;
+    }
+    const float *W = c->packed;
+    if (is_plain_1x1(c)) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, c->cout, c->cin, 1.0f,
+                    x->data, c->cin, W, c->cout, beta, y->data, c->cout);
+    } else {
+        int kg = kg_of(c), cog = cog_of(c), T = tile_rows(c, M);
+        for (size_t r0 = 0; r0 < M; r0 += (size_t)T) {
+            int rows = (int)(M - r0 < (size_t)T ? M - r0 : (size_t)T);
+            for (int g = 0; g < c->groups; g++) {
+                im2col(c, x, y, r0, rows, g, scratch);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cog, kg, 1.0f,
+                            scratch, kg, W + (size_t)g * kg * cog, cog, beta,
+                            y->data + r0 * c->cout + (size_t)g * cog, c->cout);
+            }
+        }
+    }
+    epilogue(c, y, relu);
+}
+
+static void cpu_maxpool(const kn_pool *p, const kn_tensor *x, kn_tensor *y)
+{
+    int C = y->c;
+    for (int n = 0; n < y->n; n++)
+        for (int od = 0; od < y->d; od++)
+            for (int oh = 0; oh < y->h; oh++)
+                for (int ow = 0; ow < y->w; ow++) {
+                    float *o = y->data + ((((size_t)n * y->d + od) * y->h + oh) * y->w + ow) * C;
+                    for (int j = 0; j < C; j++)
+                        o[j] = -FLT_MAX;
+                    for (int kd = 0; kd < p->k[0]; kd++) {
+                        int id = od * p->s[0] - p->p[0] + kd;
+                        if (id < 0 || id >= x->d)
+                            continue;
+                        for (int kh = 0; kh < p->k[1]; kh++) {
+                            int ih = oh * p->s[1] - p->p[1] + kh;
+                            if (ih < 0 || ih >= x->h)
+                                continue;
+                            for (int kw = 0; kw < p->k[2]; kw++) {
+                                int iw = ow * p->s[2] - p->p[2] + kw;
+                                if (iw < 0 || iw >= x->w)
+                                    continue;
+                                const float *v = x->data +
+                                    ((((size_t)n * x->d + id) * x->h + ih) * x->w + iw) * C;
+                                for (int j = 0; j < C; j++)
+                                    o[j] = v[j] > o[j] ? v[j] : o[j];
+                            }
+                        }
+                    }
+                }
+}
+
+/* Channel-outer so no allocation is needed; the last map is small (≤ 7×13). */
+static void cpu_global_mean(const kn_tensor *x, float *out)
+{
+    size_t sp = (size_t)x->d * x->h * x->w;
+    for (int n = 0; n < x->n; n++)
+        for (int j = 0; j < x->c; j++) {
+            const float *v = x->data + (size_t)n * sp * x->c + j;
+            double s = 0;
+            for (size_t i = 0; i < sp; i++)
+                s += v[i * x->c];
+            out[(size_t)n * x->c + j] = (float)(s / (double)sp);
+        }
+}
+
+static void cpu_threads(int t)
+{
+    openblas_set_num_threads(t);
+}
+
+const kn_ops kn_cpu_ops = {
+    .name = "cpu",
+    .prepare_conv = cpu_prepare,
+    .release_conv = cpu_release,
+    .conv = cpu_conv,
+    .conv_scratch = cpu_conv_scratch,
+    .maxpool = cpu_maxpool,
+    .global_mean = cpu_global_mean,
+    .set_threads = cpu_threads,
+};

@@ -1,0 +1,144 @@
+/* kn_internal.h — what the engine's files share: tensors, folded convolutions,
+ * the backend op table, the model layout and the stage hook the tests use.
+ *
+ * Layout everywhere on the CPU: activations are fp32 N×D×H×W×C (channels last;
+ * a 2D net is the D=1 case, so one set of ops serves both), weights keep the
+ * PyTorch order [Cout][Cin/groups][kd][kh][kw] after BN folding; a backend may
+ * repack them in prepare_conv.
+ */
+#ifndef KN_INTERNAL_H
+#define KN_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "qn_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct kn_tensor {
+    float *data;
+    int n, d, h, w, c; /* NDHWC */
+} kn_tensor;
+
+static inline size_t kn_numel(const kn_tensor *t)
+{
+    return (size_t)t->n * t->d * t->h * t->w * t->c;
+}
+
+/* One convolution with its BatchNorm folded in: y = conv(x, w) + bias. */
+typedef struct kn_conv {
+    char name[64];         /* PyTorch prefix, e.g. "layer1.0.conv2" (+ ".weight") */
+    char bn[64];           /* its BatchNorm prefix, e.g. "layer1.0.bn2" */
+    int cin, cout, groups;
+    int k[3], s[3], p[3];  /* kernel, stride, padding: d, h, w */
+    float *w;              /* [cout][cin/groups][kd][kh][kw], folded */
+    float *bias;           /* [cout], folded */
+    void *packed;          /* backend-owned repacked weights (NULL if none) */
+} kn_conv;
+
+static inline int kn_out_size(int in, int k, int s, int p)
+{
+    return (in + 2 * p - k) / s + 1;
+}
+
+/* Pooling window: kernel, stride, padding per d,h,w (padding counts as -inf). */
+typedef struct kn_pool {
+    int k[3], s[3], p[3];
+} kn_pool;
+
+/* Backend op table. All ops take CPU-side kn_tensors for ref/cpu; the cuda
+ * backend implements the whole forward itself (see kn_cuda.h). */
+typedef struct kn_ops {
+    const char *name;
+    /* Repack c->w into c->packed if the backend wants to; QN_OK or QN_ENOMEM. */
+    int (*prepare_conv)(kn_conv *c);
+    void (*release_conv)(kn_conv *c);
+    /* y = [relu](conv(x) + bias [+ res]). y is pre-shaped by the caller; res,
+     * when non-NULL, has y's shape and may be the same buffer as y. scratch has
+     * kn_conv_scratch() floats. */
+    void (*conv)(const kn_conv *c, const kn_tensor *x, kn_tensor *y,
+                 const kn_tensor *res, int relu, float *scratch);
+    size_t (*conv_scratch)(const kn_conv *c, const kn_tensor *x, const kn_tensor *y);
+    void (*maxpool)(const kn_pool *p, const kn_tensor *x, kn_tensor *y);
+    /* out[n][c] = mean over d,h,w of x. */
+    void (*global_mean)(const kn_tensor *x, float *out);
+    void (*set_threads)(int threads);
+} kn_ops;
+
+extern const kn_ops kn_ref_ops;
+extern const kn_ops kn_cpu_ops;
+
+/* Shared elementwise helpers (kn_ops_common.c). */
+/* 2D input: u8 HWC → (x/255 - mean)/(std+1e-8), fp32 NDHWC with D=1. */
+void kn_normalize_2d(const uint8_t *in, size_t pixels, float *out);
+/* 3D input: u8 → x - (110.6,103.2,96.3). */
+void kn_normalize_3d(const uint8_t *in, size_t pixels, float *out);
+/* Rows of dim floats: x / max(||x||2, 1e-12), norm accumulated in double. */
+void kn_l2norm_rows(float *x, int rows, int dim);
+
+/* Model layout: stem conv (+maxpool), 4 stages of blocks, global mean. */
+typedef struct kn_block {
+    int conv1, conv2, conv3, down; /* indices into convs; conv3/down -1 when absent */
+} kn_block;
+
+enum { KN_STAGE_STEM = 0, KN_STAGE_L1, KN_STAGE_L2, KN_STAGE_L3, KN_STAGE_L4, KN_STAGE_FINAL,
+       KN_STAGE_COUNT };
+extern const char *const kn_stage_names[KN_STAGE_COUNT];
+
+/* Architecture description (kn_arch.c). */
+typedef struct kn_arch_desc {
+    const char *name;
+    int is3d, bottleneck, resnext;
+    int blocks[4];
+    int dim;
+} kn_arch_desc;
+const kn_arch_desc *kn_arch_get(kn_arch a);
+
+/* Builds the conv list (names, shapes, strides; w/bias NULL) and blocks.
+ * Caller frees *convs and *blocks with free(). */
+int kn_arch_build(kn_arch a, kn_conv **convs, int *nconv, kn_block **blocks, int *nblock,
+                  int stage_start[5], qn_error *err);
+
+/* Stage hook: called after stem (maxpool), layer1..4 with the NDHWC tensor, and
+ * after the global mean with final (n×dim, before any L2-norm) as a 1×1×1 tensor. */
+typedef void (*kn_stage_fn)(int stage, const kn_tensor *t, void *ud);
+
+/* Forward a normalised NDHWC fp32 input through the model (ref/cpu backends).
+ * out: n×dim. hook may be NULL. */
+int kn_forward_f32(kn_model *m, const kn_tensor *x, float *out, kn_stage_fn hook, void *ud,
+                   qn_error *err);
+
+/* Opens the model from unfolded weights supplied by `get`, which returns the
+ * float data of a named tensor of the given shape (valid until the next call),
+ * or NULL. Used by the tests to build models from a generator without a file. */
+typedef const float *(*kn_tensor_src)(const char *name, const int64_t *shape, int nd, void *ud);
+int kn_model_open_src(kn_arch arch, kn_tensor_src get, void *ud, const kn_options *opts,
+                      kn_model **out, qn_error *err);
+
+/* sha256 of a byte buffer, lower-case hex into hex[65]. */
+void kn_sha256_hex(const void *data, size_t len, char hex[65]);
+
+/* Deterministic test weights (documented in kernels/tools/make_fixtures.py):
+ * value i of tensor `name` = lo + (hi-lo) * u, u = fmix32(i*0x9E3779B9 + fnv1a(name)
+ * + seed) >> 8 scaled by 2^-24, computed in double and rounded to float. */
+uint32_t kn_fnv1a32(const char *s);
+void kn_gen_uniform(const char *name, uint32_t seed, double lo, double hi, float *out, size_t n);
+
+/* The golden weights as a kn_tensor_src (ud: a kn_golden). By name: conv weights
+ * U(-a,a), a = sqrt(3/fan_in); BN weight U(0.25,0.75), bias U(-0.1,0.1),
+ * running_mean U(-0.1,0.1), running_var U(0.5,1.5). */
+typedef struct kn_golden {
+    uint32_t seed;
+    float *buf;
+    size_t cap;
+} kn_golden;
+const float *kn_golden_tensor(const char *name, const int64_t *shape, int nd, void *ud);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

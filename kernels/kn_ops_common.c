@@ -1,0 +1,42 @@
+/* kn_ops_common.c — element-wise steps every CPU backend shares: input
+ * normalisation (HowTo100M's preprocessing) and row L2-normalisation. */
+#include <math.h>
+
+#include "kn_internal.h"
+
+void kn_normalize_2d(const uint8_t *in, size_t pixels, float *out)
+{
+    /* torchvision ImageNet stats; the reference extractor divides by std + 1e-8 */
+    static const double mean[3] = {0.485, 0.456, 0.406}, sd[3] = {0.229, 0.224, 0.225};
+    float lut[3][256];
+    for (int c = 0; c < 3; c++)
+        for (int v = 0; v < 256; v++)
+            lut[c][v] = (float)(((double)(float)(v / 255.0f) - (double)(float)mean[c]) /
+                                ((double)(float)sd[c] + 1e-8));
+    for (size_t i = 0; i < pixels; i++)
+        for (int c = 0; c < 3; c++)
+            out[3 * i + c] = lut[c][in[3 * i + c]];
+}
+
+void kn_normalize_3d(const uint8_t *in, size_t pixels, float *out)
+{
+    static const float mean[3] = {110.6f, 103.2f, 96.3f};
+    for (size_t i = 0; i < pixels; i++)
+        for (int c = 0; c < 3; c++)
+            out[3 * i + c] = (float)in[3 * i + c] - mean[c];
+}
+
+void kn_l2norm_rows(float *x, int rows, int dim)
+{
+    for (int r = 0; r < rows; r++) {
+        float *v = x + (size_t)r * dim;
+        double s = 0;
+        for (int i = 0; i < dim; i++)
+            s += (double)v[i] * v[i];
+        double n = sqrt(s);
+        if (n < 1e-12)
+            n = 1e-12;
+        for (int i = 0; i < dim; i++)
+            v[i] = (float)(v[i] / n);
+    }
+}

@@ -1,0 +1,81 @@
+/* kn_pool.c — per-clip pooling of per-step feature rows (HowTo100M's
+ * youtube_dataloader._get_video) and the fp16 conversion used for storage. */
+#include <math.h>
+#include <string.h>
+
+#include "kn_internal.h"
+
+/* Max over rows [floor(s·rate), floor(e·rate)+1) ∩ [0,n) (the last row when that
+ * is empty), L2-normalised, into out[dim]; zeros when the modality is absent. */
+static void pool_one(const float *rows, int n, int dim, double rate, double s, double e,
+                     float *out)
+{
+    if (!rows || n <= 0 || dim <= 0) {
+        memset(out, 0, (size_t)dim * sizeof *out);
+        return;
+    }
+    if (e < s)
+        e = s;
+    double fb = floor(s * rate), fe = floor(e * rate) + 1;
+    long b = fb < 0 ? 0 : fb > n ? n : (long)fb;
+    long en = fe < 0 ? 0 : fe > n ? n : (long)fe;
+    if (b >= n)
+        b = n - 1;
+    if (en <= b)
+        en = b + 1;
+    memcpy(out, rows + (size_t)b * dim, (size_t)dim * sizeof *out);
+    for (long r = b + 1; r < en; r++) {
+        const float *v = rows + (size_t)r * dim;
+        for (int i = 0; i < dim; i++)
+            if (v[i] > out[i])
+                out[i] = v[i];
+    }
+    kn_l2norm_rows(out, 1, dim);
+}
+
+int kn_pool_clips(const float *rows2d, int n2d, int dim2d, double rate2d, const float *rows3d,
+                  int n3d, int dim3d, double rate3d, const double *starts, const double *ends,
+                  int nclips, float *out, qn_error *err)
+{
+    if (n2d < 0 || n3d < 0 || dim2d < 0 || dim3d < 0 || nclips < 0)
+        return qn_error_set(err, QN_EUSAGE, "kn_pool_clips: negative count or dimension");
+    if (!(rate2d > 0) || !(rate3d > 0) || !isfinite(rate2d) || !isfinite(rate3d))
+        return qn_error_set(err, QN_EUSAGE, "kn_pool_clips: rates must be positive");
+    for (int c = 0; c < nclips; c++)
+        if (!isfinite(starts[c]) || !isfinite(ends[c]))
+            return qn_error_set(err, QN_EUSAGE, "kn_pool_clips: clip %d: non-finite time", c);
+    size_t row = (size_t)dim2d + dim3d;
+    for (int c = 0; c < nclips; c++) {
+        pool_one(rows2d, n2d, dim2d, rate2d, starts[c], ends[c], out + c * row);
+        pool_one(rows3d, n3d, dim3d, rate3d, starts[c], ends[c], out + c * row + dim2d);
+    }
+    return QN_OK;
+}
+
+void kn_f32_to_f16(const float *in, uint16_t *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t x;
+        memcpy(&x, &in[i], 4);
+        uint32_t sign = (x >> 16) & 0x8000, ax = x & 0x7fffffff;
+        uint16_t h;
+        if (ax >= 0x7f800000) {                 /* inf / nan */
+            h = (uint16_t)(sign | 0x7c00 | (ax > 0x7f800000 ? 0x200 : 0));
+        } else if (ax >= 0x477ff000) {          /* rounds to >= 65520: inf */
+            h = (uint16_t)(sign | 0x7c00);
+        } else if (ax < 0x38800000) {           /* below 2^-14: subnormal or zero */
+            float f;
+            uint32_t a2 = ax;
+            memcpy(&f, &a2, 4);
+            /* value / 2^-24, rounded to nearest even by the FPU's default mode */
+            h = (uint16_t)(sign | (uint32_t)nearbyintf(f * 16777216.0f));
+        } else {
+            uint32_t mant = ax & 0x7fffff, e = (ax >> 23) - 112;
+            uint32_t v = e << 10 | mant >> 13, rest = mant & 0x1fff;
+            if (rest > 0x1000 || (rest == 0x1000 && (v & 1)))
+                v++;
+            h = (uint16_t)(sign | v);
+        }
+        out[i] = h;
+    }
+}

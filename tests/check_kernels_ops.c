@@ -1,0 +1,499 @@
+/* Unit tests of the engine's ops and plumbing: the fast CPU backend against the
+ * reference on random shapes (strides, padding, groups 32, 3D, odd sizes),
+ * pooling, fp16, sha256, safetensors validation and name/shape checks. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check_main.h"
+#include "kernels/engine.h"
+#include "kernels/kn_internal.h"
+#include "kernels/kn_safetensors.h"
+
+/* max|a-b| / max|b|: the error relative to the tensor's scale. */
+static double rel_err(const float *a, const float *b, size_t n)
+{
+    double d = 0, m = 1e-30;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - b[i]);
+        d = e > d ? e : d;
+        m = fabs(b[i]) > m ? fabs(b[i]) : m;
+    }
+    return d / m;
+}
+
+typedef struct conv_case {
+    int n, d, h, w, cin, cout, groups, k[3], s[3], p[3], res, relu;
+} conv_case;
+
+static void run_conv_case(const conv_case *t, int idx)
+{
+    kn_conv c = {.cin = t->cin, .cout = t->cout, .groups = t->groups};
+    snprintf(c.name, sizeof c.name, "case%d", idx);
+    memcpy(c.k, t->k, sizeof c.k);
+    memcpy(c.s, t->s, sizeof c.s);
+    memcpy(c.p, t->p, sizeof c.p);
+    size_t nw = (size_t)c.cout * (c.cin / c.groups) * c.k[0] * c.k[1] * c.k[2];
+    c.w = malloc(nw * sizeof *c.w);
+    c.bias = malloc((size_t)c.cout * sizeof *c.bias);
+    kn_gen_uniform("w", (uint32_t)idx, -1, 1, c.w, nw);
+    kn_gen_uniform("b", (uint32_t)idx, -1, 1, c.bias, (size_t)c.cout);
+    kn_tensor x = {NULL, t->n, t->d, t->h, t->w, t->cin};
+    x.data = malloc(kn_numel(&x) * sizeof(float));
+    kn_gen_uniform("x", (uint32_t)idx, -2, 2, x.data, kn_numel(&x));
+    kn_tensor y = {NULL, t->n, kn_out_size(t->d, c.k[0], c.s[0], c.p[0]),
+                   kn_out_size(t->h, c.k[1], c.s[1], c.p[1]),
+                   kn_out_size(t->w, c.k[2], c.s[2], c.p[2]), t->cout};
+    size_t ny = kn_numel(&y);
+    float *yr = malloc(ny * sizeof *yr), *yc = malloc(ny * sizeof *yc), *r = malloc(ny * 4);
+    kn_gen_uniform("r", (uint32_t)idx, -1, 1, r, ny);
+    kn_tensor res = y;
+    res.data = r;
+    y.data = yr;
+    kn_ref_ops.conv(&c, &x, &y, t->res ? &res : NULL, t->relu, NULL);
+    ck_assert_int_eq(kn_cpu_ops.prepare_conv(&c), QN_OK);
+    float *scr = malloc((kn_cpu_ops.conv_scratch(&c, &x, &y) + 1) * sizeof *scr);
+    /* the residual may be y itself: the block tail writes in place */
+    if (t->res == 2)
+        memcpy(yc, r, ny * 4);
+    y.data = yc;
+    res.data = t->res == 2 ? yc : r;
+    kn_cpu_ops.conv(&c, &x, &y, t->res ? &res : NULL, t->relu, scr);
+    double e = rel_err(yc, yr, ny);
+    ck_assert_msg(e <= 1e-5, "case %d (%dx%dx%dx%d cin %d cout %d g %d k %d s %d): rel err %g", idx,
+                  t->n, t->d, t->h, t->w, t->cin, t->cout, t->groups, t->k[2], t->s[2], e);
+    kn_cpu_ops.release_conv(&c);
+    free(scr), free(yr), free(yc), free(r), free(x.data), free(c.w), free(c.bias);
+}
+
+START_TEST(conv_cpu_matches_ref)
+{
+    static const conv_case cases[] = {
+        /* n d h w   cin cout g   k        s        p        res relu */
+        {2, 1, 9, 11, 16, 24, 1, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, 0, 1},
+        {1, 1, 23, 37, 3, 8, 1, {1, 7, 7}, {1, 2, 2}, {0, 3, 3}, 0, 1},     /* 2D stem, odd */
+        {2, 1, 7, 13, 32, 16, 1, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, 1, 1},    /* GEMM 1x1 + res */
+        {1, 1, 7, 13, 32, 16, 1, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, 2, 1},    /* res aliases y */
+        {1, 1, 13, 25, 16, 32, 1, {1, 1, 1}, {1, 2, 2}, {0, 0, 0}, 0, 0},   /* downsample → 7×13 */
+        {1, 1, 14, 25, 8, 8, 1, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}, 0, 1},     /* → 7×13 */
+        {2, 1, 9, 10, 64, 64, 32, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, 0, 1},   /* groups 32 */
+        {1, 1, 9, 10, 64, 128, 32, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}, 1, 1},
+        {1, 2, 5, 6, 64, 64, 32, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, 0, 1},    /* 3D grouped s2 */
+        {2, 3, 4, 5, 64, 64, 32, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, 2, 1},
+        {1, 5, 12, 14, 3, 8, 1, {7, 7, 7}, {1, 2, 2}, {3, 3, 3}, 0, 1},     /* 3D stem */
+        {1, 3, 5, 7, 16, 32, 1, {1, 1, 1}, {2, 2, 2}, {0, 0, 0}, 0, 0},     /* 3D downsample */
+        {1, 2, 3, 3, 2048, 16, 1, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, 0, 0},   /* long K */
+    };
+    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++)
+        run_conv_case(&cases[i], i);
+}
+END_TEST
+
+START_TEST(shape_chain_224x398_is_7x13)
+{
+    int h = 224, w = 398;
+    h = kn_out_size(h, 7, 2, 3), w = kn_out_size(w, 7, 2, 3);     /* conv1 */
+    h = kn_out_size(h, 3, 2, 1), w = kn_out_size(w, 3, 2, 1);     /* maxpool */
+    for (int i = 0; i < 3; i++)
+        h = kn_out_size(h, 3, 2, 1), w = kn_out_size(w, 3, 2, 1); /* layer2..4 */
+    ck_assert_int_eq(h, 7);
+    ck_assert_int_eq(w, 13);
+}
+END_TEST
+
+START_TEST(maxpool_and_mean_match_ref)
+{
+    kn_tensor x = {NULL, 2, 3, 9, 13, 5};
+    x.data = malloc(kn_numel(&x) * 4);
+    kn_gen_uniform("mp", 1, -3, 3, x.data, kn_numel(&x));
+    kn_pool p3 = {{3, 3, 3}, {2, 2, 2}, {1, 1, 1}}, p2 = {{1, 3, 3}, {1, 2, 2}, {0, 1, 1}};
+    for (int k = 0; k < 2; k++) {
+        const kn_pool *p = k ? &p2 : &p3;
+        kn_tensor y = {NULL, 2, kn_out_size(3, p->k[0], p->s[0], p->p[0]), 5, 7, 5};
+        size_t n = kn_numel(&y);
+        float *a = malloc(n * 4), *b = malloc(n * 4);
+        y.data = a;
+        kn_ref_ops.maxpool(p, &x, &y);
+        y.data = b;
+        kn_cpu_ops.maxpool(p, &x, &y);
+        ck_assert_int_eq(memcmp(a, b, n * 4), 0);
+        free(a), free(b);
+    }
+    float m1[10], m2[10];
+    kn_ref_ops.global_mean(&x, m1);
+    kn_cpu_ops.global_mean(&x, m2);
+    ck_assert_double_le(rel_err(m2, m1, 10), 1e-6);
+    free(x.data);
+}
+END_TEST
+
+START_TEST(normalisation_values)
+{
+    uint8_t px[6] = {0, 128, 255, 110, 103, 96};
+    float o[6];
+    kn_normalize_2d(px, 2, o);
+    ck_assert_double_eq_tol(o[0], -0.485 / 0.229, 1e-5);
+    ck_assert_double_eq_tol(o[1], (128 / 255.0 - 0.456) / 0.224, 1e-5);
+    ck_assert_double_eq_tol(o[2], (1 - 0.406) / 0.225, 1e-5);
+    kn_normalize_3d(px, 2, o);
+    ck_assert_double_eq_tol(o[0], -110.6, 1e-4);
+    ck_assert_double_eq_tol(o[3], -0.6, 1e-4);
+    ck_assert_double_eq_tol(o[5], -0.3, 1e-4);
+    float v[4] = {3, 4, 0, 0};
+    kn_l2norm_rows(v, 2, 2);
+    ck_assert_double_eq_tol(v[0], 0.6, 1e-7);
+    ck_assert_double_eq_tol(v[1], 0.8, 1e-7);
+    ck_assert(v[2] == 0 && v[3] == 0);
+}
+END_TEST
+
+START_TEST(pool_clips_windows)
+{
+    /* 2D: 4 rows of dim 2 at rate 1; 3D: 3 rows of dim 1 at rate 1.5 */
+    float r2[8] = {1, 0, 0, 2, 3, 1, 0, 5}, r3[3] = {-1, -2, 4};
+    double s[4] = {0.0, 1.2, 9.0, 2.5}, e[4] = {1.0, 1.9, 12.0, 2.0};
+    float out[4 * 3];
+    ck_assert_int_eq(kn_pool_clips(r2, 4, 2, 1.0, r3, 3, 1, 1.5, s, e, 4, out, NULL), QN_OK);
+    /* clip 0: 2D rows [0,2) → max (1,2) → /√5; 3D rows [0, floor(1.5)+1=2) → max -1 → -1 */
+    ck_assert_double_eq_tol(out[0], 1 / sqrt(5), 1e-6);
+    ck_assert_double_eq_tol(out[1], 2 / sqrt(5), 1e-6);
+    ck_assert_double_eq_tol(out[2], -1, 1e-6);
+    /* clip 1: 2D rows [1,2) → (0,2) → (0,1); 3D rows [1, floor(2.85)+1=3) → 4 → 1 */
+    ck_assert_double_eq_tol(out[3], 0, 1e-6);
+    ck_assert_double_eq_tol(out[4], 1, 1e-6);
+    ck_assert_double_eq_tol(out[5], 1, 1e-6);
+    /* clip 2: past the end → last rows: (0,5) → (0,1); 3D 4 → 1 */
+    ck_assert_double_eq_tol(out[7], 1, 1e-6);
+    ck_assert_double_eq_tol(out[8], 1, 1e-6);
+    /* clip 3: reversed → [2.5,2.5]: 2D row 2 (3,1); 3D rows [3,4)∩[0,3) empty → last row */
+    ck_assert_double_eq_tol(out[9], 3 / sqrt(10), 1e-6);
+    ck_assert_double_eq_tol(out[11], 1, 1e-6);
+    /* absent modality → zeros */
+    ck_assert_int_eq(kn_pool_clips(r2, 4, 2, 1.0, NULL, 0, 1, 1.5, s, e, 1, out, NULL), QN_OK);
+    ck_assert(out[2] == 0);
+    qn_error err = {0};
+    double bad = NAN;
+    ck_assert_int_eq(kn_pool_clips(r2, 4, 2, 1.0, r3, 3, 1, 1.5, &bad, e, 1, out, &err), QN_EUSAGE);
+    ck_assert_str_eq(err.msg, "kn_pool_clips: clip 0: non-finite time");
+}
+END_TEST
+
+START_TEST(f16_rounding)
+{
+    float in[8] = {1.0f, -2.5f, 65504.0f, 1e6f, 5.9604645e-8f, 0.0f, 1.00048828125f, 1.00146484375f};
+    uint16_t o[8];
+    kn_f32_to_f16(in, o, 8);
+    ck_assert_uint_eq(o[0], 0x3c00);
+    ck_assert_uint_eq(o[1], 0xc100);
+    ck_assert_uint_eq(o[2], 0x7bff);
+    ck_assert_uint_eq(o[3], 0x7c00);
+    ck_assert_uint_eq(o[4], 0x0001);
+    ck_assert_uint_eq(o[5], 0x0000);
+    ck_assert_uint_eq(o[6], 0x3c00); /* halfway, even stays */
+    ck_assert_uint_eq(o[7], 0x3c02); /* halfway, odd rounds up */
+}
+END_TEST
+
+START_TEST(sha256_known)
+{
+    char h[65];
+    kn_sha256_hex("abc", 3, h);
+    ck_assert_str_eq(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    kn_sha256_hex("", 0, h);
+    ck_assert_str_eq(h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    kn_sha256_hex(m, strlen(m), h);
+    ck_assert_str_eq(h, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+END_TEST
+
+START_TEST(names)
+{
+    kn_arch a;
+    kn_backend b;
+    qn_error err = {0};
+    ck_assert_int_eq(kn_arch_from_name("resnext101-3d", &a, NULL), QN_OK);
+    ck_assert_int_eq(a, KN_RESNEXT101_3D);
+    ck_assert_str_eq(kn_arch_name(KN_RESNET152), "resnet152");
+    ck_assert_int_eq(kn_arch_from_name("resnet99", &a, &err), QN_EUSAGE);
+    ck_assert(strstr(err.msg, "unknown model \"resnet99\"") != NULL);
+    ck_assert_int_eq(kn_backend_from_name("cpu", &b, NULL), QN_OK);
+    ck_assert_int_eq(b, KN_BACKEND_CPU);
+    ck_assert_int_eq(kn_backend_from_name("gpu", &b, NULL), QN_EUSAGE);
+}
+END_TEST
+
+/* ---- safetensors files written by the test -------------------------------- */
+
+typedef struct st_entry {
+    char name[80];
+    int64_t shape[5];
+    int nd;
+} st_entry;
+
+/* Writes the golden weights of `arch` (plus an fc) with `mutate` applied:
+ * 0 none, 1 drop `victim`, 2 give `victim` a wrong last dim. */
+static void write_model(const char *path, kn_arch arch, int mutate, const char *victim)
+{
+    kn_conv *cv;
+    kn_block *bl;
+    int nc, nb, ss[5];
+    ck_assert_int_eq(kn_arch_build(arch, &cv, &nc, &bl, &nb, ss, NULL), QN_OK);
+    st_entry *e = calloc((size_t)nc * 5 + 1, sizeof *e);
+    int n = 0, is3d = kn_arch_get(arch)->is3d;
+    static const char *const parts[4] = {"weight", "bias", "running_mean", "running_var"};
+    for (int i = 0; i < nc; i++) {
+        st_entry *w = &e[n++];
+        snprintf(w->name, sizeof w->name, "%s.weight", cv[i].name);
+        w->shape[w->nd++] = cv[i].cout;
+        w->shape[w->nd++] = cv[i].cin / cv[i].groups;
+        for (int k = is3d ? 0 : 1; k < 3; k++)
+            w->shape[w->nd++] = cv[i].k[k];
+        for (int p = 0; p < 4; p++) {
+            st_entry *b = &e[n++];
+            snprintf(b->name, sizeof b->name, "%s.%s", cv[i].bn, parts[p]);
+            b->shape[0] = cv[i].cout;
+            b->nd = 1;
+        }
+    }
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    size_t cap = 1 << 20, len = 0, off = 0;
+    char *hdr = malloc(cap);
+    len += (size_t)sprintf(hdr + len, "{\"__metadata__\":{\"arch\":\"%s\"}", kn_arch_name(arch));
+    for (int i = 0; i < n; i++) {
+        if (mutate == 1 && !strcmp(e[i].name, victim))
+            continue;
+        if (mutate == 2 && !strcmp(e[i].name, victim))
+            e[i].shape[e[i].nd - 1]++;
+        size_t numel = 1;
+        for (int k = 0; k < e[i].nd; k++)
+            numel *= (size_t)e[i].shape[k];
+        len += (size_t)sprintf(hdr + len, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[", e[i].name);
+        for (int k = 0; k < e[i].nd; k++)
+            len += (size_t)sprintf(hdr + len, "%s%lld", k ? "," : "", (long long)e[i].shape[k]);
+        len += (size_t)sprintf(hdr + len, "],\"data_offsets\":[%zu,%zu]}", off, off + numel * 4);
+        off += numel * 4;
+    }
+    len += (size_t)sprintf(hdr + len, "}");
+    while (len % 8)
+        hdr[len++] = ' ';
+    uint64_t hl = len;
+    fwrite(&hl, 8, 1, f);
+    fwrite(hdr, 1, len, f);
+    kn_golden g = {7, NULL, 0};
+    for (int i = 0; i < n; i++) {
+        if (mutate == 1 && !strcmp(e[i].name, victim))
+            continue;
+        size_t numel = 1;
+        for (int k = 0; k < e[i].nd; k++)
+            numel *= (size_t)e[i].shape[k];
+        const float *d = kn_golden_tensor(e[i].name, e[i].shape, e[i].nd, &g);
+        fwrite(d, 4, numel, f);
+    }
+    fclose(f);
+    free(g.buf), free(hdr), free(e), free(cv), free(bl);
+}
+
+START_TEST(model_file_checks_names_and_shapes)
+{
+    char path[] = "/tmp/kn_ops_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    kn_options o = {KN_BACKEND_CPU, 1, 0};
+    kn_model *m = NULL;
+    qn_error err = {0};
+    write_model(path, KN_RESNET18, 1, "layer3.1.bn2.running_var");
+    ck_assert_int_eq(kn_model_open(path, KN_RESNET18, &o, &m, &err), QN_EINPUT);
+    ck_assert_ptr_null(m);
+    ck_assert(strstr(err.msg, ": layer3.1.bn2.running_var: missing (expected shape [256])"));
+    qn_error_clear(&err);
+    write_model(path, KN_RESNET18, 2, "layer2.0.downsample.0.weight");
+    ck_assert_int_eq(kn_model_open(path, KN_RESNET18, &o, &m, &err), QN_EINPUT);
+    ck_assert_msg(strstr(err.msg, ": layer2.0.downsample.0.weight: shape [128,64,1,2], expected "
+                                  "[128,64,1,1]") != NULL, "%s", err.msg);
+    qn_error_clear(&err);
+    /* a 2D file opened as the wrong depth names the first missing tensor */
+    write_model(path, KN_RESNET18, 0, "");
+    ck_assert_int_eq(kn_model_open(path, KN_RESNET34, &o, &m, &err), QN_EINPUT);
+    ck_assert_msg(strstr(err.msg, "layer1.2.conv1.weight: missing") != NULL, "%s", err.msg);
+    qn_error_clear(&err);
+    /* the good file opens, and its features match the generator-built model */
+    ck_assert_int_eq(kn_model_open(path, KN_RESNET18, &o, &m, &err), QN_OK);
+    ck_assert_int_eq(kn_model_dim(m), 512);
+    ck_assert_int_eq(kn_model_backend(m), KN_BACKEND_CPU);
+    ck_assert_ptr_null(kn_model_notice(m));
+    ck_assert_int_eq((int)strlen(kn_model_sha256(m)), 64);
+    kn_golden g = {7, NULL, 0};
+    kn_model *m2 = NULL;
+    ck_assert_int_eq(kn_model_open_src(KN_RESNET18, kn_golden_tensor, &g, &o, &m2, &err), QN_OK);
+    uint8_t img[2 * 40 * 52 * 3];
+    for (size_t i = 0; i < sizeof img; i++)
+        img[i] = (uint8_t)(i * 7 + i / 13);
+    float f1[2 * 512], f2[2 * 512];
+    ck_assert_int_eq(kn_run_2d(m, img, 2, 40, 52, f1, KN_L2NORM, &err), QN_OK);
+    ck_assert_int_eq(kn_run_2d(m2, img, 2, 40, 52, f2, KN_L2NORM, &err), QN_OK);
+    ck_assert_int_eq(memcmp(f1, f2, sizeof f1), 0);
+    double nn = 0;
+    for (int i = 0; i < 512; i++)
+        nn += (double)f1[i] * f1[i];
+    ck_assert_double_eq_tol(nn, 1.0, 1e-5);
+    ck_assert_int_eq(kn_run_3d(m, img, 1, f1, 0, &err), QN_EUSAGE);
+    ck_assert_int_eq(kn_run_2d(m, img, 1, 8, 8, f1, 0, &err), QN_EUSAGE);
+    kn_model_close(m);
+    kn_model_close(m2);
+    free(g.buf);
+    unlink(path);
+}
+END_TEST
+
+static void write_raw(const char *path, const char *hdr, size_t datalen)
+{
+    FILE *f = fopen(path, "wb");
+    uint64_t hl = strlen(hdr);
+    fwrite(&hl, 8, 1, f);
+    fwrite(hdr, 1, hl, f);
+    for (size_t i = 0; i < datalen; i++)
+        fputc(0, f);
+    fclose(f);
+}
+
+START_TEST(safetensors_rejects_bad_files)
+{
+    char path[] = "/tmp/kn_st_XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    static const struct { const char *hdr; size_t data; const char *want; } bad[] = {
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4, "a: 4 bytes for 2 F32"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, "a: data_offsets leave a hole"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 8, "4 bytes after the last tensor"},
+        {"{\"a\":{\"dtype\":\"Q4\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, "a: unknown dtype \"Q4\""},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,8]}}", 4, "outside the 4-byte buffer"},
+        {"{\"a\":1", 0, "header JSON"},
+        {"[1,2,3]  ", 0, "not a safetensors file"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_raw(path, bad[i].hdr, bad[i].data);
+        kn_st_file *f = NULL;
+        qn_error err = {0};
+        ck_assert_int_eq(kn_st_open(path, &f, &err), QN_EINPUT);
+        ck_assert_ptr_null(f);
+        ck_assert_msg(strstr(err.msg, bad[i].want) && strstr(err.msg, path), "case %zu: %s", i,
+                      err.msg);
+    }
+    /* F16 and BF16 widen */
+    FILE *fp = fopen(path, "wb");
+    const char *h = "{\"h\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]},"
+                    "\"b\":{\"dtype\":\"BF16\",\"shape\":[1],\"data_offsets\":[4,6]}}";
+    uint64_t hl = strlen(h);
+    fwrite(&hl, 8, 1, fp);
+    fwrite(h, 1, hl, fp);
+    const uint8_t data[6] = {0x00, 0x3c, 0x01, 0x00, 0x40, 0xc0}; /* 1.0, 2^-24, -3.0 */
+    fwrite(data, 1, 6, fp);
+    fclose(fp);
+    kn_st_file *f = NULL;
+    ck_assert_int_eq(kn_st_open(path, &f, NULL), QN_OK);
+    float v[2];
+    ck_assert_int_eq(kn_st_read_f32(f, kn_st_find(f, "h"), v, NULL), QN_OK);
+    ck_assert(v[0] == 1.0f && v[1] == 5.9604644775390625e-8f);
+    ck_assert_int_eq(kn_st_read_f32(f, kn_st_find(f, "b"), v, NULL), QN_OK);
+    ck_assert(v[0] == -3.0f);
+    kn_st_close(f);
+    qn_error err = {0};
+    kn_model *m = NULL;
+    ck_assert_int_eq(kn_model_open("/nonexistent/w.safetensors", KN_RESNET50, NULL, &m, &err),
+                     QN_EINPUT);
+    ck_assert(strstr(err.msg, "/nonexistent/w.safetensors: No such file") != NULL);
+    unlink(path);
+}
+END_TEST
+
+/* Whole small nets, cpu vs ref: a 2D ResNet-50 and the 3D ResNeXt on tiny inputs. */
+static void net_cpu_vs_ref(kn_arch a, int n, int d, int h, int w)
+{
+    kn_golden g = {3, NULL, 0};
+    kn_options oc = {KN_BACKEND_CPU, 2, 0}, orf = {KN_BACKEND_REF, 1, 0};
+    kn_model *mc = NULL, *mr = NULL;
+    qn_error err = {0};
+    ck_assert_int_eq(kn_model_open_src(a, kn_golden_tensor, &g, &oc, &mc, &err), QN_OK);
+    ck_assert_int_eq(kn_model_open_src(a, kn_golden_tensor, &g, &orf, &mr, &err), QN_OK);
+    ck_assert_int_eq(kn_model_backend(mr), KN_BACKEND_REF);
+    size_t np = (size_t)n * d * h * w * 3;
+    uint8_t *in = malloc(np);
+    for (size_t i = 0; i < np; i++)
+        in[i] = (uint8_t)((i * 2654435761u) >> 13);
+    int dim = kn_model_dim(mc);
+    float *fc = malloc((size_t)n * dim * 4), *fr = malloc((size_t)n * dim * 4);
+    if (d == 1) {
+        ck_assert_int_eq(kn_run_2d(mc, in, n, h, w, fc, 0, &err), QN_OK);
+        ck_assert_int_eq(kn_run_2d(mr, in, n, h, w, fr, 0, &err), QN_OK);
+    } else {
+        ck_assert_int_eq(kn_run_3d_sized(mc, in, n, d, h, w, fc, 0, &err), QN_OK);
+        ck_assert_int_eq(kn_run_3d_sized(mr, in, n, d, h, w, fr, 0, &err), QN_OK);
+    }
+    double e = rel_err(fc, fr, (size_t)n * dim);
+    ck_assert_msg(e <= 1e-5, "%s: cpu vs ref rel err %g", kn_arch_name(a), e);
+    kn_model_close(mc), kn_model_close(mr);
+    free(in), free(fc), free(fr), free(g.buf);
+}
+
+START_TEST(resnet50_cpu_vs_ref)
+{
+    net_cpu_vs_ref(KN_RESNET50, 2, 1, 33, 47);
+}
+END_TEST
+
+START_TEST(resnext3d_cpu_vs_ref)
+{
+    net_cpu_vs_ref(KN_RESNEXT101_3D, 1, 2, 17, 20);
+}
+END_TEST
+
+START_TEST(auto_falls_back_with_notice)
+{
+    kn_golden g = {3, NULL, 0};
+    kn_options o = {KN_BACKEND_AUTO, 1, 0};
+    kn_model *m = NULL;
+    qn_error err = {0};
+    ck_assert_int_eq(kn_model_open_src(KN_RESNET18, kn_golden_tensor, &g, &o, &m, &err), QN_OK);
+    if (kn_model_backend(m) == KN_BACKEND_CPU) {
+        ck_assert_ptr_nonnull(kn_model_notice(m));
+        ck_assert(strstr(kn_model_notice(m), "using the cpu backend") != NULL);
+        kn_model_close(m);
+        m = NULL;
+        o.backend = KN_BACKEND_CUDA;
+        ck_assert_int_eq(kn_model_open_src(KN_RESNET18, kn_golden_tensor, &g, &o, &m, &err), QN_EENV);
+        ck_assert(strstr(err.msg, "cuda backend unavailable") != NULL);
+    }
+    kn_model_close(m);
+    free(g.buf);
+}
+END_TEST
+
+static Suite *kernels_ops_suite(void)
+{
+    Suite *s = suite_create("kernels_ops");
+    TCase *tc = tcase_create("ops");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, conv_cpu_matches_ref);
+    tcase_add_test(tc, shape_chain_224x398_is_7x13);
+    tcase_add_test(tc, maxpool_and_mean_match_ref);
+    tcase_add_test(tc, normalisation_values);
+    tcase_add_test(tc, pool_clips_windows);
+    tcase_add_test(tc, f16_rounding);
+    tcase_add_test(tc, sha256_known);
+    tcase_add_test(tc, names);
+    tcase_add_test(tc, model_file_checks_names_and_shapes);
+    tcase_add_test(tc, safetensors_rejects_bad_files);
+    tcase_add_test(tc, resnet50_cpu_vs_ref);
+    tcase_add_test(tc, resnext3d_cpu_vs_ref);
+    tcase_add_test(tc, auto_falls_back_with_notice);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+QN_CHECK_MAIN(kernels_ops_suite)
