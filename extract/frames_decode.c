@@ -33,6 +33,7 @@ typedef struct run {
     uint8_t *chunk;        /* chunk_3d*side*side*3 */
     int in_chunk;          /* frames filled in the current chunk */
     int64_t idx2, idx3;
+    int64_t packets;       /* video packets read */
     int64_t last_ts, last_dur, default_dur;
 } run;
 
@@ -200,8 +201,10 @@ static int decode_all(run *r, AVPacket *pkt)
     fr_log_capture_reset();
     while ((rc = av_read_frame(v->fmt, pkt)) >= 0) {
         int s = QN_OK;
-        if (pkt->stream_index == v->stream)
+        if (pkt->stream_index == v->stream) {
+            r->packets++;
             s = send(r, pkt);
+        }
         av_packet_unref(pkt);
         if (s < 0)
             return s;
@@ -210,6 +213,13 @@ static int decode_all(run *r, AVPacket *pkt)
         return fail_av(r, rc, "read error (truncated or damaged file)");
     if (v->fmt->pb && v->fmt->pb->error < 0)
         return fail_av(r, v->fmt->pb->error, "read error (truncated or damaged file)");
+    /* Demuxers with an index (MP4) just stop at a cut: compare with the count. */
+    int64_t want = v->fmt->streams[v->stream]->nb_frames;
+    if (want > 0 && r->packets < want)
+        return qn_error_set(r->err, QN_EINPUT,
+                            "%s: truncated: the file ends after %lld of %lld video packets "
+                            "(%.3f s)", v->path, (long long)r->packets, (long long)want,
+                            r->has_pending ? r->last_ts * av_q2d(v->tb) : 0.0);
     if ((rc = send(r, NULL)) < 0)
         return rc;
     return on_eof(r);

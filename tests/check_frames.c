@@ -1,0 +1,174 @@
+/* Unit tests for extract/frames: the fps-filter timestamp machine, the
+ * extractor's output sizes, option checks and the open errors. Comparisons
+ * with the ffmpeg CLI on real videos are in tests/test_frames.py. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check_main.h"
+#include "extract/frames.h"
+#include "extract/frames_priv.h"
+
+/* Runs n frames at pts[i] (time base tb) with end timestamp `end` through one fps
+ * machine at `rate`; copies[i] receives how many outputs frame i fills. */
+static int64_t run_fps(const int64_t *pts, int n, int64_t end, AVRational tb, int rate,
+                       int64_t *copies)
+{
+    fr_fps f;
+    fr_fps_init(&f, tb, (AVRational){1, rate});
+    int64_t total = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t k = fr_fps_push(&f, fr_fps_tick(&f, pts[i]), i > 0);
+        if (i > 0)
+            copies[i - 1] = k;
+        total += k;
+    }
+    int64_t k = fr_fps_eof(&f, fr_fps_tick(&f, end), n > 0);
+    if (n > 0)
+        copies[n - 1] = k;
+    return total + k;
+}
+
+static int64_t cfr(int n, int step, int64_t start, AVRational tb, int rate, int64_t *copies)
+{
+    int64_t *pts = malloc(sizeof *pts * (size_t)n);
+    for (int i = 0; i < n; i++)
+        pts[i] = start + (int64_t)i * step;
+    int64_t t = run_fps(pts, n, start + (int64_t)n * step, tb, rate, copies);
+    free(pts);
+    return t;
+}
+
+START_TEST(fps_counts_follow_rounded_end)
+{
+    int64_t c[400];
+    AVRational tb = {1, 12800};
+    /* 25 fps: 3.5 s rounds up to 4 ticks, 3.4 s down to 3 (vf_fps round=near). */
+    ck_assert_int_eq(cfr(88, 512, 0, tb, 1, c), 4);
+    ck_assert_int_eq(cfr(85, 512, 0, tb, 1, c), 3);
+    ck_assert_int_eq(cfr(88, 512, 0, tb, 24, c), 84);
+    /* 30 fps for 3 s at 24 fps: 72 frames, every fifth input dropped. */
+    ck_assert_int_eq(cfr(90, 512, 0, (AVRational){1, 15360}, 24, c), 72);
+    int dropped = 0;
+    for (int i = 0; i < 90; i++)
+        dropped += c[i] == 0;
+    ck_assert_int_eq(dropped, 18);
+    /* 29.97 fps (1001/30000 per frame), 10 s: 10 ticks at 1 fps. */
+    ck_assert_int_eq(cfr(300, 1001, 0, (AVRational){1, 30000}, 1, c), 10);
+}
+END_TEST
+
+START_TEST(fps_picks_last_frame_rounding_to_tick)
+{
+    int64_t c[100];
+    AVRational tb = {1, 100};
+    /* 25 fps: tick 1 takes the last frame before 1.5 s, i.e. 1.48 s (frame 37). */
+    ck_assert_int_eq(cfr(75, 4, 0, tb, 1, c), 3);
+    ck_assert_int_eq(c[12], 1);   /* 0.48 s fills tick 0 */
+    ck_assert_int_eq(c[37], 1);   /* 1.48 s fills tick 1 */
+    ck_assert_int_eq(c[62], 1);   /* 2.48 s fills tick 2 */
+    ck_assert_int_eq(c[0] + c[13] + c[38] + c[74], 0);
+    /* ties round away from zero: a frame at exactly 0.5 s belongs to tick 1 */
+    int64_t pts[] = {0, 50, 100};
+    ck_assert_int_eq(run_fps(pts, 3, 150, tb, 1, c), 2);
+    ck_assert_int_eq(c[0], 1);
+    ck_assert_int_eq(c[1], 0);
+    ck_assert_int_eq(c[2], 1);
+}
+END_TEST
+
+START_TEST(fps_duplicates_over_gaps_and_fills_leading_ticks)
+{
+    int64_t c[4];
+    AVRational tb = {1, 1000};
+    int64_t gap[] = {0, 3000};
+    ck_assert_int_eq(run_fps(gap, 2, 3040, tb, 1, c), 3);
+    ck_assert_int_eq(c[0], 3);
+    ck_assert_int_eq(c[1], 0);
+    /* a stream starting at 2.3 s: ticks 0..2 all show the first frame (the CLI's
+     * constant-rate output), then 3 from the second. */
+    int64_t late[] = {2300, 3300};
+    ck_assert_int_eq(run_fps(late, 2, 4300, tb, 1, c), 4);
+    ck_assert_int_eq(c[0], 3);
+    ck_assert_int_eq(c[1], 1);
+    /* no frames: nothing */
+    ck_assert_int_eq(run_fps(late, 0, 0, tb, 1, c), 0);
+    /* a single frame of 40 ms at 0: rounds to 0 ticks at 1 fps, 1 at 24 fps */
+    int64_t one[] = {0};
+    ck_assert_int_eq(run_fps(one, 1, 40, tb, 1, c), 0);
+    ck_assert_int_eq(run_fps(one, 1, 40, tb, 24, c), 1);
+}
+END_TEST
+
+START_TEST(sizes_like_the_extractor)
+{
+    int w, h;
+    ck_assert_int_eq(fr_scaled_size(1280, 720, 224, &w, &h), QN_OK);
+    ck_assert_int_eq(w, 398);
+    ck_assert_int_eq(h, 224);
+    fr_scaled_size(1280, 720, 112, &w, &h);
+    ck_assert_int_eq(w, 199);
+    fr_scaled_size(720, 1280, 224, &w, &h);
+    ck_assert_int_eq(w, 224);
+    ck_assert_int_eq(h, 398);
+    fr_scaled_size(640, 480, 224, &w, &h);
+    ck_assert_int_eq(w, 298);
+    fr_scaled_size(100, 100, 112, &w, &h);
+    ck_assert_int_eq(w * 1000 + h, 112112);
+    ck_assert_int_eq(fr_scaled_size(0, 720, 224, &w, &h), QN_EINPUT);
+}
+END_TEST
+
+START_TEST(open_errors_name_the_file)
+{
+    qn_error err;
+    qn_error_clear(&err);
+    fr_video *v = (fr_video *)1;
+    ck_assert_int_eq(fr_open(&v, "/nonexistent/x.mp4", NULL, &err), QN_EINPUT);
+    ck_assert_ptr_null(v);
+    ck_assert_str_eq(err.msg, "/nonexistent/x.mp4: cannot open: No such file or directory");
+
+    char path[] = "/tmp/qn_frames_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    qn_error_clear(&err);
+    ck_assert_int_eq(fr_open(&v, path, NULL, &err), QN_EINPUT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "cannot open (empty file, 0 bytes): "));
+    ck_assert_int_eq(strncmp(err.msg, path, strlen(path)), 0);
+
+    FILE *f = fopen(path, "w");
+    fputs("this is not a video at all, just some text\n", f);
+    fclose(f);
+    qn_error_clear(&err);
+    ck_assert_int_eq(fr_open(&v, path, NULL, &err), QN_EINPUT);
+    ck_assert_ptr_nonnull(strstr(err.msg, ": cannot open: "));
+    unlink(path);
+
+    fr_opts o;
+    fr_opts_default(&o);
+    o.crop_3d = 200;
+    qn_error_clear(&err);
+    ck_assert_int_eq(fr_open(&v, path, &o, &err), QN_EUSAGE);
+    fr_close(NULL);
+}
+END_TEST
+
+Suite *frames_suite(void)
+{
+    Suite *s = suite_create("frames");
+    TCase *tc = tcase_create("fps");
+    tcase_add_test(tc, fps_counts_follow_rounded_end);
+    tcase_add_test(tc, fps_picks_last_frame_rounding_to_tick);
+    tcase_add_test(tc, fps_duplicates_over_gaps_and_fills_leading_ticks);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("open");
+    tcase_add_test(tc, sizes_like_the_extractor);
+    tcase_add_test(tc, open_errors_name_the_file);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+QN_CHECK_MAIN(frames_suite)

@@ -1,0 +1,228 @@
+"""extract/frames against the ffmpeg CLI that HowTo100M's extractor runs.
+
+Small videos are generated with `ffmpeg -f lavfi -i testsrc2` (odd frame rates,
+odd sizes, containers with a start offset, a video that starts after its audio),
+decoded once by tests/frames_dump (one pass, both streams), and compared with
+    ffmpeg -i V -vf fps=1,scale=W:H:flags=bicubic -pix_fmt rgb24 -f rawvideo
+    ffmpeg -i V -vf fps=24,scale=w:h:flags=bicubic,crop=112:112:x:y -pix_fmt rgb24 ...
+with the sizes computed as video_feature_extractor's _get_output_dim does:
+identical frame counts and a mean absolute difference of at most 1 grey level
+(CPU decode is in fact bit-identical). Broken inputs must fail with quern's exit
+code 2 and a message naming the file and FFmpeg's reason.
+"""
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg CLI not installed")
+
+
+def ffmpeg(*args):
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *map(str, args)], check=True)
+
+
+def gen(path, size="320x240", rate="25", dur="3.5", extra_in=(), extra_out=("-c:v", "libx264")):
+    ffmpeg(*extra_in, "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={dur}",
+           *extra_out, "-pix_fmt", "yuv420p", path)
+    return path
+
+
+def out_dim(w, h, s):
+    """video_feature_extractor/video_loader.py _get_output_dim -> (width, height)."""
+    if h >= w:
+        return s, int(h * s / w)
+    return int(w * s / h), s
+
+
+def cli_frames(video, vf, w, h):
+    raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(video), "-vf", vf,
+                          "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:"],
+                         check=True, capture_output=True).stdout
+    assert len(raw) % (w * h * 3) == 0
+    return np.frombuffer(raw, np.uint8).reshape(-1, h, w, 3)
+
+
+def ours(tools_dir, video, tmp_path, *opts):
+    o2, o3 = tmp_path / "ours2d.rgb", tmp_path / "ours3d.rgb"
+    cp = subprocess.run([str(tools_dir / "frames_dump"), *opts, str(video), str(o2), str(o3)],
+                        capture_output=True, text=True)
+    assert cp.returncode == 0, cp.stderr
+    lines = dict(line.split(" ", 1) for line in cp.stdout.splitlines())
+    return lines, o2.read_bytes(), o3.read_bytes()
+
+
+def probe_size(video):
+    """Width and height as ffprobe reports them (what the extractor sizes from)."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                          "stream=width,height", "-of", "json", str(video)],
+                         check=True, capture_output=True, text=True).stdout
+    st = json.loads(out)["streams"][0]
+    return st["width"], st["height"]
+
+
+def compare(tools_dir, video, tmp_path, *opts):
+    lines, r2, r3 = ours(tools_dir, video, tmp_path, *opts)
+    w, h = probe_size(video)
+    w2, h2 = out_dim(w, h, 224)
+    w3, h3 = out_dim(w, h, 112)
+    x, y = int((w3 - 112) / 2), int((h3 - 112) / 2)
+    ref2 = cli_frames(video, f"fps=1,scale={w2}:{h2}:flags=bicubic", w2, h2)
+    ref3 = cli_frames(video, f"fps=24,scale={w3}:{h3}:flags=bicubic,crop=112:112:{x}:{y}", 112, 112)
+    n2, size2 = lines["2d"].split()
+    assert size2 == f"{w2}x{h2}"
+    got2 = np.frombuffer(r2, np.uint8).reshape(-1, h2, w2, 3)
+    got3 = np.frombuffer(r3, np.uint8).reshape(-1, 112, 112, 3)
+    n3, chunks, side, pad_nonzero = map(int, lines["3d"].split())
+    assert (len(got2), int(n2)) == (len(ref2), len(ref2)), "2D frame count differs from ffmpeg"
+    assert (len(got3), n3) == (len(ref3), len(ref3)), "3D frame count differs from ffmpeg"
+    assert chunks == -(-n3 // 16) and side == 112 and pad_nonzero == 0
+    mad2 = np.abs(got2.astype(int) - ref2).mean() if len(ref2) else 0.0
+    mad3 = np.abs(got3.astype(int) - ref3).mean() if len(ref3) else 0.0
+    assert mad2 <= 1.0 and mad3 <= 1.0, (mad2, mad3)
+    return lines, got2, got3, ref2, ref3
+
+
+CASES = {
+    # name: (size, rate, duration, extra input args, extra output args)
+    "h264_25fps_3.5s": ("320x240", "25", "3.5", (), ("-c:v", "libx264")),
+    "h264_29.97fps_odd": ("426x240", "30000/1001", "3.2", (), ("-c:v", "libx264", "-bf", "3")),
+    "h264_30fps_odd_size": ("322x182", "30", "2.0", (), ("-c:v", "libx264")),
+    "h264_portrait_24fps": ("180x320", "24", "2.6", (), ("-c:v", "libx264")),
+    "mpegts_start_offset": ("320x180", "25", "2.4", (), ("-c:v", "libx264", "-f", "mpegts")),
+    "vp9_webm_15fps": ("256x144", "15", "2.5", (), ("-c:v", "libvpx-vp9", "-deadline", "realtime",
+                                                    "-cpu-used", "8")),
+    "bt709_tagged": ("320x180", "25", "1.7", (), ("-c:v", "libx264", "-colorspace", "bt709",
+                                                  "-color_primaries", "bt709", "-color_trc", "bt709")),
+    "mpeg4_avi_12fps": ("200x150", "12", "2.3", (), ("-c:v", "mpeg4", "-f", "avi")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_matches_ffmpeg_cli(tools_dir, tmp_path, name):
+    size, rate, dur, ein, eout = CASES[name]
+    ext = {"mpegts": ".ts", "webm": ".webm", "avi": ".avi"}
+    suffix = next((e for k, e in ext.items() if k in name), ".mp4")
+    video = gen(tmp_path / f"v{suffix}", size, rate, dur, ein, eout)
+    lines, got2, got3, ref2, ref3 = compare(tools_dir, video, tmp_path, "-j", "2")
+    assert np.array_equal(got2, ref2) and np.array_equal(got3, ref3), "CPU decode is bit-exact"
+
+
+def test_video_starting_after_audio(tools_dir, tmp_path):
+    """The video stream starts 2.3 s after the audio: the CLI's constant-rate output
+    repeats the first frame for the leading ticks; so must we."""
+    video = tmp_path / "late.mp4"
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=4", "-itsoffset", "2.3",
+           "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=1.6",
+           "-map", "0:a", "-map", "1:v", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
+           video)
+    lines, got2, got3, ref2, ref3 = compare(tools_dir, video, tmp_path)
+    assert len(ref2) == 4 and len(ref3) > 90
+
+
+def test_threads_do_not_change_output(tools_dir, tmp_path):
+    video = gen(tmp_path / "t.mp4", "320x240", "30", "2.5")
+    _, a2, a3 = ours(tools_dir, video, tmp_path, "-j", "1")
+    _, b2, b3 = ours(tools_dir, video, tmp_path, "-j", "3")
+    assert a2 == b2 and a3 == b3
+
+
+def test_one_stream_only_and_counts(tools_dir, tmp_path):
+    """30 fps, 3 s: 90 decoded, 3 2D frames, 72 3D frames in 5 chunks (last one padded);
+    with --no-3d only the 3 frames the 2D stream needs are converted."""
+    video = gen(tmp_path / "c.mp4", "320x240", "30", "3")
+    lines, r2, r3 = ours(tools_dir, video, tmp_path)
+    assert lines["2d"] == "3 298x224"
+    assert lines["3d"] == "72 5 112 0"
+    assert lines["decoded"].split()[:4] == ["90", "converted", "72", "errors"]
+    lines, r2, r3 = ours(tools_dir, video, tmp_path, "--no-3d")
+    assert lines["decoded"].split()[:4] == ["90", "converted", "3", "errors"]
+    assert r3 == b"" and len(r2) == 3 * 298 * 224 * 3
+
+
+def test_gpu_auto_falls_back(tools_dir, tmp_path):
+    """--hw auto decodes on NVDEC when a GPU is there, else says why and uses the CPU;
+    either way the frames match the CLI within one grey level."""
+    video = gen(tmp_path / "g.mp4", "320x240", "25", "2")
+    lines, *_ = compare(tools_dir, video, tmp_path, "--hw", "auto")
+    if lines["decoded"].endswith("hw 0"):
+        assert lines["note"].startswith("cuda: ")
+
+
+def run_dump(tools_dir, video, tmp_path):
+    return subprocess.run([str(tools_dir / "frames_dump"), str(video), str(tmp_path / "o2"),
+                           str(tmp_path / "o3")], capture_output=True, text=True)
+
+
+def test_zero_byte_file(tools_dir, tmp_path):
+    video = tmp_path / "empty.mp4"
+    video.write_bytes(b"")
+    cp = run_dump(tools_dir, video, tmp_path)
+    assert cp.returncode == 2
+    assert cp.stderr.startswith(f"frames_dump: {video}: cannot open (empty file, 0 bytes): ")
+    assert "Invalid data found" in cp.stderr
+
+
+def test_missing_file(tools_dir, tmp_path):
+    cp = run_dump(tools_dir, tmp_path / "nope.mp4", tmp_path)
+    assert cp.returncode == 2
+    assert f"{tmp_path / 'nope.mp4'}: cannot open: No such file or directory" in cp.stderr
+
+
+def top_boxes(data):
+    """(type, offset, size) of an MP4's top-level boxes."""
+    out, off = [], 0
+    while off + 8 <= len(data):
+        size = int.from_bytes(data[off:off + 4], "big")
+        out.append((data[off + 4:off + 8], off, size))
+        if size < 8:
+            break
+        off += size
+    return out
+
+
+def test_mp4_without_moov(tools_dir, tmp_path):
+    video = gen(tmp_path / "m.mp4", "320x240", "25", "1")
+    data = bytearray(video.read_bytes())
+    for kind, off, size in top_boxes(data):
+        if kind == b"moov":
+            data[off + 4:off + 8] = b"junk"   # not "free": FFmpeg looks for a moov hidden in free
+    video.write_bytes(bytes(data))
+    cp = run_dump(tools_dir, video, tmp_path)
+    assert cp.returncode == 2
+    assert cp.stderr.startswith(f"frames_dump: {video}: cannot open: ")
+    assert "moov atom not found" in cp.stderr
+
+
+def test_truncated_mp4(tools_dir, tmp_path):
+    """moov first (faststart), media data cut in half: a read error, exit 2, no frames."""
+    video = gen(tmp_path / "f.mp4", "320x240", "25", "3", (),
+                ("-c:v", "libx264", "-movflags", "+faststart"))
+    data = video.read_bytes()
+    video.write_bytes(data[: len(data) // 2])
+    cp = run_dump(tools_dir, video, tmp_path)
+    assert cp.returncode == 2, cp.stdout
+    assert cp.stderr.startswith(f"frames_dump: {video}: ")
+    assert "truncated" in cp.stderr
+
+
+def test_truncated_mp4_moov_at_end(tools_dir, tmp_path):
+    video = gen(tmp_path / "e.mp4", "320x240", "25", "3")
+    data = video.read_bytes()
+    video.write_bytes(data[: len(data) // 2])
+    cp = run_dump(tools_dir, video, tmp_path)
+    assert cp.returncode == 2
+    assert "cannot open" in cp.stderr and "moov atom not found" in cp.stderr
+
+
+def test_audio_only_and_text(tools_dir, tmp_path):
+    audio = tmp_path / "a.m4a"
+    ffmpeg("-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", audio)
+    cp = run_dump(tools_dir, audio, tmp_path)
+    assert cp.returncode == 2 and cp.stderr == f"frames_dump: {audio}: no video stream\n"
+    text = tmp_path / "t.mp4"
+    text.write_text("not a video\n" * 20)
+    cp = run_dump(tools_dir, text, tmp_path)
+    assert cp.returncode == 2 and f"{text}: cannot open: " in cp.stderr
