@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""Training-read benchmark: quern's ClipDataset vs the HowTo100M layout, one run, same data.
+
+    python3 bench/store_read.py STORE WORKDIR [--batches N] [--batch-size 32] [--n-pair 64]
+
+STORE is a store made by store_synth (bench/store.sh makes one of 2,000 videos). WORKDIR gets
+the HowTo100M layout of the same data, written once from the store:
+    WORKDIR/h100m/feature_2d/EXT.npy   per video (T2d, 2048) float16 (np.save)
+    WORKDIR/h100m/feature_3d/EXT.npy   per video (T3d, 2048) float16
+    WORKDIR/h100m/caption.pickle       {EXT: {"start": [..], "end": [..], "text": [..]}}
+    WORKDIR/h100m/vocab.pickle         {word: id} (stands in for the word2vec KeyedVectors)
+The peer is HowTo100M's Youtube_DataLoader (antoine77340/howto100m youtube_dataloader.py)
+with numpy in place of torch (torch is not installed here): per item, np.load of the whole 2D
+and 3D files, a Python loop over the n_pair clips that slices, max-pools and L2-normalises
+per modality, captions merged to min_time by its _get_single_text loop, words tokenised with
+its regex and looked up in the vocabulary; a batch is 32 items stacked (its default collate).
+One change, so both produce the same numbers: a window past the last row takes the last row
+(DESIGN.md) where HowTo100M prints a warning and leaves zeros; and token ids are returned
+where it returns word vectors (the lookup table is the same for both).
+
+Both loaders are first checked to return identical batches from the same caption draws;
+then each serves random batches of batch_size videos × n_pair clips from the page cache
+(both layouts read once before timing). Prints clips/s for each, then the ratio.
+"""
+import argparse
+import os
+import pickle
+import re
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "store", "python"))
+import quern_store as qs  # noqa: E402
+
+
+# ---- the peer: HowTo100M's Youtube_DataLoader, numpy edition --------------------------------
+
+class HowTo100MLoader:
+    """youtube_dataloader.Youtube_DataLoader with np.load instead of th.load."""
+
+    def __init__(self, video_ids, features_path, features_path_3d, caption, vocab,
+                 min_time=5.0, max_words=20, min_words=0, n_pair=64,
+                 feature_framerate=1.0, feature_framerate_3d=24.0 / 16.0, seed=0):
+        self.video_ids = video_ids
+        self.caption = caption
+        self.vocab = vocab
+        self.min_time, self.max_words, self.min_words = min_time, max_words, min_words
+        self.n_pair = n_pair
+        self.fps = {"2d": feature_framerate, "3d": feature_framerate_3d}
+        self.feature_path = {"2d": features_path, "3d": features_path_3d}
+        self.rng = np.random.RandomState(seed)
+
+    def __len__(self):
+        return len(self.video_ids)
+
+    def _tokenize_text(self, sentence):
+        return re.findall(r"[\w']+", str(sentence))
+
+    def _words_to_ids(self, words):
+        ids = [self.vocab[w] for w in words if w in self.vocab]
+        out = np.full(self.max_words, -1, np.int64)
+        ids = ids[:self.max_words]
+        out[:len(ids)] = ids
+        return out
+
+    def _get_text(self, caption, n_pair_max, r_ind=None):
+        n_caption = len(caption["start"])
+        k = n_pair_max
+        starts = np.zeros(k)
+        ends = np.zeros(k)
+        text = np.zeros((k, self.max_words), np.int64)
+        if r_ind is None:
+            r_ind = self.rng.choice(range(n_caption), k, replace=True)
+        for i in range(k):
+            text[i], starts[i], ends[i] = self._get_single_text(caption, r_ind[i])
+        return text, starts, ends
+
+    def _get_single_text(self, caption, ind):
+        start, end = ind, ind
+        words = self._tokenize_text(caption["text"][ind])
+        diff = caption["end"][end] - caption["start"][start]
+        while len(words) < self.min_words or diff < self.min_time:
+            if start > 0 and end < len(caption["end"]) - 1:
+                next_words = self._tokenize_text(caption["text"][end + 1])
+                prev_words = self._tokenize_text(caption["text"][start - 1])
+                d1 = caption["end"][end + 1] - caption["start"][start]
+                d2 = caption["end"][end] - caption["start"][start - 1]
+                if (self.min_time > 0 and d2 <= d1) or \
+                        (self.min_time == 0 and len(next_words) <= len(prev_words)):
+                    start -= 1
+                    words.extend(prev_words)
+                else:
+                    end += 1
+                    words.extend(next_words)
+            elif start > 0:
+                words.extend(self._tokenize_text(caption["text"][start - 1]))
+                start -= 1
+            elif end < len(caption["end"]) - 1:
+                words.extend(self._tokenize_text(caption["text"][end + 1]))
+                end += 1
+            else:
+                break
+            diff = caption["end"][end] - caption["start"][start]
+        return self._words_to_ids(words), caption["start"][start], caption["end"][end]
+
+    def _get_video(self, vid_path, s, e):
+        output = {}
+        for k in self.feature_path:
+            video = np.load(os.path.join(self.feature_path[k], vid_path)).astype(np.float32)
+            output[k] = np.zeros((len(s), video.shape[-1]), np.float32)
+            for i in range(len(s)):
+                start = int(s[i] * self.fps[k])
+                end = int(e[i] * self.fps[k]) + 1
+                start = min(start, len(video) - 1)      # DESIGN.md: past the end → last row
+                sl = video[start:end]
+                m = sl.max(axis=0)
+                output[k][i] = m / max(np.linalg.norm(m), 1e-12)     # F.normalize
+        return np.concatenate([output[k] for k in output], axis=1)
+
+    def item(self, idx, r_ind=None):
+        video_id = self.video_ids[idx]
+        text, starts, ends = self._get_text(self.caption[video_id], self.n_pair, r_ind)
+        video = self._get_video(video_id + ".npy", starts, ends)
+        return {"video": video, "text": text, "video_id": video_id}
+
+    def batch(self, indices, r_inds=None):
+        items = [self.item(i, None if r_inds is None else r_inds[j])
+                 for j, i in enumerate(indices)]
+        return {"video": np.stack([it["video"] for it in items]),
+                "text": np.stack([it["text"] for it in items]),
+                "video_id": [it["video_id"] for it in items]}
+
+
+# ---- the HowTo100M layout of the same data ------------------------------------------------
+
+def write_layout(st, ds, out):
+    """Writes the per-video .npy files, the caption pickle and the vocabulary from the store."""
+    d2, d3 = (os.path.join(out, "feature_2d"), os.path.join(out, "feature_3d"))
+    os.makedirs(d2, exist_ok=True)
+    os.makedirs(d3, exist_ok=True)
+    s2, s3 = st.per_step_sets()[:2]
+    texts = st.texts("filtered")
+    caption = {}
+    for p in ds._videos:
+        vid, ext = st.videos["id"][p], st.videos["ext_id"][p]
+        np.save(os.path.join(d2, ext + ".npy"), np.asarray(st.video_rows(s2, vid)))
+        np.save(os.path.join(d3, ext + ".npy"), np.asarray(st.video_rows(s3, vid)))
+        a, n = st.clip_first[p], st.clip_count[p]
+        caption[ext] = {"start": st.clips["start"][a:a + n].tolist(),
+                        "end": st.clips["end"][a:a + n].tolist(),
+                        "text": texts[a:a + n]}
+    with open(os.path.join(out, "caption.pickle"), "wb") as f:
+        pickle.dump(caption, f, protocol=4)
+    with open(os.path.join(out, "vocab.pickle"), "wb") as f:
+        pickle.dump({w: i for i, w in enumerate(st.vocab())}, f, protocol=4)
+    with open(os.path.join(out, "done"), "w") as f:
+        f.write("ok\n")
+
+
+def read_all(paths):
+    n = 0
+    for p in paths:
+        with open(p, "rb") as f:
+            while True:
+                b = f.read(1 << 22)
+                if not b:
+                    break
+                n += len(b)
+    return n
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("store")
+    ap.add_argument("workdir")
+    ap.add_argument("--batches", type=int, default=20, help="quern batches to time")
+    ap.add_argument("--peer-batches", type=int, default=5, help="HowTo100M batches to time")
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--n-pair", type=int, default=64)
+    ap.add_argument("--min-time", type=float, default=5.0)
+    ap.add_argument("--max-words", type=int, default=20)
+    a = ap.parse_args()
+
+    ds = qs.ClipDataset(a.store, n_pair=a.n_pair, min_time=a.min_time,
+                        max_words=a.max_words, seed=1)
+    st = ds.store
+    lay = os.path.join(a.workdir, "h100m")
+    if not os.path.exists(os.path.join(lay, "done")):
+        t0 = time.perf_counter()
+        write_layout(st, ds, lay)
+        print(f"howto100m layout: {len(ds)} videos written in {time.perf_counter() - t0:.1f} s",
+              file=sys.stderr)
+    with open(os.path.join(lay, "caption.pickle"), "rb") as f:
+        caption = pickle.load(f)
+    with open(os.path.join(lay, "vocab.pickle"), "rb") as f:
+        vocab = pickle.load(f)
+    exts = [st.videos["ext_id"][p] for p in ds._videos]
+    peer = HowTo100MLoader(exts, os.path.join(lay, "feature_2d"), os.path.join(lay, "feature_3d"),
+                           caption, vocab, min_time=a.min_time, max_words=a.max_words,
+                           n_pair=a.n_pair)
+
+    # both hot in the page cache before timing
+    files = [os.path.join(lay, d, e + ".npy") for d in ("feature_2d", "feature_3d") for e in exts]
+    nb = read_all(files)
+    nb += read_all([fs.path for fs in st.sets.values()])
+    print(f"page cache warmed: {nb / 2**30:.2f} GiB read", file=sys.stderr)
+
+    # same caption draws → same batch, value by value
+    rng = np.random.default_rng(3)
+    idx = rng.choice(len(ds), a.batch_size, replace=False)
+    seeds = rng.integers(0, st.clip_count[ds._videos[idx]][:, None], (a.batch_size, a.n_pair))
+    ours = ds.get_batch(idx, seeds=seeds)
+    theirs = peer.batch(idx, r_inds=seeds)
+    diff = float(np.abs(ours["video"] - theirs["video"]).max())
+    same_tok = bool(np.array_equal(ours["tokens"], theirs["text"]))
+    print(f"check: max |quern - howto100m| = {diff:.2e}, tokens equal: {same_tok}",
+          file=sys.stderr)
+    if diff > 1e-5 or not same_tok or ours["video_id"] != theirs["video_id"]:
+        print("store_read: the two loaders disagree; not timing", file=sys.stderr)
+        return 1
+
+    clips_per_batch = a.batch_size * a.n_pair
+    sampler = qs.VideoBatchSampler(ds, a.batch_size, seed=5, drop_last=True)
+    it = iter(sampler)
+    ds.get_batch(next(it))                      # first call: lazy setup
+    t0 = time.perf_counter()
+    for _ in range(a.batches):
+        try:
+            b = next(it)
+        except StopIteration:
+            it = iter(sampler)
+            b = next(it)
+        ds.get_batch(b)
+    t_ours = time.perf_counter() - t0
+    ours_cps = a.batches * clips_per_batch / t_ours
+
+    psampler = iter(qs.VideoBatchSampler(ds, a.batch_size, seed=6, drop_last=True))
+    peer.batch(next(psampler))
+    t0 = time.perf_counter()
+    for _ in range(a.peer_batches):
+        peer.batch(next(psampler))
+    t_peer = time.perf_counter() - t0
+    peer_cps = a.peer_batches * clips_per_batch / t_peer
+
+    print(f"quern ClipDataset: {ours_cps:,.0f} clips/s ({t_ours / a.batches * 1e3:.1f} ms per "
+          f"batch of {a.batch_size}x{a.n_pair})")
+    print(f"HowTo100M .npy loader: {peer_cps:,.0f} clips/s ({t_peer / a.peer_batches * 1e3:.1f}"
+          f" ms per batch)")
+    print(f"ratio training_reads: {ours_cps / peer_cps:.1f}x (target >= 10x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,687 @@
+"""quern_store: read a quern store (store/FORMAT.md) from Python with numpy and sqlite3 only.
+
+    import quern_store as qs
+    st = qs.Store("out/store")                  # read-only snapshot of what is committed
+    st.videos["ext_id"], st.clips["start"]      # columns as numpy arrays
+    st.clip_tokens(i)                           # int32 ids of clip i (a view)
+    rows = st.video_rows("resnet152-2d", vid)   # np.memmap view of the rows, no copy
+    x = st.pool(vid, starts, ends)              # (n, 4096) float32, HowTo100M rule
+    ds = qs.ClipDataset("out/store", n_pair=64, min_time=5.0, max_words=20)
+
+Reading
+- The SQLite database is opened with `mode=ro` and every table is read in ONE read
+  transaction, so the metadata and the committed row counts form one consistent snapshot:
+  rows a writer appends later (or an uncommitted tail left by a crash) are invisible. The
+  row counts come from SQLite only, never from the feature files' sizes. The connection is
+  closed at the end of the constructor, so a Store may be used after fork().
+  (SQLite itself may create empty meta.db-wal / meta.db-shm files beside a WAL database a
+  read-only connection opens; nothing else is ever written. `immutable=True` avoids even
+  that for stores on read-only media that no writer touches.)
+- Feature files are mapped with numpy.memmap (mode 'r') after their 4096-byte header has
+  been checked against the feature_set row; every array handed out is a view of the map.
+
+Pooling (FORMAT.md §5, HowTo100M's youtube_dataloader.py): window [s, e] of a per_step set
+of rate r over a video of n rows uses rows [floor(s·r), floor(e·r)+1) clamped so that a
+window past the end gets the last row, max over time, divided by its L2 norm (kept as is
+when the norm is 0); the per-set vectors are concatenated (2D‖3D → 4096). A video with no
+rows in a set gets zeros there (HowTo100M leaves zeros for an empty slice too).
+
+Dataset (HowTo100M's Youtube_DataLoader): item i is video i; n_pair caption indices drawn
+uniformly with replacement; each grown by merging neighbours until it lasts ≥ min_time
+seconds and has ≥ min_words tokens (the side whose merge gives the shorter span, ties to
+the earlier one; with min_time == 0 the earlier one unless the later has more tokens);
+tokens in merge order
+(seed caption first), cut or padded (pad_id) to max_words; features pooled over the
+merged window. Differences: token ids instead of word2vec vectors (Store.word_vectors()
+gives the table), min_words counts in-vocabulary tokens, and the RNG is a numpy Generator.
+
+Half of the negatives from the same video: a batch holds B whole videos × n_pair clips
+(pass a list of indices, or use batch_size=None with a BatchSampler, or VideoBatchSampler),
+so flattening it to B·n_pair pairs puts each clip's n_pair − 1 same-video clips next to it;
+weight the similarity matrix with negative_weights(B, n_pair, 0.5) (HowTo100M's
+MaxMarginRankingLoss mask): intra-video negatives then carry half of the total weight.
+
+    from torch.utils.data import DataLoader
+    ds = ClipDataset(path, n_pair=64)
+    dl = DataLoader(ds, batch_size=None, sampler=VideoBatchSampler(ds, 32, seed=0),
+                    num_workers=0)
+    w = torch.from_numpy(negative_weights(32, 64))
+    for b in dl:                     # b["video"]: (32, 64, 4096), b["tokens"]: (32, 64, 20)
+        v = b["video"].view(-1, b["video"].shape[-1])      # (2048, 4096)
+        ...                           # loss = (max_margin(sim) * w).mean()
+
+Open the Dataset's store lazily per worker (it does so itself: pickling drops the Store).
+"""
+import os
+import sqlite3
+import struct
+import urllib.parse
+
+import numpy as np
+
+__all__ = ["StoreError", "Store", "FeatureSet", "ClipDataset", "VideoBatchSampler",
+           "negative_weights", "pool_rows", "merge_windows", "gather_tokens"]
+
+APPLICATION_ID = 0x5155524E
+SCHEMA_VERSION = 1
+HEADER_SIZE = 4096
+MAGIC = b"QUERNFT\0"
+_DTYPES = {"f16": (1, np.dtype("<f2")), "f32": (2, np.dtype("<f4"))}
+_KINDS = {"per_step": 1, "per_clip": 2, "per_item": 3}
+_STATUS = {"pending": 0, "ok": 1, "rejected": 2, "failed": 3}
+
+
+class StoreError(Exception):
+    """A store that cannot be read; the message names the file and what is wrong."""
+
+
+class Table(dict):
+    """Columns (numpy arrays) of one table, all of the same length, in id order."""
+
+    def __len__(self):
+        for v in self.values():
+            return len(v)
+        return 0
+
+    def row(self, i):
+        return {k: (v[i].item() if isinstance(v[i], np.generic) else v[i])
+                for k, v in self.items()}
+
+
+# ---- SQLite snapshot ------------------------------------------------------------------------
+
+def _connect(path, immutable):
+    uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
+    if immutable:
+        uri += "&immutable=1"
+    try:
+        con = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        con.execute("PRAGMA busy_timeout=30000")
+        return con
+    except sqlite3.Error as e:
+        raise StoreError(f"{path}: cannot open: {e}") from None
+
+
+def _column(rows, i, dtype, null):
+    return np.fromiter((null if r[i] is None else r[i] for r in rows), dtype=dtype,
+                       count=len(rows))
+
+
+def _text(rows, i):
+    a = np.empty(len(rows), dtype=object)
+    a[:] = [r[i] for r in rows]
+    return a
+
+
+class FeatureSet:
+    """One feature set: its feature_set row plus, lazily, the memmap of its committed rows."""
+
+    def __init__(self, store, row):
+        (self.id, self.name, kind, self.model, self.weights_sha256, self.dim, dtype,
+         self.rate, self.file, self.n_rows) = row
+        self.kind = kind
+        self.dtype = _DTYPES[dtype][1]
+        self._dtype_code = _DTYPES[dtype][0]
+        self.path = os.path.join(store.path, self.file)
+        self._store = store
+        self._rows = None
+        self._pid = None
+        self.video_first = None   # per_step: per video position, first row (-1: none)
+        self.video_n = None       # per_step: per video position, row count
+        self.clip_row = None      # per_clip: per clip position, row (-1: none)
+
+    @property
+    def row_bytes(self):
+        return self.dim * self.dtype.itemsize
+
+    def _check_header(self):
+        try:
+            with open(self.path, "rb") as f:
+                h = f.read(HEADER_SIZE)
+                size = os.fstat(f.fileno()).st_size
+        except OSError as e:
+            raise StoreError(f"{self.path}: {e.strerror}") from None
+        if len(h) < HEADER_SIZE or h[:8] != MAGIC:
+            raise StoreError(f"{self.path}: not a quern feature file (bad magic)")
+        ver, hsize, dt, dim, rb, kind, set_id, _rate = struct.unpack_from("<IIIIIIqd", h, 8)
+        uuid = h[56:96].split(b"\0", 1)[0].decode("ascii", "replace")
+        want = (1, HEADER_SIZE, self._dtype_code, self.dim, self.row_bytes,
+                _KINDS[self.kind], self.id)
+        names = ("version", "header size", "dtype", "dim", "row_bytes", "kind", "set id")
+        for n, got, exp in zip(names, (ver, hsize, dt, dim, rb, kind, set_id), want):
+            if got != exp:
+                raise StoreError(f"{self.path}: header {n} is {got}, feature_set says {exp}")
+        if uuid != self._store.uuid:
+            raise StoreError(f"{self.path}: store uuid {uuid} is not this store's "
+                             f"({self._store.uuid})")
+        need = HEADER_SIZE + self.n_rows * self.row_bytes
+        if size < need:
+            raise StoreError(f"{self.path}: {size} bytes, shorter than its {self.n_rows} "
+                             f"committed rows ({need} bytes)")
+
+    @property
+    def rows(self):
+        """(n_rows, dim) read-only np.memmap of the committed rows (mapped once per process)."""
+        if self._rows is None or self._pid != os.getpid():
+            self._check_header()
+            if self.n_rows == 0:
+                self._rows = np.empty((0, self.dim), self.dtype)
+            else:
+                self._rows = np.memmap(self.path, dtype=self.dtype, mode="r",
+                                       offset=HEADER_SIZE, shape=(self.n_rows, self.dim))
+            self._pid = os.getpid()
+        return self._rows
+
+    def __repr__(self):
+        return (f"FeatureSet({self.name!r}, {self.kind}, dim={self.dim}, "
+                f"dtype={self.dtype.name}, rate={self.rate}, rows={self.n_rows})")
+
+
+class Store:
+    """A read-only snapshot of a quern store directory."""
+
+    def __init__(self, path, immutable=False):
+        self.path = os.fspath(path)
+        db = os.path.join(self.path, "meta.db")
+        if not os.path.isfile(db):
+            raise StoreError(f"{db}: no such file (not a quern store)")
+        con = _connect(db, immutable)
+        try:
+            con.execute("BEGIN")   # one read transaction: one consistent snapshot
+            self._check_schema(db, con)
+            self._load(con)
+            con.execute("COMMIT")
+        except sqlite3.Error as e:
+            raise StoreError(f"{db}: {e}") from None
+        finally:
+            con.close()
+
+    @staticmethod
+    def _check_schema(db, con):
+        app = con.execute("PRAGMA application_id").fetchone()[0]
+        if app != APPLICATION_ID:
+            raise StoreError(f"{db}: not a quern store (application_id {app:#x})")
+        ver = con.execute("PRAGMA user_version").fetchone()[0]
+        if ver > SCHEMA_VERSION:
+            raise StoreError(f"{db}: schema version {ver} is newer than this reader's "
+                             f"{SCHEMA_VERSION}: upgrade quern")
+        if ver < SCHEMA_VERSION:
+            raise StoreError(f"{db}: schema version {ver} is older than {SCHEMA_VERSION}: "
+                             f"open it once with a writer (quern-store) to migrate it")
+
+    def _load(self, con):
+        info = dict(con.execute("SELECT key, value FROM store_info"))
+        self.uuid = info.get("uuid")
+        self.info = info
+        self._load_videos(con)
+        self._load_clips(con)
+        self.sets = {}
+        for r in con.execute("SELECT id, name, kind, model, weights_sha256, dim, dtype, rate,"
+                             " file, committed_rows FROM feature_set ORDER BY id"):
+            self.sets[r[1]] = FeatureSet(self, r)
+        for fs in self.sets.values():
+            self._load_mapping(con, fs)
+        self.n_vocab = con.execute("SELECT count(*) FROM vocab").fetchone()[0]
+
+    def _load_videos(self, con):
+        rows = con.execute(
+            "SELECT id, ext_id, path, size, mtime_ns, sha256, duration, fps, width, height,"
+            " codec, status, reason, views, rank, task_id, category1, category2, title,"
+            " n_words, meta_json FROM video ORDER BY id").fetchall()
+        v = Table()
+        v["id"] = _column(rows, 0, np.int64, 0)
+        for i, name in ((1, "ext_id"), (2, "path"), (5, "sha256"), (10, "codec"),
+                        (12, "reason"), (16, "category1"), (17, "category2"),
+                        (18, "title"), (20, "meta_json")):
+            v[name] = _text(rows, i)
+        for i, name in ((3, "size"), (4, "mtime_ns"), (8, "width"), (9, "height"),
+                        (13, "views"), (14, "rank"), (15, "task_id"), (19, "n_words")):
+            v[name] = _column(rows, i, np.int64, -1)          # -1: unknown (NULL)
+        for i, name in ((6, "duration"), (7, "fps")):
+            v[name] = _column(rows, i, np.float64, np.nan)    # NaN: unknown (NULL)
+        v["status"] = np.fromiter((_STATUS[r[11]] for r in rows), np.int8, len(rows))
+        self.videos = v
+        self._ext_pos = {e: i for i, e in enumerate(v["ext_id"])}
+
+    def _load_clips(self, con):
+        rows = con.execute("SELECT id, video_id, idx, start_s, end_s, tokens FROM clip"
+                           " ORDER BY video_id, idx").fetchall()
+        c = Table()
+        c["id"] = _column(rows, 0, np.int64, 0)
+        c["video_id"] = _column(rows, 1, np.int64, 0)
+        c["index"] = _column(rows, 2, np.int32, 0)
+        c["start"] = _column(rows, 3, np.float64, 0)
+        c["end"] = _column(rows, 4, np.float64, 0)
+        c["video"] = self.video_pos(c["video_id"])              # position in self.videos
+        self.clips = c
+        blobs = [r[5] for r in rows]
+        lens = np.fromiter((0 if b is None else len(b) // 4 for b in blobs), np.int64,
+                           len(blobs))
+        self.clip_has_tokens = np.fromiter((b is not None for b in blobs), bool, len(blobs))
+        self.token_offsets = np.zeros(len(rows) + 1, np.int64)
+        np.cumsum(lens, out=self.token_offsets[1:])
+        self.tokens = np.frombuffer(b"".join(b for b in blobs if b), dtype="<i4")
+        # per video: its clips are positions [clip_first, clip_first + clip_count)
+        nv = len(self.videos)
+        self.clip_count = np.bincount(c["video"], minlength=nv).astype(np.int64)
+        self.clip_first = np.zeros(nv, np.int64)
+        np.cumsum(self.clip_count[:-1], out=self.clip_first[1:])
+        self._clip_pos = None
+
+    def _load_mapping(self, con, fs):
+        nv, nc = len(self.videos), len(self.clips)
+        if fs.kind == "per_step":
+            m = np.array(con.execute("SELECT video_id, first_row, n_rows FROM video_rows"
+                                     " WHERE set_id = ?", (fs.id,)).fetchall(),
+                         dtype=np.int64).reshape(-1, 3)
+            fs.video_first = np.full(nv, -1, np.int64)
+            fs.video_n = np.zeros(nv, np.int64)
+            pos = self.video_pos(m[:, 0])
+            fs.video_first[pos] = m[:, 1]
+            fs.video_n[pos] = m[:, 2]
+        elif fs.kind == "per_clip":
+            m = np.array(con.execute("SELECT clip_id, row FROM clip_rows WHERE set_id = ?",
+                                     (fs.id,)).fetchall(), dtype=np.int64).reshape(-1, 2)
+            fs.clip_row = np.full(nc, -1, np.int64)
+            fs.clip_row[self.clip_pos(m[:, 0])] = m[:, 1]
+
+    # ---- ids and positions ----------------------------------------------------------------
+
+    def video_pos(self, video_ids):
+        """Positions in self.videos of store video ids (array or int)."""
+        ids = self.videos["id"]
+        p = np.searchsorted(ids, video_ids)
+        if np.any(p >= len(ids)) or np.any(ids[np.minimum(p, len(ids) - 1)] != video_ids):
+            raise KeyError(f"video id not in the store: {video_ids}")
+        return p
+
+    def clip_pos(self, clip_ids):
+        """Positions in self.clips of store clip ids."""
+        if self._clip_pos is None:
+            order = np.argsort(self.clips["id"], kind="stable")
+            self._clip_pos = (self.clips["id"][order], order)
+        ids, order = self._clip_pos
+        p = np.searchsorted(ids, clip_ids)
+        if np.any(p >= len(ids)) or np.any(ids[np.minimum(p, len(ids) - 1)] != clip_ids):
+            raise KeyError(f"clip id not in the store: {clip_ids}")
+        return order[p]
+
+    def find(self, ext_id):
+        """Position in self.videos of an external id, or None."""
+        return self._ext_pos.get(ext_id)
+
+    # ---- texts and tokens -------------------------------------------------------------
+
+    def clip_tokens(self, i):
+        """Token ids of clip position i (int32 view; None when the clip has none)."""
+        if not self.clip_has_tokens[i]:
+            return None
+        return self.tokens[self.token_offsets[i]:self.token_offsets[i + 1]]
+
+    def texts(self, kind="filtered", path=None):
+        """One text column of the clips ('raw', 'clean' or 'filtered'), in clip order.
+        Read on demand (texts are the bulk of meta.db); None where the text is NULL."""
+        if kind not in ("raw", "clean", "filtered"):
+            raise ValueError(f"unknown text kind {kind!r}")
+        con = _connect(os.path.join(self.path, "meta.db"), False)
+        try:
+            rows = con.execute(f"SELECT id, {kind} FROM clip ORDER BY video_id, idx").fetchall()
+        finally:
+            con.close()
+        # a writer may have added clips since the snapshot: keep the snapshot's
+        have = {i: t for i, t in rows}
+        return [have.get(int(i)) for i in self.clips["id"]]
+
+    def vocab(self):
+        """The vocabulary: list of words, index = token id."""
+        con = _connect(os.path.join(self.path, "meta.db"), False)
+        try:
+            words = [w for (w,) in con.execute("SELECT word FROM vocab ORDER BY id"
+                                               " LIMIT ?", (self.n_vocab,))]
+        finally:
+            con.close()
+        return words
+
+    def word_vectors(self):
+        """(n_vocab, dim) memmap of the word vectors (store_info 'vocab_set'), or None."""
+        name = self.info.get("vocab_set")
+        return self.sets[name].rows if name in self.sets else None
+
+    # ---- features ---------------------------------------------------------------------
+
+    def features(self, name):
+        """(committed_rows, dim) read-only memmap of a feature set."""
+        return self._set(name).rows
+
+    def _set(self, name):
+        try:
+            return self.sets[name]
+        except KeyError:
+            raise KeyError(f"{self.path}: no feature set {name!r} "
+                           f"(have {', '.join(self.sets) or 'none'})") from None
+
+    def per_step_sets(self):
+        """Names of the per_step sets in id order (HowTo100M: 2D then 3D)."""
+        return [n for n, fs in self.sets.items() if fs.kind == "per_step"]
+
+    def video_rows(self, name, video_id):
+        """The rows of one video in a per_step set: a view of the memmap, no copy."""
+        fs = self._set(name)
+        p = int(self.video_pos(video_id))
+        first, n = fs.video_first[p], fs.video_n[p]
+        if first < 0:
+            return fs.rows[0:0]
+        return fs.rows[first:first + n]
+
+    def clip_features(self, name):
+        """(memmap, row per clip position (-1: none)) of a per_clip set."""
+        fs = self._set(name)
+        return fs.rows, fs.clip_row
+
+    def pool(self, video_id, starts, ends, sets=None):
+        """Pooled windows of one video: (len(starts), sum of dims) float32."""
+        p = int(self.video_pos(video_id))
+        starts = np.atleast_1d(np.asarray(starts, np.float64))
+        ends = np.atleast_1d(np.asarray(ends, np.float64))
+        return self.pool_windows(np.full(len(starts), p), starts, ends, sets)
+
+    def pool_windows(self, video_positions, starts, ends, sets=None, out=None,
+                     dtype=np.float32):
+        """Pooled windows of any videos at once (video_positions index self.videos):
+        (n, sum of dims), each set's block pooled with the HowTo100M rule."""
+        names = self.per_step_sets() if sets is None else list(sets)
+        fss = [self._set(n) for n in names]
+        dims = sum(fs.dim for fs in fss)
+        n = len(video_positions)
+        if out is None:
+            out = np.empty((n, dims), dtype)
+        off = 0
+        for fs in fss:
+            first = fs.video_first[video_positions]
+            count = fs.video_n[video_positions]
+            pool_rows(fs.rows, first, count, starts, ends, fs.rate,
+                      out=out[:, off:off + fs.dim])
+            off += fs.dim
+        return out
+
+    def __repr__(self):
+        return (f"Store({self.path!r}: {len(self.videos)} videos, {len(self.clips)} clips, "
+                f"sets {list(self.sets)})")
+
+
+# ---- pooling ------------------------------------------------------------------------------
+
+def window_rows(first, count, starts, ends, rate):
+    """Global row ranges [lo, hi) of windows (FORMAT.md §5); rows of videos without rows
+    (count 0) come back as lo = hi = -1."""
+    first = np.asarray(first, np.int64)
+    count = np.asarray(count, np.int64)
+    a = np.floor(np.asarray(starts, np.float64) * rate).astype(np.int64)
+    b = np.floor(np.asarray(ends, np.float64) * rate).astype(np.int64) + 1
+    last = count - 1
+    a = np.clip(a, 0, np.maximum(last, 0))
+    b = np.maximum(np.minimum(b, count), a + 1)
+    empty = count <= 0
+    lo = np.where(empty, -1, first + a)
+    hi = np.where(empty, -1, first + b)
+    return lo, hi
+
+
+def _max_rows(rows, lo, length):
+    """Max over rows[lo_i : lo_i + length] for windows of one common length: (m, dim)."""
+    idx = (lo[:, None] + np.arange(length)).ravel()
+    if rows.dtype == np.float16:
+        # max on the bit patterns: for non-negative halves uint16 order is float order; a
+        # negative value sets the sign bit of the uint16 max, and those few windows are
+        # redone as floats (exact either way, and 10× faster than float16 maxima)
+        g = rows.view(np.uint16)[idx].reshape(len(lo), length, -1)
+        m = g.max(axis=1)
+        neg = (m & 0x8000).any(axis=1)
+        m = m.view(np.float16)
+        if neg.any():
+            m[neg] = g[neg].view(np.float16).max(axis=1)
+        return m
+    return rows[idx].reshape(len(lo), length, -1).max(axis=1)
+
+
+def pool_rows(rows, first, count, starts, ends, rate, out=None):
+    """Pools windows [starts_i, ends_i] (seconds) of videos whose rows are
+    rows[first_i : first_i + count_i] (rows: a (N, dim) array or memmap of one per_step
+    set). Returns (n, dim) float32 (written into `out` when given). Identical windows are
+    pooled once; windows are grouped by length so each group is one gather and one max."""
+    n = len(starts)
+    dim = rows.shape[1]
+    if out is None:
+        out = np.empty((n, dim), np.float32)
+    lo, hi = window_rows(first, count, starts, ends, rate)
+    out[lo < 0] = 0
+    ok = np.flatnonzero(lo >= 0)
+    if len(ok) == 0:
+        return out
+    key = lo[ok] * (int(rows.shape[0]) + 1) + hi[ok]
+    ukey, inv = np.unique(key, return_inverse=True)
+    ulo = ukey // (rows.shape[0] + 1)
+    ulen = ukey - ulo * (rows.shape[0] + 1) - ulo
+    pooled = np.empty((len(ukey), dim), np.float32)
+    for length in np.unique(ulen):
+        sel = np.flatnonzero(ulen == length)
+        pooled[sel] = _max_rows(rows, ulo[sel], int(length))
+    norm = np.sqrt(np.einsum("ij,ij->i", pooled, pooled, dtype=np.float64))
+    nz = norm > 0
+    pooled[nz] /= norm[nz, None].astype(np.float32)
+    out[ok] = pooled[inv.ravel()]
+    return out
+
+
+# ---- caption merging and tokens (HowTo100M _get_single_text, vectorised) ----------------
+
+def merge_windows(seed, lo, hi, start, end, ntok, min_time=5.0, min_words=0):
+    """Grows captions by merging neighbours, all samples at once, one merge per round.
+
+    seed: clip positions; lo/hi: the first/last clip position of each seed's video; start,
+    end, ntok: per clip position. Returns (first, last, order): merged span [first, last]
+    and `order` (n, rounds) the clip merged at each round (-1: none), for token order."""
+    s = np.array(seed, np.int64)
+    e = s.copy()
+    lo = np.asarray(lo, np.int64)
+    hi = np.asarray(hi, np.int64)
+    words = ntok[s].astype(np.int64)
+    active = (words < min_words) | (end[e] - start[s] < min_time)
+    order = []
+    while active.any():
+        a = np.flatnonzero(active)
+        sa, ea = s[a], e[a]
+        can_prev, can_next = sa > lo[a], ea < hi[a]
+        prev = np.maximum(sa - 1, 0)
+        nxt = np.minimum(ea + 1, len(start) - 1)
+        if min_time > 0:
+            d1 = end[nxt] - start[sa]
+            d2 = end[ea] - start[prev]
+            pick_prev = d2 <= d1
+        else:
+            pick_prev = ntok[nxt] <= ntok[prev]
+        both = can_prev & can_next
+        take_prev = (both & pick_prev) | (can_prev & ~can_next)
+        take_next = (both & ~pick_prev) | (can_next & ~can_prev)
+        merged = np.where(take_prev, prev, np.where(take_next, nxt, -1))
+        col = np.full(len(s), -1, np.int64)
+        col[a] = merged
+        order.append(col)
+        s[a] = np.where(take_prev, prev, sa)
+        e[a] = np.where(take_next, nxt, ea)
+        grew = merged >= 0
+        words[a] += np.where(grew, ntok[np.maximum(merged, 0)], 0)
+        still = (words[a] < min_words) | (end[e[a]] - start[s[a]] < min_time)
+        active[a] = grew & still
+    order = np.stack(order, axis=1) if order else np.zeros((len(s), 0), np.int64)
+    return s, e, order
+
+
+def gather_tokens(seed, order, tokens, offsets, max_words, pad_id=-1):
+    """Token ids of merged captions in merge order (seed first, then each merged neighbour),
+    cut at max_words: (n, max_words) int64 padded with pad_id, and lengths (n,)."""
+    n = len(seed)
+    seq = np.concatenate([np.asarray(seed, np.int64)[:, None], order], axis=1)  # (n, R+1)
+    valid = seq >= 0
+    c = np.where(valid, seq, 0)
+    lens = np.where(valid, offsets[c + 1] - offsets[c], 0).ravel()
+    starts = offsets[c].ravel()
+    total = int(lens.sum())
+    out = np.full((n, max_words), pad_id, np.int64)
+    if total == 0:
+        return out, np.zeros(n, np.int64)
+    seg_end = np.cumsum(lens)
+    seg_first = seg_end - lens
+    src = np.repeat(starts - seg_first, lens) + np.arange(total)
+    per_sample = lens.reshape(n, -1).sum(axis=1)
+    sample_first = np.cumsum(per_sample) - per_sample
+    sample = np.repeat(np.arange(n), per_sample)
+    pos = np.arange(total) - sample_first[sample]
+    keep = pos < max_words
+    out[sample[keep], pos[keep]] = tokens[src[keep]]
+    return out, np.minimum(per_sample, max_words)
+
+
+def negative_weights(batch_size, n_pair, hard_negative_rate=0.5):
+    """HowTo100M's MaxMarginRankingLoss weights for a (B·n_pair)² similarity matrix whose
+    rows are grouped by video: intra-video negatives carry `hard_negative_rate` of the
+    total negative weight (0.5: half of the negatives from the same video)."""
+    easy = 1.0 - hard_negative_rate
+    if batch_size < 2 or n_pair < 2:
+        return np.ones((batch_size * n_pair,) * 2, np.float32)
+    alpha = easy / ((batch_size - 1) * (1.0 - easy))
+    m = (1.0 - alpha) * np.eye(batch_size) + alpha
+    m = np.kron(m, np.ones((n_pair, n_pair))) * (batch_size * (1.0 - easy))
+    return m.astype(np.float32)
+
+
+# ---- Dataset --------------------------------------------------------------------------------
+
+try:  # a real torch Dataset when torch is there; the same class works without it
+    from torch.utils.data import Dataset as _DatasetBase
+    from torch.utils.data import Sampler as _SamplerBase
+except ImportError:  # pragma: no cover - depends on the environment
+    _DatasetBase = object
+    _SamplerBase = object
+
+
+class ClipDataset(_DatasetBase):
+    """HowTo100M's training loader over a quern store (see the module docstring).
+
+    ds[i]           one video: dict of numpy arrays, video (n_pair, D), tokens (n_pair,
+                    max_words), n_tokens, start, end (merged window), clip (seed clip
+                    position), plus video_id (ext id) and index
+    ds[[i, j, ..]]  a batch of whole videos in one vectorised call: the same keys with a
+                    leading batch axis (video (B, n_pair, D)); video_id is a list
+    Videos are those with status ok, at least one clip and rows in every pooled set."""
+
+    def __init__(self, path, n_pair=64, min_time=5.0, min_words=0, max_words=20, sets=None,
+                 seed=None, dtype=np.float32, pad_id=-1):
+        self.path = os.fspath(path)
+        self.n_pair, self.min_time, self.min_words = n_pair, float(min_time), min_words
+        self.max_words, self.sets, self.seed = max_words, sets, seed
+        self.dtype, self.pad_id = np.dtype(dtype), pad_id
+        self._st = None
+        self._rng = None
+        self._len = len(self._eligible(self.store))
+
+    def __getstate__(self):   # the store and RNG are per process: workers reopen them
+        d = dict(self.__dict__)
+        d["_st"] = d["_rng"] = None
+        return d
+
+    @property
+    def store(self):
+        if self._st is None:
+            self._st = Store(self.path)
+            self._videos = self._eligible(self._st)
+            self._ntok = np.diff(self._st.token_offsets)
+        return self._st
+
+    def _eligible(self, st):
+        names = st.per_step_sets() if self.sets is None else list(self.sets)
+        ok = (st.videos["status"] == _STATUS["ok"]) & (st.clip_count > 0)
+        for n in names:
+            ok &= st._set(n).video_n > 0
+        if not names:
+            raise StoreError(f"{st.path}: no per_step feature set to pool")
+        return np.flatnonzero(ok)
+
+    @property
+    def rng(self):
+        if self._rng is None:
+            extra = 0
+            try:
+                from torch.utils.data import get_worker_info
+                wi = get_worker_info()
+                extra = wi.id if wi is not None else 0
+            except ImportError:
+                pass
+            self._rng = np.random.default_rng(None if self.seed is None
+                                              else [self.seed, extra])
+        return self._rng
+
+    def __len__(self):
+        return self._len
+
+    def __getitem__(self, idx):
+        if np.ndim(idx) == 0:
+            b = self.get_batch([int(idx)])
+            return {k: v[0] for k, v in b.items()}
+        return self.get_batch(idx)
+
+    def get_batch(self, indices, seeds=None):
+        """A batch of videos. seeds (B, n_pair) clip numbers within each video replace the
+        random draw (for tests and for comparing with other loaders)."""
+        st = self.store
+        idx = np.asarray(indices, np.int64)
+        if np.any((idx < 0) | (idx >= self._len)):
+            raise IndexError(f"video index out of range 0..{self._len - 1}")
+        vpos = self._videos[idx]
+        B, P = len(idx), self.n_pair
+        first, count = st.clip_first[vpos], st.clip_count[vpos]
+        if seeds is None:
+            seeds = self.rng.integers(0, count[:, None], size=(B, P))
+        seed = (first[:, None] + np.asarray(seeds, np.int64)).ravel()
+        lo = np.repeat(first, P)
+        hi = lo + np.repeat(count, P) - 1
+        c = st.clips
+        s, e, order = merge_windows(seed, lo, hi, c["start"], c["end"], self._ntok,
+                                    self.min_time, self.min_words)
+        tok, ntok = gather_tokens(seed, order, st.tokens, st.token_offsets, self.max_words,
+                                  self.pad_id)
+        starts, ends = c["start"][s], c["end"][e]
+        video = st.pool_windows(np.repeat(vpos, P), starts, ends, self.sets, dtype=self.dtype)
+        return {
+            "video": video.reshape(B, P, -1),
+            "tokens": tok.reshape(B, P, -1),
+            "n_tokens": ntok.reshape(B, P),
+            "start": starts.reshape(B, P),
+            "end": ends.reshape(B, P),
+            "clip": (seed - np.repeat(first, P)).reshape(B, P),
+            "index": idx,
+            "video_id": [st.videos["ext_id"][p] for p in vpos],
+        }
+
+
+class VideoBatchSampler(_SamplerBase):
+    """Yields lists of batch_size distinct video indices (a shuffled pass over the dataset),
+    for DataLoader(ds, batch_size=None, sampler=VideoBatchSampler(ds, 32))."""
+
+    def __init__(self, dataset, batch_size, shuffle=True, drop_last=False, seed=None):
+        self.n, self.batch_size = len(dataset), batch_size
+        self.shuffle, self.drop_last = shuffle, drop_last
+        self._rng = np.random.default_rng(seed)
+
+    def __iter__(self):
+        order = self._rng.permutation(self.n) if self.shuffle else np.arange(self.n)
+        for i in range(0, self.n, self.batch_size):
+            b = order[i:i + self.batch_size]
+            if len(b) < self.batch_size and self.drop_last:
+                return
+            yield b.tolist()
+
+    def __len__(self):
+        if self.drop_last:
+            return self.n // self.batch_size
+        return (self.n + self.batch_size - 1) // self.batch_size
