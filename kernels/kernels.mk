@@ -15,3 +15,7 @@ endif
 CHECKS += check_kernels_ops
 check_kernels_ops_SRCS := tests/check_kernels_ops.c
 check_kernels_ops_LIBS := kernels
+
+CHECKS += check_kernels_golden
+check_kernels_golden_SRCS := tests/check_kernels_golden.c
+check_kernels_golden_LIBS := kernels

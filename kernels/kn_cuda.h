@@ -28,6 +28,9 @@ int kn_cuda_forward(kn_cuda *g, const uint8_t *in, int n, int d, int h, int w, f
 
 void kn_cuda_destroy(kn_cuda *g);
 
+/* The model's CUDA state (NULL unless its backend is cuda); kn_model.c. */
+kn_cuda *kn_model_cuda(const kn_model *m);
+
 #ifdef __cplusplus
 }
 #endif

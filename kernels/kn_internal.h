@@ -127,6 +127,8 @@ void kn_sha256_hex(const void *data, size_t len, char hex[65]);
  * + seed) >> 8 scaled by 2^-24, computed in double and rounded to float. */
 uint32_t kn_fnv1a32(const char *s);
 void kn_gen_uniform(const char *name, uint32_t seed, double lo, double hi, float *out, size_t n);
+/* u8 test pixels: fmix32(i*0x9E3779B9 + fnv1a(name) + seed) >> 24. */
+void kn_gen_u8(const char *name, uint32_t seed, uint8_t *out, size_t n);
 
 /* The golden weights as a kn_tensor_src (ud: a kn_golden). By name: conv weights
  * U(-a,a), a = sqrt(3/fan_in); BN weight U(0.25,0.75), bias U(-0.1,0.1),

@@ -263,6 +263,7 @@ kn_backend kn_model_backend(const kn_model *m) { return m->backend; }
 int kn_model_dim(const kn_model *m) { return m->desc->dim; }
 const char *kn_model_sha256(const kn_model *m) { return m->sha; }
 const char *kn_model_notice(const kn_model *m) { return m->notice[0] ? m->notice : NULL; }
+kn_cuda *kn_model_cuda(const kn_model *m) { return m->cuda; }
 
 /* ---- forward ---------------------------------------------------------- */
 

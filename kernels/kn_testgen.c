@@ -71,3 +71,10 @@ const float *kn_golden_tensor(const char *name, const int64_t *shape, int nd, vo
     kn_gen_uniform(name, g->seed, lo, hi, g->buf, n);
     return g->buf;
 }
+
+void kn_gen_u8(const char *name, uint32_t seed, uint8_t *out, size_t n)
+{
+    uint32_t key = kn_fnv1a32(name) + seed;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (uint8_t)(fmix32((uint32_t)i * 0x9E3779B9u + key) >> 24);
+}
