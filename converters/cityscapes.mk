@@ -9,3 +9,13 @@ png16_PKGS := libdeflate spng
 CHECKS += check_png16
 check_png16_SRCS := tests/check_png16.c
 check_png16_LIBS := png16
+
+LIBS += cityscapes
+cityscapes_SRCS := converters/cityscapes.c converters/cityscapes_json.c \
+                   converters/cityscapes_labels.c converters/cityscapes_poly.c
+cityscapes_PKGS := jansson
+
+PROGRAMS += quern-cityscapes2coco
+quern-cityscapes2coco_SRCS := converters/cityscapes2coco_main.c
+quern-cityscapes2coco_LIBS := cityscapes png16 mask
+quern-cityscapes2coco_PKGS := jansson libdeflate spng
