@@ -20,7 +20,7 @@
  *   qn_store_rollback it (the store is unchanged).
  * - Strings and arrays returned in structs (qn_store_video, qn_store_clip, qn_fset_info) are
  *   owned by the store and stay valid until the next call on the same iterator or, for
- *   the *_get/*_find calls, until the next *_get/*_find call on the same handle.
+ *   the _get and _find calls, until the next _get or _find call on the same handle.
  * - A handle is used by one thread at a time. Zero-copy row pointers stay valid until
  *   qn_store_close and may be read from any thread; pooling (qn_store_pool) is the
  *   exception that may run from several threads at once on one READ handle (see there).

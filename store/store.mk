@@ -1,0 +1,12 @@
+# store/: the quern store library (SQLite + feature files), the quern-store program and tests.
+LIBS += store
+store_SRCS := store/store_db.c store/store_schema.c store/store_lock.c store/store_uuid.c \
+              store/store_half.c store/store_featfile.c store/store_fset.c store/store_video.c \
+              store/store_clip.c store/store_pool.c store/store_vocab.c store/store_verify.c \
+              store/store_merge.c store/store_export.c
+store_PKGS := sqlite3
+
+PROGRAMS += quern-store
+quern-store_SRCS := store/store_main.c
+quern-store_LIBS := store
+

@@ -1,0 +1,318 @@
+/* store_export.c — exports for tools outside quern: clips as JSONL, HowTo100M caption.json,
+ * and features as .npy (the per-video layout of HowTo100M's extractor). Every output file is
+ * written through qn_atomic, so a failure leaves no partial file. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "qn_atomic.h"
+#include "store_internal.h"
+
+/* JSON string with the escapes RFC 8259 requires; bytes ≥ 0x80 pass through (UTF-8). */
+static void json_str(FILE *fp, const char *s)
+{
+    putc('"', fp);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", fp); break;
+        case '\\': fputs("\\\\", fp); break;
+        case '\n': fputs("\\n", fp); break;
+        case '\r': fputs("\\r", fp); break;
+        case '\t': fputs("\\t", fp); break;
+        default:
+            if (*p < 0x20)
+                fprintf(fp, "\\u%04x", *p);
+            else
+                putc(*p, fp);
+        }
+    }
+    putc('"', fp);
+}
+
+/* Shortest decimal that reads back to the same double (caption times like 6.02). */
+static void json_num(FILE *fp, double v)
+{
+    char buf[32];
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    fputs(buf, fp);
+}
+
+static int finish(qn_atomic *af, int rc, qn_error *err)
+{
+    if (rc) {
+        qn_atomic_abort(af);
+        return rc;
+    }
+    return qn_atomic_commit(af, err);
+}
+
+static int each_ok_video(qn_store *s, int (*fn)(qn_store *, const qn_store_video *, void *,
+                                                qn_error *), void *ctx, qn_error *err)
+{
+    qn_video_iter *it;
+    qn_video_filter f = {QN_VIDEO_OK, NULL};
+    int rc = qn_store_video_iter(s, &f, &it, err);
+    qn_store_video v;
+    int r;
+    while (!rc && (r = qn_store_video_next(it, &v, err)) == 1)
+        rc = fn(s, &v, ctx, err);
+    if (!rc && r < 0)
+        rc = r;
+    qn_store_video_iter_free(it);
+    return rc;
+}
+
+typedef struct jsonl_ctx {
+    FILE *fp;
+    int64_t n;
+    int caption_raw, first;
+} jsonl_ctx;
+
+static int jsonl_video(qn_store *s, const qn_store_video *v, void *p, qn_error *err)
+{
+    jsonl_ctx *c = p;
+    qn_clip_iter *it;
+    int rc = qn_store_clip_iter(s, v->id, &it, err);
+    qn_store_clip cl;
+    int r;
+    while (!rc && (r = qn_store_clip_next(it, &cl, err)) == 1) {
+        fputs("{\"video\":", c->fp);
+        json_str(c->fp, v->ext_id);
+        fprintf(c->fp, ",\"index\":%d,\"start\":", cl.index);
+        json_num(c->fp, cl.start);
+        fputs(",\"end\":", c->fp);
+        json_num(c->fp, cl.end);
+        fputs(",\"raw\":", c->fp);
+        json_str(c->fp, cl.raw);
+        fputs(",\"clean\":", c->fp);
+        json_str(c->fp, cl.clean);
+        fputs(",\"filtered\":", c->fp);
+        json_str(c->fp, cl.filtered);
+        fputs(",\"tokens\":[", c->fp);
+        for (int i = 0; i < cl.n_tokens; i++)
+            fprintf(c->fp, i ? ",%d" : "%d", cl.tokens[i]);
+        fputs("]}\n", c->fp);
+        c->n++;
+    }
+    if (!rc && r < 0)
+        rc = r;
+    qn_store_clip_iter_free(it);
+    return rc;
+}
+
+int qn_store_export_jsonl(qn_store *s, const char *out_path, int64_t *n_clips, qn_error *err)
+{
+    qn_atomic af;
+    int rc = qn_atomic_open(&af, out_path, err);
+    if (rc)
+        return rc;
+    jsonl_ctx c = {af.fp, 0, 0, 1};
+    rc = each_ok_video(s, jsonl_video, &c, err);
+    if (n_clips)
+        *n_clips = c.n;
+    return finish(&af, rc, err);
+}
+
+static int caption_video(qn_store *s, const qn_store_video *v, void *p, qn_error *err)
+{
+    jsonl_ctx *c = p;
+    FILE *fp = c->fp;
+    fputs(c->first ? "\n" : ",\n", fp);
+    c->first = 0;
+    json_str(fp, v->ext_id);
+    /* three passes over the clips keep memory flat: start, end, text */
+    const char *keys[3] = {"start", "end", "text"};
+    int rc = QN_OK;
+    fputs(": {", fp);
+    for (int k = 0; k < 3 && !rc; k++) {
+        fprintf(fp, "%s\"%s\": [", k ? ", " : "", keys[k]);
+        qn_clip_iter *it;
+        rc = qn_store_clip_iter(s, v->id, &it, err);
+        qn_store_clip cl;
+        int r, i = 0;
+        while (!rc && (r = qn_store_clip_next(it, &cl, err)) == 1) {
+            if (i++)
+                fputs(", ", fp);
+            if (k == 0)
+                json_num(fp, cl.start);
+            else if (k == 1)
+                json_num(fp, cl.end);
+            else
+                json_str(fp, c->caption_raw ? cl.clean : cl.filtered);
+        }
+        if (!rc && r < 0)
+            rc = r;
+        qn_store_clip_iter_free(it);
+        fputc(']', fp);
+    }
+    fputc('}', fp);
+    c->n++;
+    return rc;
+}
+
+int qn_store_export_caption_json(qn_store *s, const char *out_path, int raw, int64_t *n_videos,
+                                 qn_error *err)
+{
+    qn_atomic af;
+    int rc = qn_atomic_open(&af, out_path, err);
+    if (rc)
+        return rc;
+    jsonl_ctx c = {af.fp, 0, raw, 1};
+    fputc('{', af.fp);
+    rc = each_ok_video(s, caption_video, &c, err);
+    fputs("\n}\n", af.fp);
+    if (n_videos)
+        *n_videos = c.n;
+    return finish(&af, rc, err);
+}
+
+/* ---- .npy ---- */
+
+/* NPY 1.0: magic, version, little-endian u16 header length, then a dict padded with spaces
+ * and a newline so the data starts at a multiple of 64 bytes. */
+static void npy_header(FILE *fp, int dtype, int64_t rows, int32_t dim)
+{
+    char dict[160];
+    int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': "
+                     "(%lld, %d), }", dtype == QN_F16 ? "<f2" : "<f4", (long long)rows, dim);
+    int total = 10 + n + 1;
+    int pad = (64 - total % 64) % 64;
+    int hlen = n + pad + 1;
+    fwrite("\x93NUMPY\x01\x00", 1, 8, fp);
+    fputc(hlen & 0xff, fp);
+    fputc(hlen >> 8, fp);
+    fwrite(dict, 1, (size_t)n, fp);
+    for (int i = 0; i < pad; i++)
+        fputc(' ', fp);
+    fputc('\n', fp);
+}
+
+static int write_npy(const char *path, qn_fset *fs, const void *rows, int64_t n, qn_error *err)
+{
+    qn_atomic af;
+    int rc = qn_atomic_open(&af, path, err);
+    if (rc)
+        return rc;
+    npy_header(af.fp, fs->dtype, n, fs->dim);
+    if (n)
+        fwrite(rows, fs->row_bytes, (size_t)n, af.fp);
+    return finish(&af, QN_OK, err);
+}
+
+static void safe_name(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src);
+    for (char *p = dst; *p; p++)
+        if (*p == '/' || (p == dst && *p == '.'))
+            *p = '_';
+}
+
+typedef struct npy_ctx {
+    qn_fset *fs;
+    const char *dir;
+    int64_t n;
+} npy_ctx;
+
+static int npy_video(qn_store *s, const qn_store_video *v, void *p, qn_error *err)
+{
+    npy_ctx *c = p;
+    const void *rows;
+    int64_t n;
+    int rc = qn_fset_video_rows(s, c->fs, v->id, &rows, &n, err);
+    if (rc || !rows)
+        return rc;
+    char name[512], path[4096];
+    safe_name(name, sizeof name, v->ext_id);
+    snprintf(path, sizeof path, "%s/%s.npy", c->dir, name);
+    rc = write_npy(path, c->fs, rows, n, err);
+    if (!rc)
+        c->n++;
+    return rc;
+}
+
+static int npy_clips(qn_store *s, qn_fset *fs, const char *dir, int64_t *n_files, qn_error *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.clips.txt", dir, fs->name);
+    qn_atomic list;
+    int rc = qn_atomic_open(&list, path, err);
+    if (rc)
+        return rc;
+    /* gather the rows in clip order into one buffer, then one .npy */
+    sqlite3_stmt *st;
+    rc = store_prepare(s, "SELECT v.ext_id, c.idx, r.row FROM clip_rows r JOIN clip c ON"
+                          " c.id = r.clip_id JOIN video v ON v.id = c.video_id"
+                          " WHERE r.set_id=?1 ORDER BY r.clip_id", &st, err);
+    char *buf = NULL;
+    int64_t n = 0, cap = 0;
+    int r = SQLITE_DONE;
+    if (!rc)
+        sqlite3_bind_int64(st, 1, fs->id);
+    while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        const void *row;
+        rc = store_featfile_rows(fs, sqlite3_column_int64(st, 2), 1, &row, err);
+        if (rc)
+            break;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            char *b = realloc(buf, (size_t)cap * fs->row_bytes);
+            if (!b) {
+                rc = qn_error_set(err, QN_ENOMEM, "%s: out of memory", path);
+                break;
+            }
+            buf = b;
+        }
+        memcpy(buf + (size_t)n++ * fs->row_bytes, row, fs->row_bytes);
+        fprintf(list.fp, "%s %d\n", sqlite3_column_text(st, 0), sqlite3_column_int(st, 1));
+    }
+    if (!rc && r != SQLITE_DONE)
+        rc = store_sql_err(s, r, err, "export");
+    sqlite3_finalize(st);
+    snprintf(path, sizeof path, "%s/%s.npy", dir, fs->name);
+    if (!rc)
+        rc = write_npy(path, fs, buf, n, err);
+    free(buf);
+    rc = finish(&list, rc, err);
+    if (!rc)
+        *n_files = 2;
+    return rc;
+}
+
+int qn_store_export_npy(qn_store *s, qn_fset *fs, const char *out_dir, int64_t *n_files,
+                        qn_error *err)
+{
+    int64_t dummy;
+    if (!n_files)
+        n_files = &dummy;
+    *n_files = 0;
+    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST)
+        return qn_error_errno(err, QN_EENV, errno, "%s: cannot create", out_dir);
+    int rc = store_fset_refresh(s, fs, err);
+    if (rc)
+        return rc;
+    if (fs->kind == QN_FSET_PER_STEP) {
+        npy_ctx c = {fs, out_dir, 0};
+        rc = each_ok_video(s, npy_video, &c, err);
+        *n_files = c.n;
+        return rc;
+    }
+    if (fs->kind == QN_FSET_PER_CLIP)
+        return npy_clips(s, fs, out_dir, n_files, err);
+    const void *rows = NULL;
+    int64_t n = fs->committed;
+    if (n)
+        rc = store_featfile_rows(fs, 0, n, &rows, err);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.npy", out_dir, fs->name);
+    if (!rc)
+        rc = write_npy(path, fs, rows, n, err);
+    if (!rc)
+        *n_files = 1;
+    return rc;
+}

@@ -1,0 +1,97 @@
+/* store_half.c — IEEE binary16 <-> binary32 conversion, without F16C so it runs anywhere.
+ * f32 → f16 rounds to nearest even (what numpy's astype(float16) does); f16 → f32 is exact
+ * and goes through a 64K-entry table because pooling converts every value it reads. */
+#include <pthread.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+uint16_t store_f32_to_f16(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000;
+    uint32_t abs = x & 0x7fffffff;
+    if (abs >= 0x7f800000) /* inf or nan (keep nan quiet and non-zero) */
+        return sign | 0x7c00 | (abs > 0x7f800000 ? 0x200 | ((abs >> 13) & 0x3ff) : 0);
+    if (abs >= 0x477ff000) /* rounds to ≥ 65520: overflow */
+        return sign | 0x7c00;
+    if (abs < 0x38800000) { /* below the smallest normal half: subnormal or zero */
+        if (abs < 0x33000000) /* < 2^-25: rounds to zero */
+            return sign;
+        uint32_t mant = (abs & 0x7fffff) | 0x800000;
+        int shift = 126 - (int)(abs >> 23); /* 14..24 */
+        uint32_t half = mant >> shift;
+        uint32_t rem = mant & ((1u << shift) - 1), mid = 1u << (shift - 1);
+        if (rem > mid || (rem == mid && (half & 1)))
+            half++;
+        return sign | half;
+    }
+    uint32_t h = ((abs - 0x38000000) >> 13);
+    uint32_t rem = abs & 0x1fff;
+    if (rem > 0x1000 || (rem == 0x1000 && (h & 1)))
+        h++;
+    return sign | h;
+}
+
+static float half_table[65536];
+static pthread_once_t table_once = PTHREAD_ONCE_INIT;
+
+static float half_slow(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, x;
+    if (e == 0) {
+        if (!m) {
+            x = sign;
+        } else { /* subnormal: normalise */
+            e = 113;
+            while (!(m & 0x400)) {
+                m <<= 1;
+                e--;
+            }
+            x = sign | (e << 23) | ((m & 0x3ff) << 13);
+        }
+    } else if (e == 31) {
+        x = sign | 0x7f800000 | (m << 13);
+    } else {
+        x = sign | ((e + 112) << 23) | (m << 13);
+    }
+    float f;
+    memcpy(&f, &x, 4);
+    return f;
+}
+
+static void build_table(void)
+{
+    for (uint32_t i = 0; i < 65536; i++)
+        half_table[i] = half_slow((uint16_t)i);
+}
+
+float store_f16_to_f32(uint16_t h)
+{
+    pthread_once(&table_once, build_table);
+    return half_table[h];
+}
+
+void store_convert(void *dst, int dst_dtype, const void *src, int src_dtype, size_t n)
+{
+    if (dst_dtype == src_dtype) {
+        memcpy(dst, src, n * qn_dtype_size(dst_dtype));
+    } else if (dst_dtype == QN_F16) {
+        const float *s = src;
+        uint16_t *d = dst;
+        for (size_t i = 0; i < n; i++)
+            d[i] = store_f32_to_f16(s[i]);
+    } else {
+        pthread_once(&table_once, build_table);
+        const uint16_t *s = src;
+        float *d = dst;
+        for (size_t i = 0; i < n; i++)
+            d[i] = half_table[s[i]];
+    }
+}
+
+size_t qn_dtype_size(int dtype)
+{
+    return dtype == QN_F16 ? 2 : dtype == QN_F32 ? 4 : 0;
+}

@@ -1,0 +1,136 @@
+/* store_internal.h — what the store's .c files share; never included by users.
+ * Layout and protocol: store/FORMAT.md. */
+#ifndef QN_STORE_INTERNAL_H
+#define QN_STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "quern's store writes little-endian files and maps them directly: little-endian hosts only"
+#endif
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_APP_ID 0x5155524E /* "QURN" */
+#define STORE_HEADER_SIZE 4096
+#define STORE_FEAT_VERSION 1
+#define STORE_NAME_MAX 63
+
+/* Cached prepared statements, prepared on first use (store_stmt). */
+enum store_stmt_id {
+    ST_VIDEO_INSERT, ST_VIDEO_UPDATE, ST_VIDEO_STATUS, ST_VIDEO_BY_ID, ST_VIDEO_BY_EXT,
+    ST_VIDEO_BY_PATH, ST_CLIP_INSERT, ST_CLIP_NEXT_ID, ST_CLIP_BY_ID, ST_VROWS_GET,
+    ST_VROWS_PUT, ST_CROWS_GET, ST_CROWS_PUT, ST_FSET_ROWS, ST_FSET_SETROWS, ST_VOCAB_INSERT,
+    ST_COUNT
+};
+
+/* A mapping of a feature file: the header plus `rows` whole rows. Old mappings are kept
+ * until close so pointers handed out stay valid when the file grows. */
+typedef struct store_map {
+    void *base;
+    size_t len;
+    int64_t rows;
+} store_map;
+
+struct qn_fset {
+    qn_store *s;
+    int64_t id;
+    char name[STORE_NAME_MAX + 1];
+    char *model, *weights;
+    int kind, dtype;
+    int32_t dim;
+    double rate;
+    size_t row_bytes;
+    char *path;          /* DIR/features/NAME.qnf */
+    int fd;
+    int64_t committed;   /* rows committed, as last read (writer: exact) */
+    int64_t pending;     /* rows appended in the open batch (writer) */
+    int dirty;           /* appended in the open batch: fdatasync at commit */
+    int created_in_batch, dead;
+    pthread_mutex_t mu;  /* guards the mappings */
+    store_map cur;
+    store_map *old;
+    int n_old, cap_old;
+};
+
+typedef struct store_vocab store_vocab; /* in-memory word → id table (store_vocab.c) */
+
+struct qn_store {
+    char *dir, *db_path;
+    int writable;
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_COUNT];
+    pthread_mutex_t mu;  /* serialises statement use by qn_store_pool threads */
+    int lock_fd;
+    int in_batch;
+    char uuid[37];
+    int schema_version;
+    qn_fset **fsets;     /* live sets, id order */
+    int n_fsets, cap_fsets;
+    qn_fset **graveyard; /* sets dropped by a rollback, freed at close */
+    int n_grave, cap_grave;
+    store_vocab *vocab;
+    char *scratch[4];    /* strings returned by the _get and _find calls (owned) */
+};
+
+/* store_db.c */
+int store_sql_err(qn_store *s, int rc, qn_error *err, const char *what);
+int store_exec(qn_store *s, const char *sql, qn_error *err);
+sqlite3_stmt *store_stmt(qn_store *s, enum store_stmt_id id, qn_error *err);
+int store_prepare(qn_store *s, const char *sql, sqlite3_stmt **out, qn_error *err);
+int store_need_writer(qn_store *s, qn_error *err);
+/* An implicit batch around a write call made outside a batch. */
+int store_auto_begin(qn_store *s, int *implicit, qn_error *err);
+int store_auto_end(qn_store *s, int implicit, int rc, qn_error *err);
+int store_query_int(qn_store *s, const char *sql, int64_t *out, qn_error *err);
+char *store_strdup(const char *s);
+void store_bind_text(sqlite3_stmt *st, int i, const char *v);
+void store_bind_int(sqlite3_stmt *st, int i, int64_t v);   /* < 0 → NULL */
+void store_bind_real(sqlite3_stmt *st, int i, double v);   /* < 0 → NULL */
+const char *store_status_name(int status);
+int store_status_parse(const char *name);
+
+/* store_lock.c */
+int store_lock_take(const char *dir, int *fd_out, qn_error *err);
+void store_lock_release(int fd);
+
+/* store_schema.c */
+int store_schema_init(qn_store *s, qn_error *err);          /* empty db → version 1 */
+int store_schema_check(qn_store *s, int creating, qn_error *err); /* app id, version, migrate */
+
+/* store_featfile.c */
+int store_featfile_create(qn_store *s, qn_fset *fs, qn_error *err);
+int store_featfile_open(qn_store *s, qn_fset *fs, qn_error *err);   /* validates header, size */
+int store_featfile_check_header(qn_store *s, qn_fset *fs, char *why, size_t whylen);
+int store_featfile_append(qn_fset *fs, const void *rows, int in_dtype, int64_t n,
+                          int64_t *first_row, qn_error *err);
+int store_featfile_truncate(qn_fset *fs, qn_error *err);          /* to committed rows */
+/* Pointer to rows [first, first+n), mapping more of the file when needed. */
+int store_featfile_rows(qn_fset *fs, int64_t first, int64_t n, const void **out, qn_error *err);
+void store_featfile_close(qn_fset *fs);
+
+/* store_fset.c */
+int store_fsets_load(qn_store *s, qn_error *err);
+void store_fsets_free(qn_store *s);
+void store_fsets_after_commit(qn_store *s);
+void store_fsets_after_rollback(qn_store *s);
+const char *store_kind_name(int kind);
+const char *store_dtype_name(int dtype);
+int store_fset_refresh(qn_store *s, qn_fset *fs, qn_error *err);
+int store_fset_spec_check(const qn_fset_info *spec, qn_error *err, const char *dir);
+
+/* store_half.c */
+uint16_t store_f32_to_f16(float f);
+float store_f16_to_f32(uint16_t h);
+void store_convert(void *dst, int dst_dtype, const void *src, int src_dtype, size_t n);
+
+/* store_vocab.c */
+void store_vocab_free(store_vocab *v);
+
+/* store_uuid.c */
+int store_uuid_new(char out[37], qn_error *err);
+
+#endif

@@ -1,0 +1,396 @@
+/* quern-store — create, inspect, check, merge, export and maintain a quern store.
+ * A thin layer over store.h: parse, call, print the error once, map it to an exit code. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qn_error.h"
+#include "qn_progress.h"
+#include "qn_version.h"
+#include "store/store.h"
+
+static const char *prog = "quern-store";
+static int quiet;
+
+static const char usage_text[] =
+    "Usage: quern-store COMMAND [options] DIR [ARGS]\n"
+    "\n"
+    "A store is a directory: meta.db (SQLite) + features/*.qnf (see store/FORMAT.md).\n"
+    "\n"
+    "Commands:\n"
+    "  init DIR                  create an empty store (no-op on an existing one)\n"
+    "  info DIR                  counts, sizes, feature sets, rejected videos by reason\n"
+    "  verify DIR                SQLite integrity, feature headers, row counts vs file sizes,\n"
+    "                            every mapping in range; exit 2 on any problem\n"
+    "  merge OUT IN...           merge shard stores IN into OUT (created if absent), ids\n"
+    "                            remapped; a video id present twice is an error unless\n"
+    "                            --skip-duplicates (then exit 1); a store already merged is\n"
+    "                            skipped\n"
+    "  export DIR [--clips F.jsonl] [--captions caption.json [--raw]]\n"
+    "             [--features SET --out OUTDIR]\n"
+    "                            clips as JSONL, captions as HowTo100M caption.json (filtered\n"
+    "                            text; --raw: clean text), features as .npy (per-step sets:\n"
+    "                            OUTDIR/VIDEO.npy; others OUTDIR/SET.npy)\n"
+    "  vacuum DIR                compact meta.db, cut uncommitted feature rows\n"
+    "  vocab import DIR FILE.bin [--set NAME] [--f16] [--max-words N]\n"
+    "                            import a word2vec binary (GoogleNews-vectors-negative300.bin):\n"
+    "                            words become token ids, vectors the per-item set NAME\n"
+    "                            (default word2vec, f32 unless --f16)\n"
+    "\n"
+    "Options:\n"
+    "  --store DIR     the store, instead of the DIR argument\n"
+    "  -q, --quiet     no progress bar, no summary line\n"
+    "  -h, --help      this help\n"
+    "  --version       print the version\n"
+    "\n"
+    "Exit: 0 done, 1 done with skipped inputs, 2 bad usage/input or verify found problems,\n"
+    "3 environment (disk full, permissions, store locked by another writer).\n"
+    "\n"
+    "Example:\n"
+    "  quern-store init data/store && quern-store vocab import data/store "
+    "GoogleNews-vectors-negative300.bin\n"
+    "  quern-store merge all shard-0000-of-0004 shard-0001-of-0004 && quern-store verify all\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "%s: ", prog);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry '%s --help'.\n", prog);
+    return QN_EXIT_INPUT;
+}
+
+static int fail(const qn_error *err, int rc)
+{
+    fprintf(stderr, "%s: %s\n", prog, err->msg[0] ? err->msg : "failed");
+    return qn_exit_code(rc);
+}
+
+typedef struct args {
+    const char *store;
+    const char *pos[64];
+    int n_pos;
+    int skip_dup, raw, f16;
+    long long max_words;
+    const char *clips, *captions, *features, *out, *set;
+} args;
+
+/* ---- commands ---- */
+
+static int cmd_init(args *a)
+{
+    qn_error err;
+    qn_error_clear(&err);
+    qn_store *s;
+    int rc = qn_store_open(a->store, QN_STORE_WRITE | QN_STORE_CREATE, &s, &err);
+    if (rc)
+        return fail(&err, rc);
+    qn_store_stats st;
+    rc = qn_store_stats_get(s, &st, &err);
+    qn_store_close(s);
+    if (rc)
+        return fail(&err, rc);
+    if (!quiet)
+        fprintf(stderr, "%s: store %s ready (uuid %s, schema %d)\n", prog, a->store, st.uuid,
+                st.schema_version);
+    return 0;
+}
+
+static void print_reason(void *ctx, int status, const char *reason, int64_t count)
+{
+    (void)ctx;
+    printf("  %-8s %8lld  %s\n", status == QN_VIDEO_FAILED ? "failed" : "rejected",
+           (long long)count, reason[0] ? reason : "(no reason)");
+}
+
+static const char *kind_label(int k)
+{
+    return k == QN_FSET_PER_STEP ? "per-step" : k == QN_FSET_PER_CLIP ? "per-clip" : "per-item";
+}
+
+static int cmd_info(args *a)
+{
+    qn_error err;
+    qn_error_clear(&err);
+    qn_store *s;
+    int rc = qn_store_open(a->store, QN_STORE_READ, &s, &err);
+    if (rc)
+        return fail(&err, rc);
+    qn_store_stats st;
+    rc = qn_store_stats_get(s, &st, &err);
+    if (!rc) {
+        printf("store      %s\nuuid       %s\nschema     %d\n", a->store, st.uuid,
+               st.schema_version);
+        printf("videos     %lld (ok %lld, pending %lld, rejected %lld, failed %lld)\n",
+               (long long)st.n_videos, (long long)st.n_by_status[QN_VIDEO_OK],
+               (long long)st.n_by_status[QN_VIDEO_PENDING],
+               (long long)st.n_by_status[QN_VIDEO_REJECTED],
+               (long long)st.n_by_status[QN_VIDEO_FAILED]);
+        printf("clips      %lld\ntokens     %lld\nvocabulary %lld words\n", (long long)st.n_clips,
+               (long long)st.n_tokens, (long long)st.n_vocab);
+        printf("bytes      meta.db %lld, features %lld\n", (long long)st.db_bytes,
+               (long long)st.feature_bytes);
+        printf("feature sets %d\n", st.n_fsets);
+        for (int i = 0; !rc && i < qn_fset_count(s); i++) {
+            qn_fset_info fi;
+            rc = qn_fset_get_info(s, qn_fset_at(s, i), &fi, &err);
+            if (!rc)
+                printf("  %-20s %-8s dim %-5d %s rate %g rows %lld model %s%s%s\n", fi.name,
+                       kind_label(fi.kind), fi.dim, fi.dtype == QN_F16 ? "f16" : "f32", fi.rate,
+                       (long long)fi.n_rows, fi.model, fi.weights_sha256 ? " weights " : "",
+                       fi.weights_sha256 ? fi.weights_sha256 : "");
+        }
+        if (!rc && st.n_by_status[QN_VIDEO_REJECTED] + st.n_by_status[QN_VIDEO_FAILED]) {
+            printf("rejected/failed videos by reason\n");
+            rc = qn_store_reasons(s, print_reason, NULL, &err);
+        }
+    }
+    qn_store_close(s);
+    return rc ? fail(&err, rc) : 0;
+}
+
+static void print_problem(void *ctx, const char *problem)
+{
+    (void)ctx;
+    printf("%s\n", problem);
+}
+
+static int cmd_verify(args *a)
+{
+    qn_error err;
+    qn_error_clear(&err);
+    qn_store *s;
+    int rc = qn_store_open(a->store, QN_STORE_READ, &s, &err);
+    if (rc)
+        return fail(&err, rc);
+    int64_t n = 0;
+    qn_store_stats st;
+    rc = qn_store_verify(s, print_problem, NULL, &n, &err);
+    int rc2 = qn_store_stats_get(s, &st, NULL);
+    qn_store_close(s);
+    if (n) {
+        fprintf(stderr, "%s: %s: %lld problem%s (first: %s)\n", prog, a->store, (long long)n,
+                n == 1 ? "" : "s", err.msg);
+        return QN_EXIT_INPUT;
+    }
+    if (rc)
+        return fail(&err, rc);
+    if (!quiet && !rc2)
+        fprintf(stderr, "%s: %s: ok (%lld videos, %lld clips, %d feature sets)\n", prog,
+                a->store, (long long)st.n_videos, (long long)st.n_clips, st.n_fsets);
+    return 0;
+}
+
+static int cmd_merge(args *a)
+{
+    if (a->n_pos < 1)
+        return usage_error("%s", "merge needs OUT and at least one IN store");
+    qn_error err;
+    qn_error_clear(&err);
+    qn_store *s;
+    int rc = qn_store_open(a->store, QN_STORE_WRITE | QN_STORE_CREATE, &s, &err);
+    if (rc)
+        return fail(&err, rc);
+    qn_progress pg;
+    qn_progress_start(&pg, "merge", (uint64_t)a->n_pos, quiet);
+    int64_t videos = 0, clips = 0, rows = 0, dups = 0, already = 0;
+    for (int i = 0; i < a->n_pos && !rc; i++) {
+        qn_merge_result res;
+        rc = qn_store_merge(s, a->pos[i], a->skip_dup, &res, &err);
+        videos += res.videos;
+        clips += res.clips;
+        rows += res.rows;
+        dups += res.skipped_duplicates;
+        already += res.already_merged;
+        qn_progress_update(&pg, (uint64_t)i + 1);
+    }
+    qn_progress_finish(&pg);
+    qn_store_close(s);
+    if (rc)
+        return fail(&err, rc);
+    if (!quiet)
+        fprintf(stderr, "%s: merged %d store%s into %s: %lld videos, %lld clips, %lld feature "
+                "rows; %lld duplicate videos skipped, %lld stores already merged\n", prog,
+                a->n_pos, a->n_pos == 1 ? "" : "s", a->store, (long long)videos,
+                (long long)clips, (long long)rows, (long long)dups, (long long)already);
+    return dups ? QN_EXIT_SKIPPED : 0;
+}
+
+static int cmd_export(args *a)
+{
+    if (!a->clips && !a->captions && !a->features)
+        return usage_error("%s", "export needs --clips, --captions or --features");
+    if (a->features && !a->out)
+        return usage_error("%s", "--features needs --out OUTDIR");
+    qn_error err;
+    qn_error_clear(&err);
+    qn_store *s;
+    int rc = qn_store_open(a->store, QN_STORE_READ, &s, &err);
+    if (rc)
+        return fail(&err, rc);
+    int64_t nc = 0, nv = 0, nf = 0;
+    if (a->clips)
+        rc = qn_store_export_jsonl(s, a->clips, &nc, &err);
+    if (!rc && a->captions)
+        rc = qn_store_export_caption_json(s, a->captions, a->raw, &nv, &err);
+    if (!rc && a->features) {
+        qn_fset *fs;
+        rc = qn_fset_find(s, a->features, &fs, &err);
+        if (!rc && !fs)
+            rc = qn_error_set(&err, QN_EINPUT, "%s: no feature set '%s'", a->store,
+                              a->features);
+        if (!rc)
+            rc = qn_store_export_npy(s, fs, a->out, &nf, &err);
+    }
+    qn_store_close(s);
+    if (rc)
+        return fail(&err, rc);
+    if (!quiet)
+        fprintf(stderr, "%s: exported %lld clips, %lld caption videos, %lld .npy files\n", prog,
+                (long long)nc, (long long)nv, (long long)nf);
+    return 0;
+}
+
+static int cmd_vacuum(args *a)
+{
+    qn_error err;
+    qn_error_clear(&err);
+    qn_store *s;
+    int rc = qn_store_open(a->store, QN_STORE_WRITE, &s, &err);
+    if (!rc)
+        rc = qn_store_vacuum(s, &err);
+    qn_store_stats st;
+    if (!rc)
+        rc = qn_store_stats_get(s, &st, &err);
+    qn_store_close(s);
+    if (rc)
+        return fail(&err, rc);
+    if (!quiet)
+        fprintf(stderr, "%s: %s vacuumed: meta.db %lld bytes, features %lld bytes\n", prog,
+                a->store, (long long)st.db_bytes, (long long)st.feature_bytes);
+    return 0;
+}
+
+static void vocab_progress(void *ctx, int64_t done, int64_t total)
+{
+    qn_progress *pg = ctx;
+    pg->total = (uint64_t)total;
+    qn_progress_update(pg, (uint64_t)done);
+}
+
+static int cmd_vocab(args *a)
+{
+    if (a->n_pos != 2 || strcmp(a->pos[0], "import") != 0)
+        return usage_error("%s", "usage: quern-store vocab import DIR FILE.bin");
+    const char *file = a->pos[1];
+    qn_error err;
+    qn_error_clear(&err);
+    qn_store *s;
+    int rc = qn_store_open(a->store, QN_STORE_WRITE | QN_STORE_CREATE, &s, &err);
+    if (rc)
+        return fail(&err, rc);
+    qn_progress pg;
+    qn_progress_start(&pg, "vocab", 0, quiet);
+    double t0 = qn_now();
+    rc = qn_vocab_import_word2vec(s, file, a->set ? a->set : "word2vec", a->f16 ? QN_F16 : QN_F32,
+                                  a->max_words, vocab_progress, &pg, &err);
+    qn_progress_finish(&pg);
+    int64_t n = rc ? 0 : qn_vocab_size(s);
+    qn_store_close(s);
+    if (rc)
+        return fail(&err, rc);
+    if (!quiet)
+        fprintf(stderr, "%s: imported %lld words from %s into %s in %.1f s\n", prog,
+                (long long)n, file, a->store, qn_now() - t0);
+    return 0;
+}
+
+/* ---- dispatch ---- */
+
+static const struct {
+    const char *name;
+    int (*fn)(args *);
+    int extra; /* positional args after DIR: -1 any, else exactly */
+} commands[] = {
+    {"init", cmd_init, 0},     {"info", cmd_info, 0},   {"verify", cmd_verify, 0},
+    {"merge", cmd_merge, -1},  {"export", cmd_export, 0}, {"vacuum", cmd_vacuum, 0},
+    {"vocab", cmd_vocab, -1},
+};
+
+enum { OPT_VERSION = 256, OPT_STORE, OPT_SKIP, OPT_CLIPS, OPT_CAPS, OPT_RAW, OPT_FEAT, OPT_OUT,
+       OPT_SET, OPT_F16, OPT_MAXW };
+
+static int parse(int argc, char **argv, args *a)
+{
+    static const struct option opts[] = {
+        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, OPT_VERSION},
+        {"quiet", no_argument, NULL, 'q'},        {"store", required_argument, NULL, OPT_STORE},
+        {"skip-duplicates", no_argument, NULL, OPT_SKIP},
+        {"clips", required_argument, NULL, OPT_CLIPS},
+        {"captions", required_argument, NULL, OPT_CAPS}, {"raw", no_argument, NULL, OPT_RAW},
+        {"features", required_argument, NULL, OPT_FEAT},
+        {"out", required_argument, NULL, OPT_OUT}, {"set", required_argument, NULL, OPT_SET},
+        {"f16", no_argument, NULL, OPT_F16},
+        {"max-words", required_argument, NULL, OPT_MAXW}, {NULL, 0, NULL, 0}};
+    int c;
+    char *end;
+    while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': fputs(usage_text, stdout); exit(0);
+        case OPT_VERSION: printf("quern-store %s\n", QUERN_VERSION); exit(0);
+        case 'q': quiet = 1; break;
+        case OPT_STORE: a->store = optarg; break;
+        case OPT_SKIP: a->skip_dup = 1; break;
+        case OPT_CLIPS: a->clips = optarg; break;
+        case OPT_CAPS: a->captions = optarg; break;
+        case OPT_RAW: a->raw = 1; break;
+        case OPT_FEAT: a->features = optarg; break;
+        case OPT_OUT: a->out = optarg; break;
+        case OPT_SET: a->set = optarg; break;
+        case OPT_F16: a->f16 = 1; break;
+        case OPT_MAXW:
+            a->max_words = strtoll(optarg, &end, 10);
+            if (*end || a->max_words < 0)
+                return usage_error("--max-words: '%s' is not a non-negative number", optarg);
+            break;
+        default: return usage_error("%s", "bad option");
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (a->n_pos == 64)
+            return usage_error("%s", "too many arguments");
+        a->pos[a->n_pos++] = argv[i];
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    args a = {0};
+    int rc = parse(argc, argv, &a);
+    if (rc)
+        return rc;
+    if (a.n_pos == 0)
+        return usage_error("%s", "no command given (init, info, verify, merge, export, vacuum, "
+                                 "vocab)");
+    const char *cmd = a.pos[0];
+    size_t k = 0, n = sizeof commands / sizeof commands[0];
+    while (k < n && strcmp(commands[k].name, cmd) != 0)
+        k++;
+    if (k == n)
+        return usage_error("unknown command '%s'", cmd);
+    /* drop the command; "vocab import DIR FILE": keep "import" first */
+    memmove(a.pos, a.pos + 1, (size_t)--a.n_pos * sizeof a.pos[0]);
+    int vocab = commands[k].fn == cmd_vocab;
+    if (!a.store) {
+        int at = vocab ? 1 : 0;
+        if (a.n_pos <= at)
+            return usage_error("%s: no store DIR given", cmd);
+        a.store = a.pos[at];
+        memmove(a.pos + at, a.pos + at + 1, (size_t)(a.n_pos - at - 1) * sizeof a.pos[0]);
+        a.n_pos--;
+    }
+    if (commands[k].extra >= 0 && a.n_pos != commands[k].extra)
+        return usage_error("%s: unexpected argument", a.pos[commands[k].extra]);
+    return commands[k].fn(&a);
+}
