@@ -19,3 +19,7 @@ check_kernels_ops_LIBS := kernels
 CHECKS += check_kernels_golden
 check_kernels_golden_SRCS := tests/check_kernels_golden.c
 check_kernels_golden_LIBS := kernels
+
+TEST_TOOLS += kn_bench
+kn_bench_SRCS := kernels/tools/kn_bench.c
+kn_bench_LIBS := kernels
