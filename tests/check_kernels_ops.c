@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check_main.h"
@@ -412,6 +413,60 @@ START_TEST(safetensors_rejects_bad_files)
 }
 END_TEST
 
+/* kernels/tools/export_weights.py (numpy only) on tiny checkpoints in both
+ * PyTorch formats: module. stripped, state_dict unwrapped, views made
+ * contiguous, float64 narrowed, F16 kept; the C loader reads the result. */
+START_TEST(export_weights_both_formats)
+{
+    if (system("python3 -c 'import numpy' 2>/dev/null") != 0) {
+        fprintf(stderr, "export_weights_both_formats: skipped, python3 has no numpy\n");
+        return;
+    }
+    static const char *const fmts[2] = {"zip", "legacy"};
+    for (int i = 0; i < 2; i++) {
+        char out[] = "/tmp/kn_export_XXXXXX", cmd[512];
+        int fd = mkstemp(out);
+        close(fd);
+        snprintf(cmd, sizeof cmd, "python3 kernels/tools/export_weights.py "
+                                  "kernels/fixtures/tiny_%s.pth %s >/dev/null", fmts[i], out);
+        ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+        kn_st_file *f = NULL;
+        qn_error err = {0};
+        ck_assert_msg(kn_st_open(out, &f, &err) == QN_OK, "%s", err.msg);
+        ck_assert_int_eq(f->n, 5);
+        const kn_st_tensor *t = kn_st_find(f, "conv1.weight");
+        ck_assert_ptr_nonnull(t);
+        ck_assert_int_eq(t->ndim, 4);
+        float v[6];
+        ck_assert_int_eq(kn_st_read_f32(f, t, v, NULL), QN_OK);
+        ck_assert(v[0] == 0.0f && v[5] == 2.5f);
+        t = kn_st_find(f, "fc.weight"); /* a transposed view of [[0,1,2],[3,4,5]] */
+        ck_assert(t && t->shape[0] == 3 && t->shape[1] == 2);
+        ck_assert_int_eq(kn_st_read_f32(f, t, v, NULL), QN_OK);
+        ck_assert(v[0] == 0 && v[1] == 3 && v[2] == 1 && v[3] == 4 && v[4] == 2 && v[5] == 5);
+        t = kn_st_find(f, "bn1.running_var");
+        ck_assert_str_eq(t->dtype, "F32");
+        ck_assert_int_eq(kn_st_read_f32(f, t, v, NULL), QN_OK);
+        ck_assert(v[0] == 1.5f && v[1] == 2.5f);
+        t = kn_st_find(f, "h");
+        ck_assert_str_eq(t->dtype, "F16");
+        ck_assert_int_eq(kn_st_read_f32(f, t, v, NULL), QN_OK);
+        ck_assert(v[0] == 1.0f && v[1] == -2.0f);
+        t = kn_st_find(f, "bn1.num_batches_tracked");
+        ck_assert(t && t->ndim == 0 && !strcmp(t->dtype, "I64"));
+        ck_assert_int_eq(kn_st_read_f32(f, t, v, &err), QN_EINPUT);
+        ck_assert(strstr(err.msg, "bn1.num_batches_tracked: dtype I64, expected F32") != NULL);
+        kn_st_close(f);
+        unlink(out);
+    }
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "python3 kernels/tools/export_weights.py kernels/fixtures/golden.json "
+                              "/tmp/kn_never.safetensors 2>/dev/null");
+    ck_assert_int_eq(WEXITSTATUS(system(cmd)), 2);
+    ck_assert_int_ne(access("/tmp/kn_never.safetensors", F_OK), 0);
+}
+END_TEST
+
 /* Whole small nets, cpu vs ref: a 2D ResNet-50 and the 3D ResNeXt on tiny inputs. */
 static void net_cpu_vs_ref(kn_arch a, int n, int d, int h, int w)
 {
@@ -489,6 +544,7 @@ static Suite *kernels_ops_suite(void)
     tcase_add_test(tc, names);
     tcase_add_test(tc, model_file_checks_names_and_shapes);
     tcase_add_test(tc, safetensors_rejects_bad_files);
+    tcase_add_test(tc, export_weights_both_formats);
     tcase_add_test(tc, resnet50_cpu_vs_ref);
     tcase_add_test(tc, resnext3d_cpu_vs_ref);
     tcase_add_test(tc, auto_falls_back_with_notice);
