@@ -15,6 +15,7 @@
 #include "cityscapes_labels.h"
 #include "cityscapes_poly.h"
 #include "coco_mask.h"
+#include "imgsize.h"
 #include "png16.h"
 #include "qn_atomic.h"
 
@@ -242,6 +243,23 @@ static char *gt_path(const cs_options *o, const char *split, const item *it)
     return s;
 }
 
+/* The GT must have the size of its image (read from the image's header only). */
+static int check_size(const cs_options *o, const char *split, const item *it, const char *gt,
+                      uint32_t w, uint32_t h, qn_error *err)
+{
+    char *img = malloc(strlen(o->root) + strlen(split) + strlen(it->rel) + 32);
+    if (!img)
+        return qn_error_set(err, QN_ENOMEM, "out of memory");
+    sprintf(img, "%s/leftImg8bit/%s/%s", o->root, split, it->rel);
+    imgsize_info info;
+    int rc = imgsize_probe(img, &info, err);
+    if (!rc && (info.raw_width != w || info.raw_height != h))
+        rc = qn_error_set(err, QN_EINPUT, "%s: size %ux%u does not match %s (%ux%u)", gt, w, h,
+                          img, info.raw_width, info.raw_height);
+    free(img);
+    return rc;
+}
+
 static void do_image(job *j, size_t i, qn_png16 *dec, cs_canvas *cv, result *r)
 {
     const item *it = &j->items->v[i];
@@ -269,6 +287,8 @@ static void do_image(job *j, size_t i, qn_png16 *dec, cs_canvas *cv, result *r)
                                 &r->err);
         px = img.px, r->w = img.w, r->h = img.h;
     }
+    if (!rc)
+        rc = check_size(o, j->split, it, path, r->w, r->h, &r->err);
     if (!rc)
         rc = cs_annotate(px, r->w, r->h, o->contiguous_ids, &r->anns, path, &r->err);
     r->status = rc;

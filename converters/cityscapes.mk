@@ -17,5 +17,5 @@ cityscapes_PKGS := jansson
 
 PROGRAMS += quern-cityscapes2coco
 quern-cityscapes2coco_SRCS := converters/cityscapes2coco_main.c
-quern-cityscapes2coco_LIBS := cityscapes png16 mask
+quern-cityscapes2coco_LIBS := cityscapes png16 imgsize mask
 quern-cityscapes2coco_PKGS := jansson libdeflate spng

@@ -75,6 +75,15 @@ static uint32_t be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* The chunk type for a message, non-letters shown as '?'. */
+static const char *ctype(const uint8_t *t, char out[5])
+{
+    for (int i = 0; i < 4; i++)
+        out[i] = (t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= 'a' && t[i] <= 'z') ? (char)t[i] : '?';
+    out[4] = '\0';
+    return out;
+}
+
 int qn_png16_read_file(qn_png16 *d, const char *path, unsigned flags, qn_png16_image *img,
                        qn_error *err)
 {
@@ -169,13 +178,14 @@ static int walk_chunks(qn_png16 *d, const uint8_t *buf, size_t n, const char *na
             return qn_error_set(err, QN_EINPUT, "%s: truncated PNG (no IEND chunk)", name);
         uint32_t len = be32(buf + pos);
         const uint8_t *type = buf + pos + 4, *data = buf + pos + 8;
+        char tn[5];
         if (len > 0x7fffffffu || n - pos - 12 < len)
             return qn_error_set(err, QN_EINPUT, "%s: truncated PNG (chunk %.4s at byte %zu "
-                                "needs %u bytes)", name, (const char *)type, pos, len);
+                                "needs %u bytes)", name, ctype(type, tn), pos, len);
         uint32_t crc = (uint32_t)libdeflate_crc32(0, type, 4 + (size_t)len);
         if (crc != be32(data + len))
             return qn_error_set(err, QN_EINPUT, "%s: bad CRC in chunk %.4s at byte %zu", name,
-                                (const char *)type, pos);
+                                ctype(type, tn), pos);
         if (!seen_ihdr) {
             if (memcmp(type, "IHDR", 4) != 0 || len != 13)
                 return qn_error_set(err, QN_EINPUT, "%s: PNG does not start with IHDR", name);
@@ -198,7 +208,7 @@ static int walk_chunks(qn_png16 *d, const uint8_t *buf, size_t n, const char *na
         } else if (!(type[0] & 0x20) && memcmp(type, "PLTE", 4) != 0) {
             /* an unknown critical chunk: the spec says stop */
             return qn_error_set(err, QN_EINPUT, "%s: unknown critical chunk %.4s", name,
-                                (const char *)type);
+                                ctype(type, tn));
         } else if (idat_state == 1) {
             idat_state = 2;
         }
