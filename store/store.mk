@@ -10,3 +10,7 @@ PROGRAMS += quern-store
 quern-store_SRCS := store/store_main.c
 quern-store_LIBS := store
 
+CHECKS += check_store
+check_store_SRCS := tests/check_store.c
+check_store_LIBS := store
+check_store_PKGS := sqlite3

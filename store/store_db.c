@@ -44,6 +44,7 @@ char *store_strdup(const char *s)
 /* SQLite result code → quern status, and one line naming the database. */
 int store_sql_err(qn_store *s, int rc, qn_error *err, const char *what)
 {
+    int saved = errno; /* SQLite does not always record the errno of a failed write */
     int st;
     switch (rc & 0xff) {
     case SQLITE_FULL: case SQLITE_IOERR: case SQLITE_CANTOPEN: case SQLITE_READONLY:
@@ -57,9 +58,15 @@ int store_sql_err(qn_store *s, int rc, qn_error *err, const char *what)
     }
     const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
     int sys = s->db ? sqlite3_system_errno(s->db) : 0;
+    if (!sys && (rc & 0xff) == SQLITE_IOERR &&
+        (saved == EFBIG || saved == ENOSPC || saved == EDQUOT))
+        sys = saved;
     if (sys == EFBIG || sys == ENOSPC || sys == EDQUOT) /* disk full or file size limit */
         return qn_error_set(err, QN_EENV, "%s: %s: %s (%s)", s->db_path, what, msg,
                             strerror(sys));
+    if (sys && (rc & 0xff) == SQLITE_IOERR)
+        return qn_error_set(err, st == QN_EINTERNAL ? QN_EENV : st, "%s: %s: %s (%s)",
+                            s->db_path, what, msg, strerror(sys));
     return qn_error_set(err, st, "%s: %s: %s", s->db_path, what, msg);
 }
 

@@ -169,7 +169,8 @@ void store_fsets_after_rollback(qn_store *s)
     int k = 0;
     for (int i = 0; i < s->n_fsets; i++) {
         qn_fset *fs = s->fsets[i];
-        if (fs->pending)
+        /* always: a failed append (disk full) may have written part of a row */
+        if (fs->fd >= 0 && !fs->created_in_batch)
             store_featfile_truncate(fs, NULL);
         fs->pending = 0;
         fs->dirty = 0;

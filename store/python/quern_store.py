@@ -388,20 +388,32 @@ class Store:
     def pool_windows(self, video_positions, starts, ends, sets=None, out=None,
                      dtype=np.float32):
         """Pooled windows of any videos at once (video_positions index self.videos):
-        (n, sum of dims), each set's block pooled with the HowTo100M rule."""
+        (n, sum of dims), each set's block pooled with the HowTo100M rule. Identical
+        windows (same video, start and end) are pooled once."""
         names = self.per_step_sets() if sets is None else list(sets)
         fss = [self._set(n) for n in names]
         dims = sum(fs.dim for fs in fss)
-        n = len(video_positions)
+        v = np.asarray(video_positions, np.int64)
+        s = np.asarray(starts, np.float64)
+        e = np.asarray(ends, np.float64)
         if out is None:
-            out = np.empty((n, dims), dtype)
+            out = np.empty((len(v), dims), dtype)
+        if len(v) == 0:
+            return out
+        order = np.lexsort((e, s, v))
+        vo, so, eo = v[order], s[order], e[order]
+        new = np.ones(len(v), bool)
+        new[1:] = (vo[1:] != vo[:-1]) | (so[1:] != so[:-1]) | (eo[1:] != eo[:-1])
+        inv = np.empty(len(v), np.int64)
+        inv[order] = np.cumsum(new) - 1
+        uv, us, ue = vo[new], so[new], eo[new]
+        pooled = np.empty((len(uv), dims), out.dtype)
         off = 0
         for fs in fss:
-            first = fs.video_first[video_positions]
-            count = fs.video_n[video_positions]
-            pool_rows(fs.rows, first, count, starts, ends, fs.rate,
-                      out=out[:, off:off + fs.dim])
+            block = pool_rows(fs.rows, fs.video_first[uv], fs.video_n[uv], us, ue, fs.rate)
+            pooled[:, off:off + fs.dim] = block
             off += fs.dim
+        np.take(pooled, inv, axis=0, out=out, mode="clip")
         return out
 
     def __repr__(self):
@@ -427,49 +439,74 @@ def window_rows(first, count, starts, ends, rate):
     return lo, hi
 
 
-def _max_rows(rows, lo, length):
-    """Max over rows[lo_i : lo_i + length] for windows of one common length: (m, dim)."""
-    idx = (lo[:, None] + np.arange(length)).ravel()
-    if rows.dtype == np.float16:
-        # max on the bit patterns: for non-negative halves uint16 order is float order; a
-        # negative value sets the sign bit of the uint16 max, and those few windows are
-        # redone as floats (exact either way, and 10× faster than float16 maxima)
-        g = rows.view(np.uint16)[idx].reshape(len(lo), length, -1)
-        m = g.max(axis=1)
-        neg = (m & 0x8000).any(axis=1)
-        m = m.view(np.float16)
-        if neg.any():
-            m[neg] = g[neg].view(np.float16).max(axis=1)
-        return m
-    return rows[idx].reshape(len(lo), length, -1).max(axis=1)
+def _max_windows(rows, lo, length, out, chunk=64):
+    """out[i] = max over rows[lo_i : lo_i + length_i] (out: (m, dim), rows' dtype).
+
+    Windows go in chunks of `chunk` (accumulator and scratch stay in the CPU cache), longest
+    first, so the windows still growing at step j are a prefix of the chunk; each step
+    gathers one row per window into the running max. float16 maxima are taken on the bit
+    patterns: for non-negative halves uint16 order is float order, and a negative value
+    sets the sign bit of the uint16 maximum, so only those windows are redone as floats
+    (exact either way; numpy's float16 maximum is ~10x slower)."""
+    half = rows.dtype == np.float16
+    src = rows.view(np.uint16) if half else rows
+    dst = out.view(np.uint16) if half else out
+    order = np.argsort(-length, kind="stable")
+    tmp = np.empty((chunk, rows.shape[1]), src.dtype)
+    acc = np.empty((chunk, rows.shape[1]), src.dtype)
+    for c0 in range(0, len(order), chunk):
+        idx = order[c0:c0 + chunk]
+        lo_c, len_c = lo[idx], length[idx]
+        k = len(idx)
+        np.take(src, lo_c, axis=0, out=acc[:k])
+        for j in range(1, int(len_c[0])):
+            while len_c[k - 1] <= j:
+                k -= 1
+            np.take(src, lo_c[:k] + j, axis=0, out=tmp[:k])
+            np.maximum(acc[:k], tmp[:k], out=acc[:k])
+        dst[idx] = acc[:len(idx)]
+    if half:
+        for i in np.flatnonzero((dst & 0x8000).any(axis=1)):
+            out[i] = rows[lo[i]:lo[i] + length[i]].max(axis=0)
+    return out
 
 
 def pool_rows(rows, first, count, starts, ends, rate, out=None):
     """Pools windows [starts_i, ends_i] (seconds) of videos whose rows are
     rows[first_i : first_i + count_i] (rows: a (N, dim) array or memmap of one per_step
     set). Returns (n, dim) float32 (written into `out` when given). Identical windows are
-    pooled once; windows are grouped by length so each group is one gather and one max."""
+    pooled once."""
     n = len(starts)
     dim = rows.shape[1]
     if out is None:
         out = np.empty((n, dim), np.float32)
     lo, hi = window_rows(first, count, starts, ends, rate)
-    out[lo < 0] = 0
-    ok = np.flatnonzero(lo >= 0)
-    if len(ok) == 0:
+    ok = lo >= 0
+    if not ok.any():
+        out[...] = 0
         return out
-    key = lo[ok] * (int(rows.shape[0]) + 1) + hi[ok]
+    nrows = int(rows.shape[0]) + 1
+    key = np.where(ok, lo * nrows + hi, -1)
     ukey, inv = np.unique(key, return_inverse=True)
-    ulo = ukey // (rows.shape[0] + 1)
-    ulen = ukey - ulo * (rows.shape[0] + 1) - ulo
-    pooled = np.empty((len(ukey), dim), np.float32)
-    for length in np.unique(ulen):
-        sel = np.flatnonzero(ulen == length)
-        pooled[sel] = _max_rows(rows, ulo[sel], int(length))
-    norm = np.sqrt(np.einsum("ij,ij->i", pooled, pooled, dtype=np.float64))
-    nz = norm > 0
-    pooled[nz] /= norm[nz, None].astype(np.float32)
-    out[ok] = pooled[inv.ravel()]
+    inv = inv.ravel()
+    if ukey[0] < 0:            # windows of videos without rows: a zero vector
+        ukey, inv = ukey[1:], inv - 1
+    ulo = ukey // nrows
+    pooled = np.zeros((len(ukey) + 1, dim), np.float32)     # last row: the zero vector
+    m = pooled[:-1]
+    m[...] = _max_windows(np.asarray(rows), ulo, ukey - ulo * nrows - ulo,
+                          np.empty((len(ukey), dim), rows.dtype))
+    # L2: the sum of squares in float64 like the C library, then one multiply per value
+    ss = np.einsum("ij,ij->i", m, m, dtype=np.float64)
+    scale = np.ones(len(ss), np.float32)
+    nz = ss > 0
+    scale[nz] = (1.0 / np.sqrt(ss[nz])).astype(np.float32)
+    m *= scale[:, None]
+    inv[inv < 0] = len(ukey)
+    if out.flags.c_contiguous:
+        np.take(pooled, inv, axis=0, out=out, mode="clip")
+    else:   # a strided block: gather contiguous, then copy row by row
+        out[...] = pooled[inv]
     return out
 
 
