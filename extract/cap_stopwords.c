@@ -1,0 +1,75 @@
+/* cap_stopwords.c — HowTo100M's stop-word filter (caption.json's "text" is filtered this way).
+ * The list itself is data (extract/data/stopwords.txt), compiled into cap_stopwords_table.c. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cap_priv.h"
+
+extern const char *const cap_stopword_table[];
+extern const size_t cap_stopword_table_n;
+
+#define WORD_MAX 32 /* longer tokens are never stop words */
+
+static int cmp(const void *k, const void *e)
+{
+    return strcmp(k, *(const char *const *)e);
+}
+
+int cap_is_stopword(const char *w, size_t len)
+{
+    char low[WORD_MAX + 1];
+    if (len == 0 || len > WORD_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = w[i];
+        if ((unsigned char)c >= 0x80)
+            return 0; /* the list is ASCII */
+        low[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    low[len] = 0;
+    return bsearch(low, cap_stopword_table, cap_stopword_table_n, sizeof(char *), cmp) != NULL;
+}
+
+size_t cap_stopword_count(void)
+{
+    return cap_stopword_table_n;
+}
+
+size_t cap_filter_stopwords(const char *text, size_t len, char *out)
+{
+    cap_token tok[64];
+    size_t n = 0, off = 0;
+    /* Tokenise in windows of 64 tokens so long texts need no allocation. */
+    while (off < len) {
+        size_t nt = cap_tokenize(text + off, len - off, tok, 64);
+        size_t use = nt < 64 ? nt : 64;
+        for (size_t i = 0; i < use; i++) {
+            const char *w = text + off + tok[i].off;
+            if (cap_is_stopword(w, tok[i].len))
+                continue;
+            if (n)
+                out[n++] = ' ';
+            memcpy(out + n, w, tok[i].len);
+            n += tok[i].len;
+        }
+        if (nt <= 64)
+            break;
+        off += tok[63].off + tok[63].len;
+    }
+    out[n] = 0;
+    return n;
+}
+
+int cap_track_filter(cap_track *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        size_t len = strlen(t->cues[i].text);
+        char *o = cap_arena_alloc(t, len + 1);
+        if (!o)
+            return QN_ENOMEM;
+        size_t n = cap_filter_stopwords(t->cues[i].text, len, o);
+        cap_arena_shrink(t, o, len + 1, n + 1);
+        t->cues[i].filtered = o;
+    }
+    return QN_OK;
+}
