@@ -118,7 +118,7 @@ static void epilogue(const kn_conv *c, kn_tensor *y, int relu)
 }
 
 static void cpu_conv(const kn_conv *c, const kn_tensor *x, kn_tensor *y, const kn_tensor *res,
-                     int relu, float *scratch)
+                     int relu, void *scratch)
 {
     size_t M = (size_t)y->n * y->d * y->h * y->w;
     float beta = 0;
@@ -199,7 +199,11 @@ static void cpu_threads(int t)
 
 const kn_ops kn_cpu_ops = {
     .name = "cpu",
+    .alloc = kn_host_alloc,
+    .dealloc = kn_host_dealloc,
     .prepare_conv = cpu_prepare,
+    .input = kn_host_input,
+    .sync = kn_host_sync,
     .release_conv = cpu_release,
     .conv = cpu_conv,
     .conv_scratch = cpu_conv_scratch,

@@ -50,22 +50,34 @@ typedef struct kn_pool {
     int k[3], s[3], p[3];
 } kn_pool;
 
-/* Backend op table. All ops take CPU-side kn_tensors for ref/cpu; the cuda
- * backend implements the whole forward itself (see kn_cuda.h). */
+/* Backend op table. The model's forward walk (kn_model.c) is written once
+ * against it. Tensors' data pointers live wherever the backend keeps its
+ * activations: host fp32 for ref/cpu, device fp16 for cuda (`device` = 1);
+ * sizes are always counted in elements of the backend's activation type. */
 typedef struct kn_ops {
     const char *name;
-    /* Repack c->w into c->packed if the backend wants to; QN_OK or QN_ENOMEM. */
+    int device; /* 1: tensors are device memory; hooks get host copies via to_host */
+    void *(*alloc)(size_t elems);
+    void (*dealloc)(void *p);
+    /* Repack/upload c->w and c->bias into c->packed; QN_OK or QN_ENOMEM/QN_EENV. */
     int (*prepare_conv)(kn_conv *c);
     void (*release_conv)(kn_conv *c);
+    /* u8 NDHWC pixels (host) → normalised input tensor x (pre-shaped, C = 3). */
+    void (*input)(const uint8_t *in, size_t pixels, int is3d, kn_tensor *x);
     /* y = [relu](conv(x) + bias [+ res]). y is pre-shaped by the caller; res,
      * when non-NULL, has y's shape and may be the same buffer as y. scratch has
-     * kn_conv_scratch() floats. */
+     * conv_scratch() elements. */
     void (*conv)(const kn_conv *c, const kn_tensor *x, kn_tensor *y,
-                 const kn_tensor *res, int relu, float *scratch);
+                 const kn_tensor *res, int relu, void *scratch);
+    /* Scratch elements conv needs for these shapes (a backend may plan here). */
     size_t (*conv_scratch)(const kn_conv *c, const kn_tensor *x, const kn_tensor *y);
     void (*maxpool)(const kn_pool *p, const kn_tensor *x, kn_tensor *y);
-    /* out[n][c] = mean over d,h,w of x. */
+    /* host out[n][c] = mean over d,h,w of x. */
     void (*global_mean)(const kn_tensor *x, float *out);
+    /* host fp32 copy of t (device backends only; NULL otherwise). */
+    void (*to_host)(const kn_tensor *t, float *host);
+    /* Waits for queued work; returns the first error since the last call. */
+    int (*sync)(qn_error *err);
     void (*set_threads)(int threads);
 } kn_ops;
 
@@ -79,6 +91,11 @@ void kn_normalize_2d(const uint8_t *in, size_t pixels, float *out);
 void kn_normalize_3d(const uint8_t *in, size_t pixels, float *out);
 /* Rows of dim floats: x / max(||x||2, 1e-12), norm accumulated in double. */
 void kn_l2norm_rows(float *x, int rows, int dim);
+/* Host-memory op-table pieces (malloc, normalise_2d/3d, nothing to sync). */
+void *kn_host_alloc(size_t elems);
+void kn_host_dealloc(void *p);
+void kn_host_input(const uint8_t *in, size_t pixels, int is3d, kn_tensor *x);
+int kn_host_sync(qn_error *err);
 
 /* Model layout: stem conv (+maxpool), 4 stages of blocks, global mean. */
 typedef struct kn_block {
@@ -107,10 +124,14 @@ int kn_arch_build(kn_arch a, kn_conv **convs, int *nconv, kn_block **blocks, int
  * after the global mean with final (n×dim, before any L2-norm) as a 1×1×1 tensor. */
 typedef void (*kn_stage_fn)(int stage, const kn_tensor *t, void *ud);
 
-/* Forward a normalised NDHWC fp32 input through the model (ref/cpu backends).
- * out: n×dim. hook may be NULL. */
+/* Forward a normalised NDHWC fp32 host input through the model (ref/cpu
+ * backends only). out: n×dim. hook may be NULL. */
 int kn_forward_f32(kn_model *m, const kn_tensor *x, float *out, kn_stage_fn hook, void *ud,
                    qn_error *err);
+/* Forward u8 NDHWC input (one slice, any backend, the backend's own input
+ * normalisation); stages reach hook as host fp32 tensors. */
+int kn_forward_u8(kn_model *m, const uint8_t *in, int n, int d, int h, int w, float *out,
+                  kn_stage_fn hook, void *ud, qn_error *err);
 
 /* Opens the model from unfolded weights supplied by `get`, which returns the
  * float data of a named tensor of the given shape (valid until the next call),

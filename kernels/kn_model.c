@@ -14,8 +14,10 @@
 #include "kn_internal.h"
 #include "kn_safetensors.h"
 
-/* Batches larger than this are run in slices on the CPU to bound memory. */
+/* Batches larger than this are run in slices to bound activation memory
+ * (GPU: 64 frames of 224×398 fp16 ≈ 4×0.7 GB of activations). */
 #define CPU_SLICE 8
+#define GPU_SLICE 64
 
 struct kn_model {
     kn_arch arch;
@@ -27,15 +29,15 @@ struct kn_model {
     kn_block *blocks;
     int nblock;
     int stage_start[5];
+    int nprepared; /* convs the backend has prepared (released at close) */
     char sha[65];
     char notice[512];
-    float *buf[4];
+    void *buf[4];   /* activations, in the backend's memory */
     size_t bufcap;
-    float *scratch;
+    void *scratch;
     size_t scratchcap;
-    float *in;
+    void *in;       /* normalised input slice */
     size_t incap;
-    kn_cuda *cuda;
 };
 
 /* ---- opening ---------------------------------------------------------- */
@@ -167,26 +169,32 @@ static int pick_backend(kn_model *m, const kn_options *o, qn_error *err)
     int dev = o ? o->cuda_device : 0;
     if (want == KN_BACKEND_AUTO || want == KN_BACKEND_CUDA) {
         qn_error why = {0};
-        int rc = kn_cuda_probe(dev, &why);
-        if (!rc)
-            rc = kn_cuda_create(m->desc, m->convs, m->nconv, m->blocks, m->nblock, m->stage_start,
-                                dev, &m->cuda, &why);
-        if (!rc) {
+        if (!kn_cuda_probe(dev, &why) && kn_cuda_ops()) {
             m->backend = KN_BACKEND_CUDA;
-            return QN_OK;
-        }
-        if (want == KN_BACKEND_CUDA)
+            m->ops = kn_cuda_ops();
+        } else if (want == KN_BACKEND_CUDA) {
             return qn_error_set(err, QN_EENV, "cuda backend unavailable: %s", why.msg);
-        snprintf(m->notice, sizeof m->notice, "no usable GPU (%.400s); using the cpu backend", why.msg);
-        want = KN_BACKEND_CPU;
+        } else {
+            snprintf(m->notice, sizeof m->notice, "no usable GPU (%.400s); using the cpu backend",
+                     why.msg);
+            want = KN_BACKEND_CPU;
+        }
     }
-    m->backend = want;
-    m->ops = want == KN_BACKEND_REF ? &kn_ref_ops : &kn_cpu_ops;
+    if (!m->ops) {
+        m->backend = want;
+        m->ops = want == KN_BACKEND_REF ? &kn_ref_ops : &kn_cpu_ops;
+    }
     int threads = o && o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     m->ops->set_threads(threads > 0 ? threads : 1);
-    for (int i = 0; i < m->nconv; i++)
-        if (m->ops->prepare_conv(&m->convs[i]))
-            return qn_error_set(err, QN_ENOMEM, "out of memory preparing %s", m->convs[i].name);
+    for (int i = 0; i < m->nconv; i++) {
+        int rc = m->ops->prepare_conv(&m->convs[i]);
+        if (rc) {
+            m->nprepared = i;
+            return qn_error_set(err, rc, "%s backend: cannot prepare %s (out of memory?)",
+                                m->ops->name, m->convs[i].name);
+        }
+    }
+    m->nprepared = m->nconv;
     return QN_OK;
 }
 
@@ -242,19 +250,20 @@ void kn_model_close(kn_model *m)
 {
     if (!m)
         return;
-    kn_cuda_destroy(m->cuda);
     for (int i = 0; i < m->nconv; i++) {
-        if (m->ops)
+        if (m->ops && i < m->nprepared)
             m->ops->release_conv(&m->convs[i]);
         free(m->convs[i].w);
         free(m->convs[i].bias);
     }
     free(m->convs);
     free(m->blocks);
-    for (int i = 0; i < 4; i++)
-        free(m->buf[i]);
-    free(m->scratch);
-    free(m->in);
+    if (m->ops) {
+        for (int i = 0; i < 4; i++)
+            m->ops->dealloc(m->buf[i]);
+        m->ops->dealloc(m->scratch);
+        m->ops->dealloc(m->in);
+    }
     free(m);
 }
 
@@ -263,12 +272,11 @@ kn_backend kn_model_backend(const kn_model *m) { return m->backend; }
 int kn_model_dim(const kn_model *m) { return m->desc->dim; }
 const char *kn_model_sha256(const kn_model *m) { return m->sha; }
 const char *kn_model_notice(const kn_model *m) { return m->notice[0] ? m->notice : NULL; }
-kn_cuda *kn_model_cuda(const kn_model *m) { return m->cuda; }
 
 /* ---- forward ---------------------------------------------------------- */
 
 /* Shapes y for conv c applied to x. */
-static kn_tensor conv_shape(const kn_conv *c, const kn_tensor *x, float *data)
+static kn_tensor conv_shape(const kn_conv *c, const kn_tensor *x, void *data)
 {
     kn_tensor y = {data, x->n, kn_out_size(x->d, c->k[0], c->s[0], c->p[0]),
                    kn_out_size(x->h, c->k[1], c->s[1], c->p[1]),
@@ -277,44 +285,58 @@ static kn_tensor conv_shape(const kn_conv *c, const kn_tensor *x, float *data)
 }
 
 typedef struct plan {
-    int dry;         /* 1: only measure sizes */
-    size_t act, scr; /* max activation / scratch floats */
+    int dry;         /* 1: only measure sizes (and let the backend plan) */
+    size_t act, scr; /* max activation / scratch elements */
+    kn_stage_fn hook;
+    void *ud;
 } plan;
-
-static void note(plan *p, const kn_model *m, const kn_conv *c, const kn_tensor *x,
-                 const kn_tensor *y)
-{
-    size_t a = kn_numel(y), s = m->ops->conv_scratch(c, x, y);
-    p->act = a > p->act ? a : p->act;
-    p->scr = s > p->scr ? s : p->scr;
-}
 
 static void do_conv(kn_model *m, plan *p, int ci, const kn_tensor *x, kn_tensor *y,
                     const kn_tensor *res, int relu)
 {
     const kn_conv *c = &m->convs[ci];
     *y = conv_shape(c, x, y->data);
-    if (p->dry)
-        note(p, m, c, x, y);
-    else
+    if (p->dry) {
+        size_t a = kn_numel(y), sc = m->ops->conv_scratch(c, x, y);
+        p->act = a > p->act ? a : p->act;
+        p->scr = sc > p->scr ? sc : p->scr;
+    } else {
         m->ops->conv(c, x, y, res, relu, m->scratch);
+    }
 }
 
-static void walk(kn_model *m, const kn_tensor *x, float *out, kn_stage_fn hook, void *ud, plan *p)
+/* Hands a stage to the hook, as a host fp32 tensor. */
+static void stage(kn_model *m, plan *p, int st, const kn_tensor *t)
 {
-    float **B = m->buf;
-    kn_tensor s0 = {.data = B[1]}, cur = {.data = B[0]};
+    if (!p->hook || p->dry)
+        return;
+    if (!m->ops->device) {
+        p->hook(st, t, p->ud);
+        return;
+    }
+    kn_tensor h = *t;
+    h.data = malloc(kn_numel(t) * sizeof(float));
+    if (!h.data)
+        return;
+    m->ops->to_host(t, h.data);
+    p->hook(st, &h, p->ud);
+    free(h.data);
+}
+
+static void walk(kn_model *m, const kn_tensor *x, float *out, plan *p)
+{
+    void **B = m->buf;
+    kn_tensor s0 = {.data = B[1]}, cur;
     do_conv(m, p, 0, x, &s0, NULL, 1);
-    kn_pool mp = {{m->desc->is3d ? 3 : 1, 3, 3}, {m->desc->is3d ? 2 : 1, 2, 2},
-                  {m->desc->is3d ? 1 : 0, 1, 1}};
+    int t = m->desc->is3d;
+    kn_pool mp = {{t ? 3 : 1, 3, 3}, {t ? 2 : 1, 2, 2}, {t ? 1 : 0, 1, 1}};
     cur = (kn_tensor){B[0], s0.n, kn_out_size(s0.d, mp.k[0], mp.s[0], mp.p[0]),
                       kn_out_size(s0.h, 3, 2, 1), kn_out_size(s0.w, 3, 2, 1), s0.c};
     if (p->dry)
         p->act = kn_numel(&cur) > p->act ? kn_numel(&cur) : p->act;
     else
         m->ops->maxpool(&mp, &s0, &cur);
-    if (hook && !p->dry)
-        hook(KN_STAGE_STEM, &cur, ud);
+    stage(m, p, KN_STAGE_STEM, &cur);
     for (int L = 0; L < 4; L++) {
         for (int k = m->stage_start[L]; k < m->stage_start[L + 1]; k++) {
             const kn_block *b = &m->blocks[k];
@@ -334,71 +356,87 @@ static void walk(kn_model *m, const kn_tensor *x, float *out, kn_stage_fn hook, 
             do_conv(m, p, tail, last, &o, &sc, 1);
             cur = o;
         }
-        if (hook && !p->dry)
-            hook(KN_STAGE_L1 + L, &cur, ud);
+        stage(m, p, KN_STAGE_L1 + L, &cur);
     }
     if (!p->dry) {
         m->ops->global_mean(&cur, out);
-        if (hook) {
+        if (p->hook) {
             kn_tensor f = {out, cur.n, 1, 1, 1, cur.c};
-            hook(KN_STAGE_FINAL, &f, ud);
+            p->hook(KN_STAGE_FINAL, &f, p->ud);
         }
     }
 }
 
-static int reserve(float **p, size_t *cap, size_t n)
+/* Grows a backend buffer to n elements (contents are not kept). */
+static int reserve(const kn_ops *ops, void **p, size_t *cap, size_t n)
 {
-    if (n <= *cap)
+    if (n <= *cap && *p)
         return QN_OK;
-    float *q = realloc(*p, n * sizeof *q);
-    if (!q)
-        return QN_ENOMEM;
-    *p = q;
-    *cap = n;
-    return QN_OK;
+    ops->dealloc(*p);
+    *p = ops->alloc(n);
+    *cap = *p ? n : 0;
+    return *p ? QN_OK : QN_ENOMEM;
+}
+
+/* Plans (sizes buffers for this input shape), then runs. x->data is set. */
+static int forward(kn_model *m, const kn_tensor *x, float *out, kn_stage_fn hook, void *ud,
+                   qn_error *err)
+{
+    plan p = {1, 0, 0, hook, ud};
+    walk(m, x, out, &p);
+    int rc = m->ops->sync(err);
+    if (rc)
+        return rc;
+    if (p.act > m->bufcap) {
+        for (int i = 0; i < 4; i++) {
+            size_t c = 0;
+            m->ops->dealloc(m->buf[i]);
+            m->buf[i] = NULL;
+            if (reserve(m->ops, &m->buf[i], &c, p.act))
+                return qn_error_set(err, QN_ENOMEM, "%s backend: out of memory for activations "
+                                    "(%zu elements)", m->ops->name, p.act);
+        }
+        m->bufcap = p.act;
+    }
+    if (reserve(m->ops, &m->scratch, &m->scratchcap, p.scr ? p.scr : 1))
+        return qn_error_set(err, QN_ENOMEM, "%s backend: out of memory for scratch (%zu elements)",
+                            m->ops->name, p.scr);
+    p.dry = 0;
+    walk(m, x, out, &p);
+    return m->ops->sync(err);
 }
 
 int kn_forward_f32(kn_model *m, const kn_tensor *x, float *out, kn_stage_fn hook, void *ud,
                    qn_error *err)
 {
-    if (!m->ops)
-        return qn_error_set(err, QN_EUSAGE, "kn_forward_f32: not a CPU backend");
-    plan p = {1, 0, 0};
-    walk(m, x, out, hook, ud, &p);
-    size_t cap = m->bufcap;
-    for (int i = 0; i < 4; i++) {
-        size_t c = cap;
-        if (reserve(&m->buf[i], &c, p.act))
-            return qn_error_set(err, QN_ENOMEM, "out of memory for activations (%zu floats)", p.act);
-    }
-    m->bufcap = p.act > m->bufcap ? p.act : m->bufcap;
-    if (reserve(&m->scratch, &m->scratchcap, p.scr ? p.scr : 1))
-        return qn_error_set(err, QN_ENOMEM, "out of memory for scratch (%zu floats)", p.scr);
-    p.dry = 0;
-    walk(m, x, out, hook, ud, &p);
-    return QN_OK;
+    if (m->ops->device)
+        return qn_error_set(err, QN_EUSAGE, "kn_forward_f32: not a host backend");
+    return forward(m, x, out, hook, ud, err);
 }
 
-/* Runs u8 NDHWC input in CPU-sized slices (or whole on the GPU). */
+int kn_forward_u8(kn_model *m, const uint8_t *in, int n, int d, int h, int w, float *out,
+                  kn_stage_fn hook, void *ud, qn_error *err)
+{
+    size_t px = (size_t)n * d * h * w;
+    if (reserve(m->ops, &m->in, &m->incap, px * 3))
+        return qn_error_set(err, QN_ENOMEM, "%s backend: out of memory for the input batch",
+                            m->ops->name);
+    kn_tensor x = {m->in, n, d, h, w, 3};
+    m->ops->input(in, px, m->desc->is3d, &x);
+    return forward(m, &x, out, hook, ud, err);
+}
+
+/* Runs u8 NDHWC input in slices that bound memory. */
 static int run_u8(kn_model *m, const uint8_t *in, int n, int d, int h, int w, float *out,
                   unsigned flags, qn_error *err)
 {
     int dim = m->desc->dim, rc = QN_OK;
-    size_t per = (size_t)d * h * w;
-    if (m->backend == KN_BACKEND_CUDA) {
-        rc = kn_cuda_forward(m->cuda, in, n, d, h, w, out, NULL, NULL, err);
-    } else {
-        for (int i = 0; i < n && !rc; i += CPU_SLICE) {
-            int k = n - i < CPU_SLICE ? n - i : CPU_SLICE;
-            if (reserve(&m->in, &m->incap, (size_t)k * per * 3))
-                return qn_error_set(err, QN_ENOMEM, "out of memory for the input batch");
-            if (m->desc->is3d)
-                kn_normalize_3d(in + (size_t)i * per * 3, (size_t)k * per, m->in);
-            else
-                kn_normalize_2d(in + (size_t)i * per * 3, (size_t)k * per, m->in);
-            kn_tensor x = {m->in, k, d, h, w, 3};
-            rc = kn_forward_f32(m, &x, out + (size_t)i * dim, NULL, NULL, err);
-        }
+    int slice = m->ops->device ? GPU_SLICE : CPU_SLICE;
+    size_t per = (size_t)d * h * w * 3;
+    for (int i = 0; i < n && !rc; i += slice) {
+        int k = n - i < slice ? n - i : slice;
+        rc = kn_forward_u8(m, in + (size_t)i * per, k, d, h, w, out + (size_t)i * dim, NULL, NULL,
+                           err);
     }
     if (!rc && (flags & KN_L2NORM))
         kn_l2norm_rows(out, n, dim);

@@ -1,6 +1,7 @@
 /* kn_ops_common.c — element-wise steps every CPU backend shares: input
  * normalisation (HowTo100M's preprocessing) and row L2-normalisation. */
 #include <math.h>
+#include <stdlib.h>
 
 #include "kn_internal.h"
 
@@ -39,4 +40,28 @@ void kn_l2norm_rows(float *x, int rows, int dim)
         for (int i = 0; i < dim; i++)
             v[i] = (float)(v[i] / n);
     }
+}
+
+/* Host-memory pieces shared by the ref and cpu op tables. */
+void *kn_host_alloc(size_t elems)
+{
+    return malloc(elems * sizeof(float));
+}
+
+void kn_host_dealloc(void *p)
+{
+    free(p);
+}
+
+void kn_host_input(const uint8_t *in, size_t pixels, int is3d, kn_tensor *x)
+{
+    if (is3d)
+        kn_normalize_3d(in, pixels, x->data);
+    else
+        kn_normalize_2d(in, pixels, x->data);
+}
+
+int kn_host_sync(qn_error *err)
+{
+    return QN_OK;
 }

@@ -43,7 +43,7 @@ static double conv_point(const kn_conv *c, const kn_tensor *x, int n, int od, in
 }
 
 static void ref_conv(const kn_conv *c, const kn_tensor *x, kn_tensor *y, const kn_tensor *res,
-                     int relu, float *scratch)
+                     int relu, void *scratch)
 {
     (void)scratch;
     for (int n = 0; n < y->n; n++)
@@ -119,7 +119,11 @@ static void ref_threads(int t)
 
 const kn_ops kn_ref_ops = {
     .name = "ref",
+    .alloc = kn_host_alloc,
+    .dealloc = kn_host_dealloc,
     .prepare_conv = ref_prepare,
+    .input = kn_host_input,
+    .sync = kn_host_sync,
     .release_conv = ref_release,
     .conv = ref_conv,
     .conv_scratch = ref_conv_scratch,

@@ -17,7 +17,6 @@
 
 #include "check_main.h"
 #include "kernels/engine.h"
-#include "kernels/kn_cuda.h"
 #include "kernels/kn_internal.h"
 
 #define FIXTURE "kernels/fixtures/golden.json"
@@ -132,21 +131,10 @@ static void run_case(int i, kn_backend b)
     int fp16 = b == KN_BACKEND_CUDA;
     cmp c = {json_object_get(cs, "stages"), fp16 ? 1e-2 : 1e-5, fp16 ? 0.999 : 0, "", ""};
 
-    /* stage by stage through the internal forward, with the engine's own input
-     * normalisation */
-    if (fp16) {
-        ck_assert_msg(kn_cuda_forward(kn_model_cuda(m), in, n, d, h, w, out, stage_hook, &c, &err) ==
-                      QN_OK, "%s", err.msg);
-    } else {
-        float *x = malloc(px * 3 * sizeof *x);
-        if (d > 1)
-            kn_normalize_3d(in, px, x);
-        else
-            kn_normalize_2d(in, px, x);
-        kn_tensor t = {x, n, d, h, w, 3};
-        ck_assert_msg(kn_forward_f32(m, &t, out, stage_hook, &c, &err) == QN_OK, "%s", err.msg);
-        free(x);
-    }
+    /* stage by stage through the internal forward, with the backend's own
+     * input normalisation */
+    ck_assert_msg(kn_forward_u8(m, in, n, d, h, w, out, stage_hook, &c, &err) == QN_OK, "%s",
+                  err.msg);
     /* final features, through the public entry point too */
     json_t *fin = json_object_get(cs, "final");
     ck_assert_int_eq((int)json_array_size(fin), n * dim);
