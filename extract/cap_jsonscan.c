@@ -11,7 +11,7 @@
 static int end_of(js *j)
 {
     if (j->eof) {
-        j->err = "unexpected end of input";
+        j->err = "more input before the end of the file";
         return JS_ERR;
     }
     return JS_MORE;

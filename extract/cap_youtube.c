@@ -246,9 +246,13 @@ int cap_youtube_dedupe(cap_track *t, enum cap_span span)
         double st = span == CAP_SPAN_DISPLAYED ? kl->disp_start : kl->spoken;
         double en = kl->disp_end;
         if (span == CAP_SPAN_SPOKEN) {
+            /* Up to the next line's first word, but not across a silence: never past the
+             * time the line left the screen. */
             en = i + 1 < K.n ? K.v[i + 1].spoken : kl->intro_end;
-            if (en < st && i + 1 == K.n)
+            if (en > kl->disp_end)
                 en = kl->disp_end;
+            if (en <= st)
+                en = kl->disp_end > kl->intro_end ? kl->disp_end : kl->intro_end;
         }
         t->cues[i] = (cap_cue){.start = st, .end = en, .raw = kl->raw, .text = kl->text,
                                .words = kl->words, .n_words = kl->n_words, .line = kl->line};
