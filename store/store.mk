@@ -14,3 +14,15 @@ CHECKS += check_store
 check_store_SRCS := tests/check_store.c
 check_store_LIBS := store
 check_store_PKGS := sqlite3
+
+CHECKS += check_store_kill
+check_store_kill_SRCS := tests/check_store_kill.c
+check_store_kill_LIBS := store
+
+TEST_TOOLS += store_killer
+store_killer_SRCS := tests/store_killer.c
+store_killer_LIBS := store
+
+TEST_TOOLS += store_bench
+store_bench_SRCS := bench/store_ingest.c
+store_bench_LIBS := store

@@ -219,6 +219,7 @@ int qn_store_open(const char *dir, int flags, qn_store **out, qn_error *err)
         return qn_error_set(err, QN_ENOMEM, "%s: out of memory", dir);
     s->lock_fd = -1;
     s->writable = (flags & QN_STORE_WRITE) != 0;
+    s->create = s->writable && (flags & QN_STORE_CREATE);
     pthread_mutex_init(&s->mu, NULL);
     s->dir = strdup(dir);
     size_t n = strlen(dir) + 16;

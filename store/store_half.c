@@ -1,8 +1,13 @@
-/* store_half.c — IEEE binary16 <-> binary32 conversion, without F16C so it runs anywhere.
- * f32 → f16 rounds to nearest even (what numpy's astype(float16) does); f16 → f32 is exact
- * and goes through a 64K-entry table because pooling converts every value it reads. */
+/* store_half.c — IEEE binary16 <-> binary32 conversion. The scalar code runs anywhere;
+ * on x86-64 CPUs with F16C the bulk conversions (appends, pooling) use it, chosen once at
+ * run time. f32 → f16 rounds to nearest even (what numpy's astype(float16) does) on both
+ * paths; f16 → f32 is exact (a 64K-entry table on the scalar path). */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "store_internal.h"
 
@@ -61,10 +66,73 @@ static float half_slow(uint16_t h)
     return f;
 }
 
+static void to_f32_scalar(float *d, const uint16_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        d[i] = half_table[s[i]];
+}
+
+static void max_f16_scalar(float *out, const uint16_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = half_table[s[i]];
+        out[i] = v > out[i] ? v : out[i];
+    }
+}
+
+static void to_f16_scalar(uint16_t *d, const float *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        d[i] = store_f32_to_f16(s[i]);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx,f16c"))) static void to_f32_f16c(float *d, const uint16_t *s, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(d + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + i))));
+    to_f32_scalar(d + i, s + i, n - i);
+}
+
+__attribute__((target("avx,f16c"))) static void max_f16_f16c(float *out, const uint16_t *s,
+                                                              size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + i)));
+        _mm256_storeu_ps(out + i, _mm256_max_ps(v, _mm256_loadu_ps(out + i)));
+    }
+    max_f16_scalar(out + i, s + i, n - i);
+}
+
+__attribute__((target("avx,f16c"))) static void to_f16_f16c(uint16_t *d, const float *s, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(d + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(s + i), _MM_FROUND_TO_NEAREST_INT));
+    to_f16_scalar(d + i, s + i, n - i);
+}
+#endif
+
+static void (*to_f32)(float *, const uint16_t *, size_t) = to_f32_scalar;
+static void (*max_f16)(float *, const uint16_t *, size_t) = max_f16_scalar;
+static void (*to_f16)(uint16_t *, const float *, size_t) = to_f16_scalar;
+
 static void build_table(void)
 {
     for (uint32_t i = 0; i < 65536; i++)
         half_table[i] = half_slow((uint16_t)i);
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c") &&
+        !getenv("QUERN_NO_F16C")) {
+        to_f32 = to_f32_f16c;
+        max_f16 = max_f16_f16c;
+        to_f16 = to_f16_f16c;
+    }
+#endif
 }
 
 float store_f16_to_f32(uint16_t h)
@@ -73,22 +141,21 @@ float store_f16_to_f32(uint16_t h)
     return half_table[h];
 }
 
+void store_f16_max(float *out, const uint16_t *row, size_t n)
+{
+    pthread_once(&table_once, build_table);
+    max_f16(out, row, n);
+}
+
 void store_convert(void *dst, int dst_dtype, const void *src, int src_dtype, size_t n)
 {
-    if (dst_dtype == src_dtype) {
+    pthread_once(&table_once, build_table);
+    if (dst_dtype == src_dtype)
         memcpy(dst, src, n * qn_dtype_size(dst_dtype));
-    } else if (dst_dtype == QN_F16) {
-        const float *s = src;
-        uint16_t *d = dst;
-        for (size_t i = 0; i < n; i++)
-            d[i] = store_f32_to_f16(s[i]);
-    } else {
-        pthread_once(&table_once, build_table);
-        const uint16_t *s = src;
-        float *d = dst;
-        for (size_t i = 0; i < n; i++)
-            d[i] = half_table[s[i]];
-    }
+    else if (dst_dtype == QN_F16)
+        to_f16(dst, src, n);
+    else
+        to_f32(dst, src, n);
 }
 
 size_t qn_dtype_size(int dtype)

@@ -61,6 +61,7 @@ typedef struct store_vocab store_vocab; /* in-memory word → id table (store_vo
 struct qn_store {
     char *dir, *db_path;
     int writable;
+    int create;          /* opened with QN_STORE_CREATE */
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
     pthread_mutex_t mu;  /* serialises statement use by qn_store_pool threads */
@@ -126,6 +127,8 @@ int store_fset_spec_check(const qn_fset_info *spec, qn_error *err, const char *d
 uint16_t store_f32_to_f16(float f);
 float store_f16_to_f32(uint16_t h);
 void store_convert(void *dst, int dst_dtype, const void *src, int src_dtype, size_t n);
+/* out[i] = max(out[i], row[i] as float) */
+void store_f16_max(float *out, const uint16_t *row, size_t n);
 
 /* store_vocab.c */
 void store_vocab_free(store_vocab *v);

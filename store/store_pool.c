@@ -35,10 +35,7 @@ static void max_rows(const void *rows, int dtype, int32_t dim, int64_t a, int64_
     store_convert(out, QN_F32, r, QN_F16, (size_t)dim);
     for (int64_t i = a + 1; i < b; i++) {
         r += dim;
-        for (int32_t j = 0; j < dim; j++) {
-            float v = store_f16_to_f32(r[j]);
-            out[j] = v > out[j] ? v : out[j];
-        }
+        store_f16_max(out, r, (size_t)dim);
     }
 }
 

@@ -122,7 +122,8 @@ int store_schema_check(qn_store *s, int creating, qn_error *err)
     if (rc)
         return rc;
     int empty = app == 0 && ver == 0 && ntab == 0;
-    if (empty && !creating)
+    /* an empty file is also what a creation killed before its first commit leaves */
+    if (empty && !creating && !(s->writable && s->create))
         return qn_error_set(err, QN_EINPUT, "%s: empty database, not a quern store",
                             s->db_path);
     if (!empty && app != STORE_APP_ID)

@@ -410,10 +410,13 @@ class Store:
         pooled = np.empty((len(uv), dims), out.dtype)
         off = 0
         for fs in fss:
-            block = pool_rows(fs.rows, fs.video_first[uv], fs.video_n[uv], us, ue, fs.rate)
-            pooled[:, off:off + fs.dim] = block
+            pool_rows(fs.rows, fs.video_first[uv], fs.video_n[uv], us, ue, fs.rate,
+                      out=pooled[:, off:off + fs.dim])
             off += fs.dim
-        np.take(pooled, inv, axis=0, out=out, mode="clip")
+        if out.flags.c_contiguous:
+            np.take(pooled, inv, axis=0, out=out, mode="clip")
+        else:
+            out[...] = pooled[inv]
         return out
 
     def __repr__(self):
@@ -474,8 +477,8 @@ def _max_windows(rows, lo, length, out, chunk=64):
 def pool_rows(rows, first, count, starts, ends, rate, out=None):
     """Pools windows [starts_i, ends_i] (seconds) of videos whose rows are
     rows[first_i : first_i + count_i] (rows: a (N, dim) array or memmap of one per_step
-    set). Returns (n, dim) float32 (written into `out` when given). Identical windows are
-    pooled once."""
+    set). Returns (n, dim) float32, or writes into `out` (any float dtype, may be a strided
+    block). Windows that cover the same rows are pooled once."""
     n = len(starts)
     dim = rows.shape[1]
     if out is None:
@@ -489,24 +492,29 @@ def pool_rows(rows, first, count, starts, ends, rate, out=None):
     key = np.where(ok, lo * nrows + hi, -1)
     ukey, inv = np.unique(key, return_inverse=True)
     inv = inv.ravel()
-    if ukey[0] < 0:            # windows of videos without rows: a zero vector
+    none = ukey[0] < 0         # windows of videos without rows: a zero vector (last row)
+    if none:
         ukey, inv = ukey[1:], inv - 1
+        inv[inv < 0] = len(ukey)
     ulo = ukey // nrows
-    pooled = np.zeros((len(ukey) + 1, dim), np.float32)     # last row: the zero vector
-    m = pooled[:-1]
-    m[...] = _max_windows(np.asarray(rows), ulo, ukey - ulo * nrows - ulo,
-                          np.empty((len(ukey), dim), rows.dtype))
-    # L2: the sum of squares in float64 like the C library, then one multiply per value
-    ss = np.einsum("ij,ij->i", m, m, dtype=np.float64)
+    m = np.empty((len(ukey) + none, dim), rows.dtype)
+    _max_windows(np.asarray(rows), ulo, ukey - ulo * nrows - ulo, m[:len(ukey)])
+    if none:
+        m[-1] = 0
+    m = m.astype(np.float32, copy=False)
+    # L2 (FORMAT.md §5): x / ||x||, left as is when the norm is 0; float32 sums of squares
+    # (numpy's SIMD partial sums) agree with the C library's double sums to ~1e-7
+    ss = np.einsum("ij,ij->i", m, m).astype(np.float64)
     scale = np.ones(len(ss), np.float32)
     nz = ss > 0
-    scale[nz] = (1.0 / np.sqrt(ss[nz])).astype(np.float32)
+    scale[nz] = 1.0 / np.sqrt(ss[nz])
     m *= scale[:, None]
-    inv[inv < 0] = len(ukey)
-    if out.flags.c_contiguous:
-        np.take(pooled, inv, axis=0, out=out, mode="clip")
-    else:   # a strided block: gather contiguous, then copy row by row
-        out[...] = pooled[inv]
+    if len(m) == n and np.array_equal(inv, np.arange(n)):
+        out[...] = m
+    elif out.flags.c_contiguous and out.dtype == np.float32:
+        np.take(m, inv, axis=0, out=out, mode="clip")
+    else:   # a strided block or another dtype: gather contiguous, then copy
+        out[...] = m[inv]
     return out
 
 
