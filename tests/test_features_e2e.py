@@ -1,0 +1,216 @@
+"""quern-features end to end: a generated video and captions -> store -> features.
+
+The video is made with `ffmpeg -f lavfi -i testsrc2`; its clips go into a store
+through tests/features_seed (store API; stands in for quern-clips). The weights
+are full-size ResNet-152 and ResNeXt-101 3D safetensors filled by the golden
+fixtures' seeded generator (kernels/kn_testgen.c: fnv1a32(name)+seed, murmur3
+finaliser), written as float16 to keep them small. quern-features (cpu backend)
+then writes per-step rows and pooled rows; the pooled rows must equal a numpy
+re-implementation of HowTo100M's youtube_dataloader._get_video applied to the
+stored per-step rows, and the row counts must follow the frame sampling
+(1 per second; ceil(24 fps frames / 16)).
+"""
+import json
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import run
+
+pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg CLI not installed")
+
+# ---- the golden generator (kernels/kn_testgen.c), vectorised --------------------------
+
+
+def fnv1a32(s):
+    h = 2166136261
+    for b in s.encode():
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def fmix32(h):
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def gen_uniform(name, seed, lo, hi, n):
+    key = np.uint32((fnv1a32(name) + seed) & 0xFFFFFFFF)
+    with np.errstate(over="ignore"):
+        i = np.arange(n, dtype=np.uint32)
+        x = fmix32(i * np.uint32(0x9E3779B9) + key)
+    u = (x >> np.uint32(8)).astype(np.float64) * (1.0 / 16777216.0)
+    return (lo + (hi - lo) * u).astype(np.float32)
+
+
+def tensors(arch):
+    """(name, shape) of every weight the engine checks, as kernels/kn_arch.c lists them."""
+    is3d = arch == "resnext101-3d"
+    blocks = [3, 4, 23, 3] if is3d else [3, 8, 36, 3]
+    out = []
+
+    def conv(name, bn, cin, cout, groups, k):
+        shape = [cout, cin // groups] + ([k] * 3 if is3d else [k, k])
+        out.append((name + ".weight", shape))
+        for p in ("weight", "bias", "running_mean", "running_var"):
+            out.append((f"{bn}.{p}", [cout]))
+
+    conv("conv1", "bn1", 3, 64, 1, 7)
+    inplanes = 64
+    for L in range(4):
+        planes = (128 if is3d else 64) << L
+        exp = 2 if is3d else 4
+        groups = 32 if is3d else 1
+        for i in range(blocks[L]):
+            stride = 2 if (i == 0 and L > 0) else 1
+            p = f"layer{L + 1}.{i}."
+            conv(p + "conv1", p + "bn1", inplanes, planes, 1, 1)
+            conv(p + "conv2", p + "bn2", planes, planes, groups, 3)
+            conv(p + "conv3", p + "bn3", planes, planes * exp, 1, 1)
+            if stride != 1 or inplanes != planes * exp:
+                conv(p + "downsample.0", p + "downsample.1", inplanes, planes * exp, 1, 1)
+            inplanes = planes * exp
+    return out
+
+
+def write_weights(path, arch, seed=7):
+    header, blobs, off = {}, [], 0
+    for name, shape in tensors(arch):
+        n = int(np.prod(shape))
+        if len(shape) >= 4:
+            a = float(np.sqrt(3.0 * shape[0] / n))
+            lo, hi = -a, a
+        elif name.endswith(".running_var"):
+            lo, hi = 0.5, 1.5
+        elif name.endswith(".weight"):
+            lo, hi = 0.25, 0.75
+        else:
+            lo, hi = -0.1, 0.1
+        b = gen_uniform(name, seed, lo, hi, n).astype("<f2").tobytes()
+        header[name] = {"dtype": "F16", "shape": shape, "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(len(h).to_bytes(8, "little"))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    d = tmp_path_factory.mktemp("weights")
+    w2, w3 = d / "resnet152.safetensors", d / "resnext101.safetensors"
+    write_weights(w2, "resnet152")
+    write_weights(w3, "resnext101-3d")
+    return w2, w3
+
+
+# ---- HowTo100M's pooling, re-implemented with numpy ----------------------------------
+
+
+def l2(x):
+    return x / max(float(np.linalg.norm(x)), 1e-12)
+
+
+def get_video(feat2d, feat3d, starts, ends):
+    """youtube_dataloader._get_video: per modality rows [int(s*fps), int(e*fps)+1),
+    max over time, F.normalize, concatenated 2D||3D. A clip past the end takes the last
+    row (DESIGN.md; the original left zeros, and no clip here is past the end)."""
+    out = np.zeros((len(starts), 4096), np.float32)
+    for k, (feat, fps) in enumerate(((feat2d, 1.0), (feat3d, 1.5))):
+        f = feat.astype(np.float32)
+        for i, (s, e) in enumerate(zip(starts, ends)):
+            a, b = int(s * fps), int(e * fps) + 1
+            rows = f[a:b] if a < len(f) else f[-1:]
+            out[i, 2048 * k:2048 * (k + 1)] = l2(rows.max(axis=0))
+    return out
+
+
+def export(bin_dir, store, name, out):
+    out.mkdir(parents=True)
+    run("quern-store", "export", store, "--features", name, "--out", out, bin_dir=bin_dir,
+        check=True)
+
+
+CLIPS = [(0.0, 1.2, "first we take the bowl"), (0.9, 2.6, "then add some flour"),
+         (2.4, 3.1, "and mix it well"), (3.0, 3.2, "done")]
+
+
+def test_features_end_to_end(bin_dir, tools_dir, tmp_path, weights):
+    video = tmp_path / "cook.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc2=size=320x180:rate=30:duration=3.2", "-c:v", "libx264",
+                    "-pix_fmt", "yuv420p", str(video)], check=True)
+    clips = tmp_path / "clips.txt"
+    clips.write_text("".join(f"{s} {e} {t}\n" for s, e, t in CLIPS))
+    store = tmp_path / "store"
+    seed = tools_dir / "features_seed"
+    subprocess.run([str(seed), str(store), "vid_cook", str(video), str(clips)], check=True,
+                   capture_output=True)
+    # a second video whose file is broken: marked failed, the run goes on, exit 1
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(video.read_bytes()[:3000])
+    subprocess.run([str(seed), str(store), "vid_broken", str(broken), str(clips)], check=True,
+                   capture_output=True)
+
+    w2, w3 = weights
+    cp = run("quern-features", "--store", store, "--weights-2d", w2, "--weights-3d", w3,
+             "--backend", "cpu", "-j", "2", "--batch", "4", bin_dir=bin_dir)
+    assert cp.returncode == 1, cp.stderr
+    assert f"{broken}: cannot open: " in cp.stderr and "vid_broken marked failed" in cp.stderr
+    assert "quern-features: 1 videos (3 2D frames, 5 3D chunks, 4 clips)" in cp.stderr
+    assert "1 failed" in cp.stderr
+
+    out = tmp_path / "npy"
+    for name in ("resnet152-2d", "resnext101-3d", "howto100m-4096"):
+        export(bin_dir, store, name, out / name)
+    f2 = np.load(out / "resnet152-2d" / "vid_cook.npy")
+    f3 = np.load(out / "resnext101-3d" / "vid_cook.npy")
+    # 3.2 s at 30 fps: fps=1 -> 3 frames; fps=24 -> 77 frames -> 5 chunks of 16
+    assert f2.shape == (3, 2048) and f2.dtype == np.float16
+    assert f3.shape == (5, 2048) and f3.dtype == np.float16
+    assert np.allclose(np.linalg.norm(f2.astype(np.float32), axis=1), 1, atol=2e-3)
+    assert np.allclose(np.linalg.norm(f3.astype(np.float32), axis=1), 1, atol=2e-3)
+    assert np.isfinite(f2.astype(np.float32)).all() and f2.std() > 0 and f3.std() > 0
+    pooled = np.load(out / "howto100m-4096" / "howto100m-4096.npy")
+    order = (out / "howto100m-4096" / "howto100m-4096.clips.txt").read_text().split("\n")
+    assert [line for line in order if line] == [f"vid_cook {i}" for i in range(len(CLIPS))]
+    want = get_video(f2, f3, [c[0] for c in CLIPS], [c[1] for c in CLIPS])
+    assert pooled.shape == (4, 4096)
+    assert np.abs(pooled.astype(np.float32) - want).max() < 2e-3
+    assert np.array_equal(pooled, want.astype(np.float16)) or \
+        np.mean(pooled != want.astype(np.float16)) < 1e-3
+
+    # a second run finds nothing to do; the failed video stays failed
+    cp = run("quern-features", "--store", store, "--weights-2d", w2, "--weights-3d", w3,
+             "--backend", "cpu", "-j", "2", bin_dir=bin_dir)
+    assert cp.returncode == 0, cp.stderr
+    assert "quern-features: 0 videos" in cp.stderr
+    info = run("quern-store", "info", store, bin_dir=bin_dir, check=True)
+    assert "failed" in info.stdout + info.stderr
+
+
+def test_usage_and_bad_weights(bin_dir, tmp_path, weights):
+    cp = run("quern-features", "--help", bin_dir=bin_dir)
+    assert cp.returncode == 0 and "--weights-2d" in cp.stdout and "Example" in cp.stdout
+    cp = run("quern-features", "--version", bin_dir=bin_dir)
+    assert cp.returncode == 0 and cp.stdout.startswith("quern-features ")
+    cp = run("quern-features", "--store", tmp_path / "s", bin_dir=bin_dir)
+    assert cp.returncode == 2 and "--weights-2d and --weights-3d are required" in cp.stderr
+    cp = run("quern-features", "--store", tmp_path / "s", "--weights-2d", "x", "--weights-3d",
+             "y", "--backend", "tpu", bin_dir=bin_dir)
+    assert cp.returncode == 2 and "tpu" in cp.stderr
+    w2, w3 = weights
+    # the 3D weights given as 2D: the engine names the first tensor that does not fit
+    cp = run("quern-features", "--store", tmp_path / "s", "--weights-2d", w3, "--weights-3d", w3,
+             "--backend", "cpu", bin_dir=bin_dir)
+    assert cp.returncode == 2 and str(w3) in cp.stderr
