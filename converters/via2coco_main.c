@@ -81,15 +81,18 @@ static int parse_u64(const char *s, uint64_t *v)
 
 static void summary(const via_options *o, const via_stats *st, double secs)
 {
+    char views[64] = "";
+    if (st->skipped_views) /* VIA 3 only: views of videos, audio, several files */
+        snprintf(views, sizeof views, ", %llu non-image views", (unsigned long long)st->skipped_views);
     fprintf(stderr, "%s: %s: %llu images, %llu annotations, 0 crowd, %llu categories; skipped: "
             "%llu points, %llu polylines, %llu unknown class, %llu missing images (%llu regions), "
-            "%llu outside; %llu clipped; %.2f s -> %s\n",
+            "%llu outside%s; %llu clipped; %.2f s -> %s\n",
             PROG, via_format_name(st->format), (unsigned long long)st->images,
             (unsigned long long)st->annotations, (unsigned long long)st->categories,
             (unsigned long long)st->skipped_points, (unsigned long long)st->skipped_polylines,
             (unsigned long long)st->skipped_unknown, (unsigned long long)st->skipped_missing,
             (unsigned long long)st->skipped_missing_regions,
-            (unsigned long long)st->skipped_outside, (unsigned long long)st->clipped, secs,
+            (unsigned long long)st->skipped_outside, views, (unsigned long long)st->clipped, secs,
             o->output);
 }
 
