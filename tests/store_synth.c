@@ -188,11 +188,12 @@ static int make_clips(rng *r, double duration, int32_t vocab, clip_buf *cb, size
         c->raw = cb->texts[3 * n];
         c->clean = cb->texts[3 * n + 1];
         c->filtered = cb->texts[3 * n + 2];
-        c->tokens = nt ? tok : NULL;
-        c->n_tokens = nt;
+        c->n_tokens = nt;   /* c->tokens is set below: cb->tokens may still move */
         n++;
         t = floor((t + 1.5 + 3.5 * unif(r)) * 100.0) / 100.0;
     }
+    for (size_t i = 0; i < n; i++)
+        cb->clips[i].tokens = cb->clips[i].n_tokens ? cb->tokens + 8 * i : NULL;
     *n_out = n;
     return 0;
 }
@@ -678,7 +679,7 @@ static int dump_sets(qn_store *s, const char *out, const int64_t *ids, size_t n_
     for (int i = 0; rc == QN_OK && i < qn_fset_count(s); i++) {
         qn_fset *fs = qn_fset_at(s, i);
         qn_fset_info in;
-        const uint8_t *base;
+        const uint8_t *base = NULL;
         rc = qn_fset_get_info(s, fs, &in, err);
         if (rc)
             break;

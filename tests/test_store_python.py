@@ -1,0 +1,456 @@
+"""The Python store reader (store/python/quern_store.py) against the C reader and plain loops.
+
+Synthetic stores come from tests/store_synth (a TEST_TOOL built on store.h); `store_synth
+dump` writes what the C reader sees (metadata, every committed row, qn_store_pool of every
+clip window plus edge windows), and the Python reader must agree on every value. Pooling
+and caption merging are also checked against plain-loop ports of HowTo100M's
+youtube_dataloader.py, and the reader must never write to the store.
+"""
+import hashlib
+import json
+import os
+import pathlib
+import pickle
+import shutil
+import sqlite3
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "store" / "python"))
+import quern_store as qs  # noqa: E402
+
+SETS = ("resnet152-2d", "resnext101-3d")
+
+
+# ---- plain-loop references --------------------------------------------------------------
+
+def ref_pool(rows, rate, s, e):
+    """FORMAT.md §5 one window at a time."""
+    n = len(rows)
+    if n == 0:
+        return np.zeros(rows.shape[1], np.float32)
+    a = int(np.floor(s * rate))
+    b = int(np.floor(e * rate)) + 1
+    a = min(max(a, 0), n - 1)
+    b = max(min(b, n), a + 1)
+    m = rows[a:b].astype(np.float32).max(axis=0)
+    norm = np.sqrt(np.sum(m.astype(np.float64) ** 2))
+    return m / np.float32(norm) if norm > 0 else m
+
+
+def ref_merge(start, end, toks, ind, min_time, min_words, max_words):
+    """youtube_dataloader._get_single_text with token lists as the words."""
+    s = e = ind
+    words = list(toks[ind])
+    diff = end[e] - start[s]
+    n = len(start)
+    while len(words) < min_words or diff < min_time:
+        if s > 0 and e < n - 1:
+            d1 = end[e + 1] - start[s]
+            d2 = end[e] - start[s - 1]
+            if (min_time > 0 and d2 <= d1) or (min_time == 0 and len(toks[e + 1]) <= len(toks[s - 1])):
+                s -= 1
+                words.extend(toks[s])
+            else:
+                e += 1
+                words.extend(toks[e])
+        elif s > 0:
+            s -= 1
+            words.extend(toks[s])
+        elif e < n - 1:
+            e += 1
+            words.extend(toks[e])
+        else:
+            break
+        diff = end[e] - start[s]
+    out = np.full(max_words, -1, np.int64)
+    w = words[:max_words]
+    out[:len(w)] = w
+    return s, e, out
+
+
+# ---- fixtures ------------------------------------------------------------------------------
+
+def synth(tools_dir, path, *opts):
+    tool = tools_dir / "store_synth"
+    assert tool.exists(), f"{tool} not built (make tests-built)"
+    cp = subprocess.run([str(tool), "create", str(path), *map(str, opts)],
+                        capture_output=True, text=True)
+    assert cp.returncode == 0, cp.stderr
+    return path
+
+
+def dump(tools_dir, path, out):
+    cp = subprocess.run([str(tools_dir / "store_synth"), "dump", str(path), str(out)],
+                        capture_output=True, text=True)
+    assert cp.returncode == 0, cp.stderr
+    return out
+
+
+STORE_OPTS = {
+    "f16": ("--videos", 14, "--seed", 11, "--dim2d", 24, "--dim3d", 40, "--signed",
+            "--per-clip", "--rejected-every", 5, "--batch", 4, "--vocab", 300,
+            "--min-dur", 8, "--max-dur", 40),
+    "f32": ("--videos", 9, "--seed", 5, "--dim2d", 16, "--dim3d", 8, "--dtype", "f32",
+            "--min-dur", 3, "--max-dur", 25, "--vocab", 50),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(STORE_OPTS))
+def made(request, tools_dir, tmp_path_factory):
+    d = tmp_path_factory.mktemp("store_" + request.param)
+    path = synth(tools_dir, d / "s", *STORE_OPTS[request.param])
+    return path, dump(tools_dir, path, d / "dump")
+
+
+@pytest.fixture(scope="module")
+def small(tools_dir, tmp_path_factory):
+    d = tmp_path_factory.mktemp("small")
+    return synth(tools_dir, d / "s", *STORE_OPTS["f16"])
+
+
+def jsonl(p):
+    return [json.loads(line) for line in open(p)]
+
+
+# ---- pure functions vs plain loops --------------------------------------------------------
+
+@pytest.mark.parametrize("dtype,signed", [(np.float16, False), (np.float16, True),
+                                          (np.float32, True)])
+def test_pool_rows_equals_loop(dtype, signed):
+    rng = np.random.default_rng(1)
+    counts = np.array([7, 0, 1, 30, 12, 5])
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rows = rng.random((counts.sum(), 33)).astype(dtype)
+    if signed:
+        rows -= dtype(0.5)
+    rows[first[3] + 4] = 0   # an all-zero row (norm 0 when alone)
+    vid = rng.integers(0, len(counts), 400)
+    s = rng.uniform(0, 25, 400).round(2)
+    e = s + rng.uniform(0, 6, 400).round(2)
+    s[:6], e[:6] = [0, 4, 4, 100, 29.9, 2.7], [0, 4, 4.01, 200, 29.9, 2.7]
+    for rate in (1.0, 1.5):
+        got = qs.pool_rows(rows, first[vid], counts[vid], s, e, rate)
+        for i in range(len(vid)):
+            want = ref_pool(rows[first[vid[i]]:first[vid[i]] + counts[vid[i]]], rate, s[i], e[i])
+            np.testing.assert_allclose(got[i], want, rtol=0, atol=1e-7)
+
+
+def test_pool_rows_mixed_signs_in_one_window():
+    rows = np.array([[-1, 2, -3], [-2, 1, -0.5], [-0.0, -5, 0]], np.float16)
+    got = qs.pool_rows(rows, [0], [3], [0.0], [2.0], 1.0)
+    m = np.array([0, 2, 0], np.float32)
+    np.testing.assert_allclose(got[0], m / np.linalg.norm(m))
+
+
+@pytest.mark.parametrize("min_time,min_words", [(5.0, 0), (10.0, 0), (0.0, 6), (3.0, 4), (0.0, 0)])
+def test_merge_equals_howto100m_loop(min_time, min_words):
+    rng = np.random.default_rng(int(min_time * 10 + min_words))
+    # three videos of 1, 2 and 40 captions, HowTo100M-like overlapping times
+    sizes = [1, 2, 40]
+    start, end, toks = [], [], []
+    for n in sizes:
+        t = np.cumsum(rng.uniform(0.5, 4, n))
+        start += list(t)
+        end += list(t + rng.uniform(0.5, 6, n))
+        toks += [list(rng.integers(0, 99, rng.integers(0, 6))) for _ in range(n)]
+    start, end = np.array(start), np.array(end)
+    offsets = np.concatenate([[0], np.cumsum([len(t) for t in toks])]).astype(np.int64)
+    flat = np.array([x for t in toks for x in t], np.int32)
+    ntok = np.diff(offsets)
+    vfirst = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    vid = rng.integers(0, 3, 300)
+    seed = vfirst[vid] + rng.integers(0, np.array(sizes)[vid])
+    lo, hi = vfirst[vid], vfirst[vid] + np.array(sizes)[vid] - 1
+    s, e, order = qs.merge_windows(seed, lo, hi, start, end, ntok, min_time, min_words)
+    tok, n = qs.gather_tokens(seed, order, flat, offsets, 7)
+    for i in range(len(seed)):
+        a, b = lo[i], hi[i] + 1
+        rs, re_, rt = ref_merge(start[a:b], end[a:b], toks[a:b], seed[i] - a, min_time,
+                                min_words, 7)
+        assert (s[i] - a, e[i] - a) == (rs, re_), i
+        assert tok[i].tolist() == rt.tolist(), i
+        assert n[i] == (rt >= 0).sum()
+
+
+def test_negative_weights_half_from_same_video():
+    """HowTo100M's mask: the same-video blocks carry as much weight as all other videos."""
+    B, P = 4, 3
+    w = qs.negative_weights(B, P, 0.5)
+    same = np.kron(np.eye(B), np.ones((P, P))).astype(bool)
+    assert w.shape == (B * P, B * P)
+    np.testing.assert_allclose(w[same].sum(), w[~same].sum(), rtol=1e-6)
+    assert np.allclose(w[same], w[0, 0]) and np.allclose(w[~same], w[0, P])
+
+
+# ---- the C reader and the Python reader agree on every value ----------------------------
+
+def test_videos_equal_c(made):
+    path, d = made
+    st = qs.Store(path)
+    vids = jsonl(d / "videos.jsonl")
+    assert len(vids) == len(st.videos)
+    for i, v in enumerate(vids):
+        r = st.videos.row(i)
+        for k, want in v.items():
+            got = r[k]
+            if want is None:
+                assert got is None or got == -1 or (isinstance(got, float) and np.isnan(got)), (k, got)
+            else:
+                assert got == want, (i, k, got, want)
+    assert sorted(st.videos["status"].tolist()) == sorted(v["status"] for v in vids)
+
+
+def test_clips_texts_tokens_equal_c(made):
+    path, d = made
+    st = qs.Store(path)
+    clips = jsonl(d / "clips.jsonl")
+    assert len(clips) == len(st.clips) > 0
+    texts = {k: st.texts(k) for k in ("raw", "clean", "filtered")}
+    for i, c in enumerate(clips):
+        assert st.clips["id"][i] == c["id"]
+        assert st.clips["video_id"][i] == c["video_id"]
+        assert st.clips["index"][i] == c["index"]
+        assert st.clips["start"][i] == c["start"] and st.clips["end"][i] == c["end"]
+        for k in texts:
+            assert texts[k][i] == c[k]
+        t = st.clip_tokens(i)
+        assert (None if t is None else t.tolist()) == c["tokens"]
+    assert st.vocab() == open(d / "vocab.txt").read().splitlines()
+
+
+def test_feature_rows_and_mappings_equal_c(made):
+    path, d = made
+    st = qs.Store(path)
+    sets = jsonl(d / "fsets.jsonl")
+    assert [s["name"] for s in sets] == list(st.sets)
+    for s in sets:
+        fs = st.sets[s["name"]]
+        assert (fs.id, fs.dim, fs.rate, fs.n_rows, fs.model) == \
+            (s["id"], s["dim"], s["rate"], s["n_rows"], s["model"])
+        assert fs.dtype.itemsize == {1: 2, 2: 4}[s["dtype"]]
+        assert {"per_step": 1, "per_clip": 2, "per_item": 3}[fs.kind] == s["kind"]
+        assert fs.rows.tobytes() == (d / (s["name"] + ".rows")).read_bytes()
+        m = jsonl(d / (s["name"] + ".map.jsonl"))
+        if fs.kind == "per_step":
+            pos = st.video_pos([x["video_id"] for x in m])
+            assert fs.video_first[pos].tolist() == [x["first"] for x in m]
+            assert fs.video_n[pos].tolist() == [x["n"] for x in m]
+            assert (fs.video_first >= 0).sum() == len(m)
+        elif fs.kind == "per_clip":
+            rows, crow = st.clip_features(s["name"])
+            assert crow[st.clip_pos([x["clip_id"] for x in m])].tolist() == [x["row"] for x in m]
+
+
+def test_pooling_equals_c(made):
+    path, d = made
+    st = qs.Store(path)
+    w = np.fromfile(d / "windows.bin", dtype=[("v", "<i8"), ("s", "<f8"), ("e", "<f8")])
+    assert len(w) > 20
+    vpos = st.video_pos(w["v"])
+    for name in st.per_step_sets():
+        fs = st.sets[name]
+        c = np.fromfile(d / (name + ".pool"), np.float32).reshape(len(w), fs.dim)
+        has = fs.video_n[vpos] > 0
+        got = st.pool_windows(vpos, w["s"], w["e"], sets=[name])
+        np.testing.assert_allclose(got[has], c[has], rtol=0, atol=2e-7)
+        assert np.all(got[~has] == 0) and np.all(np.isnan(c[~has]))
+    # concatenated 2D‖3D = the two blocks
+    both = st.pool_windows(vpos, w["s"], w["e"])
+    assert both.shape[1] == sum(st.sets[n].dim for n in st.per_step_sets())
+
+
+# ---- zero copy, snapshot, read-only --------------------------------------------------------
+
+def test_memmap_zero_copy(small):
+    st = qs.Store(small)
+    mm = st.features(SETS[0])
+    assert isinstance(mm, np.memmap) and mm.mode == "r" and not mm.flags.writeable
+    assert mm.offset == 4096 and mm.filename == os.path.realpath(st.sets[SETS[0]].path)
+    vid = st.videos["id"][st.sets[SETS[0]].video_n > 0][2]
+    v = st.video_rows(SETS[0], vid)
+    assert np.shares_memory(v, mm)
+    base = v
+    while base.base is not None and not isinstance(base, np.memmap):
+        base = base.base
+    assert base is mm or np.shares_memory(base, mm)
+    fs = st.sets[SETS[0]]
+    p = st.video_pos(vid)
+    assert v.__array_interface__["data"][0] == \
+        mm.__array_interface__["data"][0] + fs.video_first[p] * fs.row_bytes
+    t = st.clip_tokens(0)
+    assert t.base is not None and np.shares_memory(t, st.tokens)
+
+
+def store_state(path):
+    out = {}
+    for p in sorted(pathlib.Path(path).rglob("*")):
+        if p.is_file():
+            stt = p.stat()
+            out[str(p.relative_to(path))] = (stt.st_size, stt.st_mtime_ns,
+                                             hashlib.sha256(p.read_bytes()).hexdigest())
+    return out
+
+
+def test_reader_never_writes(small, tmp_path):
+    path = tmp_path / "copy"
+    shutil.copytree(small, path)
+    before = store_state(path)
+    st = qs.Store(path)
+    ds = qs.ClipDataset(path, n_pair=8, seed=0)
+    ds[[0, 1, 2]]
+    st.texts("raw"), st.vocab(), st.pool(st.videos["id"][0], [0], [5])
+    after = store_state(path)
+    # meta.db-shm is SQLite's shared-memory WAL index: every WAL reader records its read
+    # mark there (its bytes are not data); everything else must be untouched
+    for k, v in before.items():
+        assert k == "meta.db-shm" or after[k] == v, k
+    new = set(after) - set(before)
+    # only SQLite's own WAL files, which a read-only connection may create, empty
+    assert new <= {"meta.db-wal", "meta.db-shm"}
+    if "meta.db-wal" in new:
+        assert after["meta.db-wal"][0] == 0
+    # immutable mode creates nothing at all
+    path2 = tmp_path / "copy2"
+    shutil.copytree(small, path2)
+    before = store_state(path2)
+    qs.Store(path2, immutable=True).features(SETS[1])[:5].sum()
+    assert store_state(path2) == before
+
+
+def test_uncommitted_tail_is_invisible(small, tmp_path):
+    path = tmp_path / "tail"
+    shutil.copytree(small, path)
+    st0 = qs.Store(path)
+    fs = st0.sets[SETS[0]]
+    with open(fs.path, "ab") as f:
+        f.write(b"\x7f" * fs.row_bytes * 3 + b"\x01\x02")    # rows a crash left uncommitted
+    st = qs.Store(path)
+    assert st.features(SETS[0]).shape == (fs.n_rows, fs.dim)
+    assert st.features(SETS[0]).tobytes() == st0.features(SETS[0]).tobytes()
+
+
+def corrupt(path, how):
+    if how == "magic":
+        with open(path / "features" / (SETS[1] + ".qnf"), "r+b") as f:
+            f.write(b"NOTQUERN")
+        return "bad magic"
+    if how == "truncated":
+        p = path / "features" / (SETS[0] + ".qnf")
+        os.truncate(p, p.stat().st_size - 100)
+        return "shorter than its"
+    if how == "dim":
+        with open(path / "features" / (SETS[0] + ".qnf"), "r+b") as f:
+            f.seek(20)
+            f.write((999).to_bytes(4, "little"))
+        return "header dim is 999"
+    con = sqlite3.connect(path / "meta.db")
+    if how == "newer":
+        con.execute("PRAGMA user_version=99")
+        msg = "schema version 99 is newer"
+    else:
+        con.execute("PRAGMA application_id=7")
+        msg = "not a quern store"
+    con.commit()
+    con.close()
+    return msg
+
+
+@pytest.mark.parametrize("how", ["magic", "truncated", "dim", "newer", "foreign"])
+def test_bad_stores_refused(small, tmp_path, how):
+    path = tmp_path / how
+    shutil.copytree(small, path)
+    msg = corrupt(path, how)
+    with pytest.raises(qs.StoreError) as ei:
+        st = qs.Store(path)
+        st.features(SETS[0]), st.features(SETS[1])
+    assert msg in str(ei.value) and str(path) in str(ei.value)
+
+
+def test_not_a_store(tmp_path):
+    with pytest.raises(qs.StoreError, match="no such file"):
+        qs.Store(tmp_path)
+    (tmp_path / "meta.db").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(qs.StoreError, match="meta.db"):
+        qs.Store(tmp_path)
+
+
+# ---- the Dataset ------------------------------------------------------------------------------
+
+def test_dataset_batch_shapes_ids_merging(small):
+    st = qs.Store(small)
+    ds = qs.ClipDataset(small, n_pair=16, min_time=5.0, max_words=6, seed=3)
+    ok = (st.videos["status"] == 1) & (st.clip_count > 0)
+    assert len(ds) == ok.sum() and len(ds) < len(st.videos)      # rejected videos left out
+    idx = [0, 3, len(ds) - 1]
+    b = ds[idx]
+    D = sum(st.sets[n].dim for n in SETS)
+    assert b["video"].shape == (3, 16, D) and b["video"].dtype == np.float32
+    assert b["tokens"].shape == (3, 16, 6) and b["n_tokens"].shape == (3, 16)
+    vpos = np.flatnonzero(ok)[idx]
+    assert b["video_id"] == [st.videos["ext_id"][p] for p in vpos]
+    start, end = st.clips["start"], st.clips["end"]
+    toks = [list(st.clip_tokens(i)) if st.clip_tokens(i) is not None else []
+            for i in range(len(st.clips))]
+    for j, p in enumerate(vpos):
+        a, n = st.clip_first[p], st.clip_count[p]
+        for k in range(16):
+            rs, re_, rt = ref_merge(start[a:a + n], end[a:a + n], toks[a:a + n],
+                                    b["clip"][j, k], 5.0, 0, 6)
+            assert (b["start"][j, k], b["end"][j, k]) == (start[a + rs], end[a + re_])
+            assert b["tokens"][j, k].tolist() == rt.tolist()
+            dur = b["end"][j, k] - b["start"][j, k]
+            assert dur >= 5.0 or (rs == 0 and re_ == n - 1)
+        want = st.pool(st.videos["id"][p], b["start"][j], b["end"][j])
+        np.testing.assert_array_equal(b["video"][j], want)
+        for half, name in ((slice(0, st.sets[SETS[0]].dim), SETS[0]),
+                           (slice(st.sets[SETS[0]].dim, D), SETS[1])):
+            rows = np.asarray(st.video_rows(name, st.videos["id"][p]))
+            for k in range(0, 16, 5):
+                np.testing.assert_allclose(
+                    b["video"][j, k, half],
+                    ref_pool(rows, st.sets[name].rate, b["start"][j, k], b["end"][j, k]),
+                    atol=1e-7)
+    one = ds[3]
+    assert one["video"].shape == (16, D) and one["video_id"] == b["video_id"][1]
+
+
+def test_dataset_given_seeds_and_pickle(small):
+    ds = qs.ClipDataset(small, n_pair=5, seed=0)
+    seeds = np.zeros((2, 5), np.int64)
+    b = ds.get_batch([0, 1], seeds=seeds)
+    assert (b["clip"] == 0).all()
+    ds2 = pickle.loads(pickle.dumps(ds))
+    assert ds2._st is None
+    b2 = ds2.get_batch([0, 1], seeds=seeds)
+    np.testing.assert_array_equal(b["video"], b2["video"])
+    # with a seed the draws are reproducible
+    x = qs.ClipDataset(small, n_pair=5, seed=7)[[0, 1]]["clip"]
+    y = qs.ClipDataset(small, n_pair=5, seed=7)[[0, 1]]["clip"]
+    np.testing.assert_array_equal(x, y)
+    with pytest.raises(IndexError):
+        ds[[len(ds)]]
+
+
+def test_video_batch_sampler_groups_videos(small):
+    ds = qs.ClipDataset(small, n_pair=4)
+    batches = list(qs.VideoBatchSampler(ds, 4, seed=1))
+    flat = [i for b in batches for i in b]
+    assert sorted(flat) == list(range(len(ds)))
+    assert all(len(set(b)) == len(b) for b in batches)
+    assert len(batches) == len(qs.VideoBatchSampler(ds, 4))
+    assert len(list(qs.VideoBatchSampler(ds, 4, drop_last=True))) == len(ds) // 4
+
+
+def test_torch_dataset_when_torch_is_there(small):
+    torch = pytest.importorskip("torch")
+    ds = qs.ClipDataset(small, n_pair=4, seed=0)
+    assert isinstance(ds, torch.utils.data.Dataset)
+    dl = torch.utils.data.DataLoader(ds, batch_size=None,
+                                     sampler=qs.VideoBatchSampler(ds, 2, seed=0))
+    b = next(iter(dl))
+    assert b["video"].shape[:2] == (2, 4)
