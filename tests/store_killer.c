@@ -1,5 +1,6 @@
 /* store_killer — a store writer for the kill test (tests/check_store_kill.c).
- * Usage: store_killer DIR LOG
+ * Usage: store_killer DIR LOG   (env KILL_BATCHES=n: stop after n batches; KILL_FIRST=f:
+ * number the batches from f)
  * Ingests synthetic batches forever: before each batch it appends "B n" to LOG, after
  * qn_store_commit returns it appends "C n". Batch n holds KILL_VPB videos "bN-vK" with
  * clips, per-step rows (f16) and per-clip rows (f32) whose values follow from (n, k), so
@@ -108,8 +109,11 @@ int main(int argc, char **argv)
                 (long long)st.n_videos);
         return 5;
     }
+    /* for building small stores in tests: KILL_BATCHES=n stops after n batches, KILL_FIRST=f
+     * numbers them from f (so two stores get different video ids) */
     int64_t limit = getenv("KILL_BATCHES") ? atoll(getenv("KILL_BATCHES")) : -1;
-    for (int64_t b = st.n_videos / KILL_VPB; limit < 0 || b < limit; b++) {
+    int64_t first = getenv("KILL_FIRST") ? atoll(getenv("KILL_FIRST")) : 0;
+    for (int64_t b = first + st.n_videos / KILL_VPB; limit < 0 || b < first + limit; b++) {
         note('B', b);
         rc = batch(s, ps, pc, b, &err);
         if (rc) {
