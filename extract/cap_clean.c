@@ -36,13 +36,15 @@ static size_t tag_len(const char *s, size_t len, size_t i)
              c == '/' || c == '!';
     if (!ok)
         return 0;
-    for (size_t k = i + 1; k < len && k - i < TAG_MAX; k++) {
-        if (s[k] == '>')
-            return k - i + 1;
-        if (s[k] == '<' || s[k] == '\n')
-            return 0;
-    }
-    return 0;
+    size_t lim = len - i < TAG_MAX ? len - i : TAG_MAX;
+    const char *e = memchr(s + i + 1, '>', lim - 1);
+    if (!e)
+        return 0;
+    size_t n = (size_t)(e - (s + i)) + 1;
+    /* A '<' or line break inside means the first '<' was text ("a < b <i>c</i>"). */
+    if (memchr(s + i + 1, '<', n - 1) || memchr(s + i + 1, '\n', n - 1))
+        return 0;
+    return n;
 }
 
 /* `{\...}` override block (ASS, and SRT's {\an8}); 0 when not one. */

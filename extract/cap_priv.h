@@ -19,7 +19,12 @@ struct cap_track_priv {
     cap_opts opts;
     unsigned clean_flags;  /* CAP_CLEAN_KEEP_SOUND when opts.keep_sound_tags */
     const char *name;      /* file name for warnings during a parse */
+    int defer;             /* cap_track_add stores raw only; cap_track_clean_pending cleans */
 };
+
+/* Cleans (with word timings) every cue from index `from` that was added while deferred.
+ * Returns QN_OK or QN_ENOMEM. */
+int cap_track_clean_pending(cap_track *t, size_t from);
 
 /* Arena allocation, 8-byte aligned; NULL when out of memory. */
 void *cap_arena_alloc(cap_track *t, size_t n);

@@ -21,8 +21,30 @@ static size_t digits(const char *s, size_t len, size_t i, uint64_t *v)
     return n;
 }
 
+/* "hh:mm:ss.mmm" exactly (every WebVTT timing and YouTube word stamp): no loops. */
+static int fast_time(const char *s, size_t len, size_t *used, double *out)
+{
+    static const unsigned char pat[12] = "00:00:00.000";
+    if (len < 12 || (len > 12 && is_digit(s[12])))
+        return -1;
+    for (int k = 0; k < 12; k++) {
+        if (pat[k] == '0' ? !is_digit(s[k]) : s[k] != (char)pat[k])
+            return -1;
+    }
+    int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0'),
+        sec = (s[6] - '0') * 10 + (s[7] - '0');
+    int ms = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
+    if (m >= 60 || sec >= 60)
+        return -1;
+    *used = 12;
+    *out = (double)(h * 3600 + m * 60 + sec) + (double)ms / 1000.0;
+    return 0;
+}
+
 int cap_parse_time(const char *s, size_t len, int need_colon, size_t *used, double *out)
 {
+    if (fast_time(s, len, used, out) == 0)
+        return 0;
     uint64_t f[3];
     size_t nf = 0, i = 0;
     /* Up to three colon-separated integer fields: [h:]m:s, [m:]s. */
@@ -64,9 +86,13 @@ int cap_parse_time(const char *s, size_t len, int need_colon, size_t *used, doub
 
 int cap_has_arrow(const char *s, size_t len)
 {
-    for (size_t i = 0; i + 2 < len; i++)
-        if (s[i] == '-' && s[i + 1] == '-' && s[i + 2] == '>')
+    /* memchr finds candidate dashes fast; most cue text lines have none. */
+    const char *p = s, *e = s + len;
+    while (e - p >= 3 && (p = memchr(p, '-', (size_t)(e - p - 2)))) {
+        if (p[1] == '-' && p[2] == '>')
             return 1;
+        p++;
+    }
     return 0;
 }
 

@@ -155,28 +155,48 @@ static int add_words(cap_track *t, cap_cue *c, const cap_mark *m, size_t nm)
     return QN_OK;
 }
 
+/* Cleans cue c's raw text into the arena, with word timings from inline timestamps. */
+static int clean_cue(cap_track *t, cap_cue *c, enum cap_src src)
+{
+    size_t raw_len = strlen(c->raw);
+    char *txt = cap_arena_alloc(t, raw_len + 1);
+    if (!txt)
+        return QN_ENOMEM;
+    unsigned fl = t->priv->clean_flags | (src == CAP_SRC_ASS ? CAP_CLEAN_ASS : 0);
+    cap_mark marks[MAX_MARKS];
+    size_t nm = 0;
+    size_t n = cap_clean_marks(c->raw, raw_len, fl, txt, marks, MAX_MARKS, &nm);
+    cap_arena_shrink(t, txt, raw_len + 1, n + 1);
+    c->text = txt;
+    if (nm > MAX_MARKS)
+        nm = MAX_MARKS;
+    return nm ? add_words(t, c, marks, nm) : QN_OK;
+}
+
 int cap_track_add(cap_track *t, double start, double end, const char *raw, size_t raw_len,
                   enum cap_src src, uint32_t line)
 {
     if (grow_cues(t))
         return QN_ENOMEM;
     char *r = cap_arena_strndup(t, raw, raw_len);
-    char *txt = r ? cap_arena_alloc(t, raw_len + 1) : NULL;
-    if (!txt)
+    if (!r)
         return QN_ENOMEM;
-    unsigned fl = t->priv->clean_flags | (src == CAP_SRC_ASS ? CAP_CLEAN_ASS : 0);
-    cap_mark marks[MAX_MARKS];
-    size_t nm = 0;
-    size_t n = cap_clean_marks(r, raw_len, fl, txt, marks, MAX_MARKS, &nm);
-    cap_arena_shrink(t, txt, raw_len + 1, n + 1);
     cap_cue *c = &t->cues[t->n];
-    *c = (cap_cue){.start = start, .end = end, .raw = r, .text = txt, .line = line};
-    if (nm > MAX_MARKS)
-        nm = MAX_MARKS;
-    if (nm && add_words(t, c, marks, nm))
+    *c = (cap_cue){.start = start, .end = end, .raw = r, .line = line};
+    /* Deferred (WebVTT parse): the rolling-caption dedupe may replace these cues, so
+     * cleaning waits until it is known which survive. */
+    if (!t->priv->defer && clean_cue(t, c, src))
         return QN_ENOMEM;
     t->n++;
     t->stats.parsed++;
+    return QN_OK;
+}
+
+int cap_track_clean_pending(cap_track *t, size_t from)
+{
+    for (size_t i = from; i < t->n; i++)
+        if (!t->cues[i].text && clean_cue(t, &t->cues[i], CAP_SRC_VTT))
+            return QN_ENOMEM;
     return QN_OK;
 }
 

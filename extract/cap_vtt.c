@@ -61,19 +61,32 @@ static void skip_block(cap_lines *r)
     }
 }
 
-/* Reads the cue text after a timing line and adds the cue. */
+/* Reads the cue text after a timing line and adds the cue. With LF line ends the text is
+ * one contiguous span of the input and is added as is; otherwise lines are joined by '\n'. */
 static int read_cue(cap_track *t, cap_lines *r, buf *b, double st, double en, uint32_t line)
 {
-    const char *a;
+    const char *a, *first = NULL, *last_end = NULL;
     size_t n;
+    int contiguous = 1;
     b->n = 0;
     while (cap_lines_peek(r, &a, &n)) {
         if (n == 0 || cap_has_arrow(a, n))
             break;
         cap_lines_next(r, &a, &n);
-        if (buf_add(b, a, n))
+        if (!first) {
+            first = a;
+        } else if (contiguous && (a != last_end + 1 || *last_end != '\n')) {
+            /* CR or CRLF line ends: copy what was contiguous, then join line by line. */
+            contiguous = 0;
+            if (buf_add(b, first, (size_t)(last_end - first)))
+                return QN_ENOMEM;
+        }
+        last_end = a + n;
+        if (!contiguous && buf_add(b, a, n))
             return QN_ENOMEM;
     }
+    if (first && contiguous)
+        return cap_track_add(t, st, en, first, (size_t)(last_end - first), CAP_SRC_VTT, line);
     return cap_track_add(t, st, en, b->p ? b->p : "", b->n, CAP_SRC_VTT, line);
 }
 
@@ -109,6 +122,8 @@ int cap_parse_vtt(cap_track *t, const char *name, const char *s, size_t len, qn_
     skip_header(&r);
     buf b = {0};
     int rc = QN_OK;
+    size_t from = t->n;
+    t->priv->defer = 1;
     const char *a;
     size_t n;
     while (rc == QN_OK && cap_lines_next(&r, &a, &n)) {
@@ -142,5 +157,10 @@ int cap_parse_vtt(cap_track *t, const char *name, const char *s, size_t len, qn_
         rc = read_cue(t, &r, &b, st, en, at);
     }
     free(b.p);
-    return rc;
+    t->priv->defer = 0;
+    /* YouTube's rolling layout is merged here, before cleaning, so each cue is cleaned once. */
+    if (rc == QN_OK && !t->priv->opts.no_dedupe && cap_youtube_is_rolling(t))
+        rc = cap_youtube_dedupe(t, t->priv->opts.span);
+    int rc2 = cap_track_clean_pending(t, from);
+    return rc ? rc : rc2;
 }

@@ -223,8 +223,8 @@ static size_t max_raw(const cap_track *t)
 int cap_youtube_dedupe(cap_track *t, enum cap_span span)
 {
     size_t n0 = t->n;
-    if (n0 == 0)
-        return QN_OK;
+    if (n0 == 0 || t->rolling)
+        return QN_OK; /* already merged (cap_parse does it for WebVTT files) */
     cap_track_sort(t);
     char *scratch = malloc(2 * max_raw(t) + MAX_LINES + 2);
     kept_list K = {0};
@@ -266,6 +266,8 @@ int cap_youtube_dedupe(cap_track *t, enum cap_span span)
 
 int cap_youtube_is_rolling(const cap_track *t)
 {
+    if (t->rolling)
+        return 1;
     size_t n = t->n < 200 ? t->n : 200, hits = 0;
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {

@@ -7,9 +7,9 @@
  * Typical use (what quern-clips does for a sidecar file):
  *     cap_track *t = cap_track_new();
  *     cap_opts o = CAP_OPTS_DEFAULT;                    // --sub-charenc, --span, sound tags
- *     rc = cap_parse(t, CAP_FMT_AUTO, "ID.en.vtt", buf, len, &o, &err);
- *     if (cap_youtube_is_rolling(t)) cap_youtube_dedupe(t, o.span);
- *     cap_track_finish(t, video_duration, &o);          // clamp, drop empty/zero/inverted
+ *     rc = cap_parse(t, CAP_FMT_AUTO, "ID.en.vtt", buf, len, &o, &err);  // merges YouTube
+ *                                                       // rolling captions per o.span
+ *     cap_track_finish(t, video_duration);              // clamp, drop empty/zero/inverted
  *     cap_track_filter(t);                              // stop words -> cue.filtered
  *     ... t->cues[i] ..., t->warnings ..., t->stats ...
  *     cap_track_free(t);
@@ -124,11 +124,15 @@ enum cap_format cap_format_guess(const char *name, const void *buf, size_t len);
 
 /* Parses a caption file held in memory into t (appending to what is there). name is used
  * in messages only. Converts the text to UTF-8 first (cap_to_utf8), cleans every cue.
+ * WebVTT in YouTube's rolling layout is merged to one cue per spoken line right here
+ * (before cleaning, so each line is cleaned once), with spans per o->span, unless
+ * o->no_dedupe; t->rolling says it happened, t->stats.parsed counts the file's cues.
  * Returns QN_OK (even with skipped cues: see t->warnings, t->stats.skipped_bad),
  * QN_EINPUT (not such a file / undecodable, err says why, naming the file) or QN_ENOMEM. */
 int cap_parse(cap_track *t, enum cap_format fmt, const char *name, const void *buf, size_t len,
               const cap_opts *o, qn_error *err);
-/* The same for one format, on text already in UTF-8 (no BOM handling beyond UTF-8's). */
+/* The same for one format, on text already in UTF-8 (no BOM handling beyond UTF-8's), with
+ * the options last given to cap_track_set_opts (defaults otherwise). */
 int cap_parse_vtt(cap_track *t, const char *name, const char *s, size_t len, qn_error *err);
 int cap_parse_srt(cap_track *t, const char *name, const char *s, size_t len, qn_error *err);
 int cap_parse_ass(cap_track *t, const char *name, const char *s, size_t len, qn_error *err);
@@ -168,7 +172,9 @@ size_t cap_clean_text(const char *raw, size_t len, unsigned flags, char *out);
 int cap_youtube_is_rolling(const cap_track *t);
 /* Rewrites the track to one cue per spoken line, in time order, each line once, with word
  * timings where the file had them. Spans per mode (see enum cap_span). Sets t->rolling and
- * t->stats.deduped. Returns QN_OK or QN_ENOMEM. */
+ * t->stats.deduped. A no-op on a track already merged (t->rolling: cap_parse does it for
+ * WebVTT files); for cues added with cap_track_add (embedded streams) call it yourself.
+ * Returns QN_OK or QN_ENOMEM. */
 int cap_youtube_dedupe(cap_track *t, enum cap_span span);
 
 /* ---------------------------------------------------------------- finishing */

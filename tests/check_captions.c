@@ -384,9 +384,19 @@ static const char *yt =
 
 START_TEST(youtube_spoken)
 {
-    cap_track *t = parse("yt.en.vtt", yt);
+    /* Without dedupe: the 6 cues as in the file. */
+    cap_opts o = CAP_OPTS_DEFAULT;
+    o.no_dedupe = 1;
+    cap_track *t = parse_fmt(CAP_FMT_AUTO, "yt.en.vtt", yt, strlen(yt), &o);
     ck_assert_uint_eq(t->n, 6);
+    ck_assert(!t->rolling);
     ck_assert(cap_youtube_is_rolling(t));
+    ck_assert_str_eq(t->cues[2].text, "Linus, do your kids think");
+    cap_track_free(t);
+    /* cap_parse merges the rolling layout itself; a later cap_youtube_dedupe is a no-op. */
+    t = parse("yt.en.vtt", yt);
+    ck_assert(t->rolling);
+    ck_assert_uint_eq(t->stats.parsed, 6);
     ck_assert_int_eq(cap_youtube_dedupe(t, CAP_SPAN_SPOKEN), QN_OK);
     cap_track_finish(t, 0);
     /* Each line once; a line said twice ("kids think" / "kids think") stays twice. */
@@ -414,8 +424,9 @@ END_TEST
 
 START_TEST(youtube_displayed)
 {
-    cap_track *t = parse("yt.en.vtt", yt);
-    ck_assert_int_eq(cap_youtube_dedupe(t, CAP_SPAN_DISPLAYED), QN_OK);
+    cap_opts o = CAP_OPTS_DEFAULT;
+    o.span = CAP_SPAN_DISPLAYED;
+    cap_track *t = parse_fmt(CAP_FMT_AUTO, "yt.en.vtt", yt, strlen(yt), &o);
     cap_track_finish(t, 0);
     ck_assert_uint_eq(t->n, 3);
     /* On screen from its build cue to the end of the next build cue (HowTo100M overlap). */
@@ -425,6 +436,27 @@ START_TEST(youtube_displayed)
     ck_time(t->cues[1].end, 8.0);
     ck_time(t->cues[2].start, 6.010);
     ck_time(t->cues[2].end, 8.010);
+    cap_track_free(t);
+}
+END_TEST
+
+/* quern-clips feeds embedded subtitle packets through cap_track_add; dedupe is explicit. */
+START_TEST(youtube_added_cues)
+{
+    cap_track *t = cap_track_new();
+    const char *c1 = " \nhow<00:00:01.500><c> to</c>", *c2 = "how to\n ",
+               *c3 = "how to\nbake<00:00:03.000><c> bread</c>";
+    ck_assert_int_eq(cap_track_add(t, 1.0, 2.0, c1, strlen(c1), CAP_SRC_VTT, 0), QN_OK);
+    ck_assert_int_eq(cap_track_add(t, 2.0, 2.01, c2, strlen(c2), CAP_SRC_VTT, 0), QN_OK);
+    ck_assert_int_eq(cap_track_add(t, 2.01, 4.0, c3, strlen(c3), CAP_SRC_VTT, 0), QN_OK);
+    ck_assert_str_eq(t->cues[2].text, "how to bake bread");
+    ck_assert(cap_youtube_is_rolling(t));
+    ck_assert_int_eq(cap_youtube_dedupe(t, CAP_SPAN_SPOKEN), QN_OK);
+    ck_assert_uint_eq(t->n, 2);
+    ck_assert_str_eq(t->cues[0].text, "how to");
+    ck_time(t->cues[0].end, 2.01);
+    ck_assert_str_eq(t->cues[1].text, "bake bread");
+    ck_time(t->cues[1].words[1].start, 3.0);
     cap_track_free(t);
 }
 END_TEST
@@ -446,8 +478,7 @@ START_TEST(youtube_growing_line_without_timings)
                     "00:03.000 --> 00:04.000\nhow to bake\nbread today\n\n"
                     "00:04.000 --> 00:05.000\nbread today\nfirst step\n";
     cap_track *t = parse("g.vtt", s);
-    ck_assert(cap_youtube_is_rolling(t));
-    cap_youtube_dedupe(t, CAP_SPAN_SPOKEN);
+    ck_assert(t->rolling);
     ck_assert_uint_eq(t->n, 3);
     ck_assert_str_eq(t->cues[0].text, "how to bake");
     ck_time(t->cues[0].start, 1.0);
@@ -584,7 +615,8 @@ START_TEST(track_reset_reuse)
     for (int i = 0; i < 50; i++) {
         cap_track_reset(t);
         ck_assert_int_eq(cap_parse(t, CAP_FMT_VTT, "y.vtt", yt, strlen(yt), NULL, &e), QN_OK);
-        ck_assert_uint_eq(t->n, 6);
+        ck_assert_uint_eq(t->n, 3);
+        ck_assert_uint_eq(t->stats.parsed, 6);
     }
     cap_track_free(t);
     cap_track_free(NULL);
@@ -613,6 +645,7 @@ static Suite *captions_suite(void)
     tcase_add_test(tc, finish_sorts_stably);
     tcase_add_test(tc, youtube_spoken);
     tcase_add_test(tc, youtube_displayed);
+    tcase_add_test(tc, youtube_added_cues);
     tcase_add_test(tc, youtube_not_rolling_plain);
     tcase_add_test(tc, youtube_growing_line_without_timings);
     tcase_add_test(tc, stopwords_filter);

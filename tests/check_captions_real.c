@@ -19,8 +19,8 @@ static const char *subs_dir(void)
     return path;
 }
 
-/* Parses the file (auto format, default options); NULL when absent (the test then skips). */
-static cap_track *load(const char *rel)
+/* Parses the file (auto format); NULL when absent (the test then skips). */
+static cap_track *load_opts(const char *rel, const cap_opts *o)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/%s", subs_dir(), rel);
@@ -37,10 +37,15 @@ static cap_track *load(const char *rel)
     cap_track *t = cap_track_new();
     qn_error e;
     qn_error_clear(&e);
-    int rc = cap_parse(t, CAP_FMT_AUTO, rel, b, n, NULL, &e);
+    int rc = cap_parse(t, CAP_FMT_AUTO, rel, b, n, o, &e);
     free(b);
     ck_assert_msg(rc == QN_OK, "%s", e.msg);
     return t;
+}
+
+static cap_track *load(const char *rel)
+{
+    return load_opts(rel, NULL);
 }
 
 #define ck_time(a, b) ck_assert_msg(fabs((a) - (b)) < 1e-6, "time %.6f != %.6f", (double)(a), (double)(b))
@@ -50,9 +55,9 @@ START_TEST(youtube_fomc)
     cap_track *t = load("youtube_auto/FOMC_press_conference_2021-11-03.en.vtt");
     if (!t)
         return;
-    ck_assert_uint_eq(t->n, 3269);
-    ck_assert(cap_youtube_is_rolling(t));
-    ck_assert_int_eq(cap_youtube_dedupe(t, CAP_SPAN_SPOKEN), QN_OK);
+    ck_assert_uint_eq(t->stats.parsed, 3269);
+    ck_assert(t->rolling);
+    ck_assert_uint_eq(t->stats.deduped, 1634);
     cap_track_finish(t, 0);
     ck_assert_uint_eq(t->n, 1635);
     ck_assert_str_eq(t->cues[0].text, "good afternoon");
@@ -75,10 +80,11 @@ END_TEST
 
 START_TEST(youtube_fomc_displayed)
 {
-    cap_track *t = load("youtube_auto/FOMC_press_conference_2021-11-03.en.vtt");
+    cap_opts o = CAP_OPTS_DEFAULT;
+    o.span = CAP_SPAN_DISPLAYED;
+    cap_track *t = load_opts("youtube_auto/FOMC_press_conference_2021-11-03.en.vtt", &o);
     if (!t)
         return;
-    cap_youtube_dedupe(t, CAP_SPAN_DISPLAYED);
     cap_track_finish(t, 0);
     ck_assert_uint_eq(t->n, 1635);
     ck_time(t->cues[0].start, 2.879);
@@ -98,7 +104,6 @@ START_TEST(youtube_dev_talk)
     cap_track *t = load("youtube_auto/embedded_dev_talk.en.vtt");
     if (!t)
         return;
-    cap_youtube_dedupe(t, CAP_SPAN_SPOKEN);
     cap_track_finish(t, 0);
     ck_assert_uint_eq(t->n, 14);
     ck_assert_str_eq(t->cues[0].text, "when I started working on embedded");
@@ -114,9 +119,8 @@ START_TEST(youtube_dl_style_header)
     cap_track *t = load("youtube_auto/webvtt-py_youtube_dl.vtt");
     if (!t)
         return;
-    ck_assert_uint_eq(t->n, 4); /* the cue without a blank line before it is its own cue */
+    ck_assert_uint_eq(t->stats.parsed, 4); /* the cue without a blank line before it is its own */
     ck_assert_uint_eq(t->n_warnings, 0);
-    cap_youtube_dedupe(t, CAP_SPAN_SPOKEN);
     ck_assert_uint_eq(t->n, 3);
     ck_assert_str_eq(t->cues[0].text, "yeah");
     ck_assert_str_eq(t->cues[1].text, "what");
