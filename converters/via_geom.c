@@ -116,9 +116,11 @@ int via_geom_finish(via_poly *p, uint32_t w, uint32_t h, int clip, int area_mode
     if (p->n < 3)
         return via_fail(err, QN_EINPUT, wh, "polygon has %zu point%s (need at least 3)", p->n,
                         p->n == 1 ? "" : "s");
+    /* beyond 1e15 products in the shoelace sum and clipping lose all precision */
     for (size_t i = 0; i < 2 * p->n; i++)
-        if (!isfinite(p->xy[i]))
-            return via_fail(err, QN_EINPUT, wh, "vertex %zu is not a finite number", i / 2);
+        if (!isfinite(p->xy[i]) || fabs(p->xy[i]) > 1e15)
+            return via_fail(err, QN_EINPUT, wh, "vertex %zu is not a finite number%s", i / 2,
+                            isfinite(p->xy[i]) ? " below 1e15" : "");
     if (via_shoelace(p->xy, p->n) == 0)
         return via_fail(err, QN_EINPUT, wh, "polygon has zero area");
     size_t bad;

@@ -657,6 +657,49 @@ def test_forced_format_mismatch(bin_dir, ds):
     assert cp.returncode == 2 and "--format via3 given, but this looks like via2" in cp.stderr
 
 
+def test_mangled_input_never_crashes(bin_dir, ds):
+    """Structural fuzzing: any value of a valid file replaced by another type or an
+    extreme number gives exit 0, 1 or 2 with one line, never a crash."""
+    import random
+    rng = random.Random(7)
+    base = via2_project()
+    repl = [None, "", "x", -1, 0, 1e308, -1e308, 1e20, 2 ** 63, [], [1], {}, {"a": True}, True, 0.5]
+
+    def paths(o, prefix=()):
+        yield prefix
+        items = o.items() if isinstance(o, dict) else enumerate(o) if isinstance(o, list) else []
+        for k, v in items:
+            yield from paths(v, prefix + (k,))
+
+    all_paths = [p for p in paths(base) if p]
+    for i in range(120):
+        doc = json.loads(json.dumps(base))
+        for _ in range(rng.randint(1, 3)):
+            p = rng.choice(all_paths)
+            o = doc
+            try:
+                for k in p[:-1]:
+                    o = o[k]
+                o[p[-1]] = rng.choice(repl)
+            except (KeyError, IndexError, TypeError):
+                pass
+        src = dump(ds / "f.json", doc)
+        out = ds / "f.coco.json"
+        cp = convert(bin_dir, src, "-o", out, "--category-attr", "label", "--clip", "-q")
+        assert cp.returncode in (0, 1, 2), (cp.returncode, cp.stderr, doc)
+        assert "Sanitizer" not in cp.stderr and "runtime error" not in cp.stderr, cp.stderr
+        if cp.returncode == 2:
+            assert len(cp.stderr.strip().splitlines()) == 1 and str(src) in cp.stderr
+        else:
+            coco_eval_ok(out)
+    # truncations of the file at every 97th byte
+    text = json.dumps(base)
+    for cut in range(0, len(text), 97):
+        (ds / "t.json").write_text(text[:cut])
+        cp = convert(bin_dir, ds / "t.json", "-o", ds / "t.coco.json", "--category-attr", "label", "-q")
+        assert cp.returncode == 2 and cp.stderr.startswith(PROG + ": %s:" % (ds / "t.json")), cp.stderr
+
+
 def test_unwritable_output_dir(bin_dir, ds):
     src = dump(ds / "v.json", via2_meta())
     cp = convert(bin_dir, src, "-o", ds / "no" / "such" / "o.json", "--class", "x")
