@@ -199,6 +199,7 @@ static void cpu_threads(int t)
 
 const kn_ops kn_cpu_ops = {
     .name = "cpu",
+    .in_channels = 3,
     .alloc = kn_host_alloc,
     .dealloc = kn_host_dealloc,
     .prepare_conv = cpu_prepare,

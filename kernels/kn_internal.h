@@ -57,6 +57,7 @@ typedef struct kn_pool {
 typedef struct kn_ops {
     const char *name;
     int device; /* 1: tensors are device memory; hooks get host copies via to_host */
+    int in_channels; /* elements per input pixel the backend writes (3, or padded) */
     void *(*alloc)(size_t elems);
     void (*dealloc)(void *p);
     /* Repack/upload c->w and c->bias into c->packed; QN_OK or QN_ENOMEM/QN_EENV. */

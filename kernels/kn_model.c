@@ -418,7 +418,7 @@ int kn_forward_u8(kn_model *m, const uint8_t *in, int n, int d, int h, int w, fl
                   kn_stage_fn hook, void *ud, qn_error *err)
 {
     size_t px = (size_t)n * d * h * w;
-    if (reserve(m->ops, &m->in, &m->incap, px * 3))
+    if (reserve(m->ops, &m->in, &m->incap, px * (size_t)m->ops->in_channels))
         return qn_error_set(err, QN_ENOMEM, "%s backend: out of memory for the input batch",
                             m->ops->name);
     kn_tensor x = {m->in, n, d, h, w, 3};

@@ -119,6 +119,7 @@ static void ref_threads(int t)
 
 const kn_ops kn_ref_ops = {
     .name = "ref",
+    .in_channels = 3,
     .alloc = kn_host_alloc,
     .dealloc = kn_host_dealloc,
     .prepare_conv = ref_prepare,

@@ -1,0 +1,481 @@
+/* kn_cuda.cu — the CUDA backend: fp16 channels-last activations (NHWC for the
+ * 2D nets, NDHWC for the 3D one), fp32 accumulation.
+ *
+ * - convolutions: cuDNN (legacy API, still shipped in cuDNN 9) with tensor-op
+ *   math and group counts for ResNeXt; algorithms found once per layer and
+ *   input shape (cudnnFindConvolutionForwardAlgorithm) and cached;
+ * - stride-1 1×1 convs: one cuBLAS GEMM, Y[M×Cout] = X[M×Cin]·Wᵀ;
+ * - the residual is copied into Y and accumulated by the conv/GEMM (beta = 1);
+ *   folded-BN bias and ReLU are one element-wise kernel;
+ * - own kernels: u8 → normalised fp16 input (3 channels padded to 8 so the
+ *   stem can use tensor cores), max pooling, global mean, fp16 → fp32.
+ * Errors are asynchronous: ops record the first failure and sync() returns it.
+ * One cuDNN/cuBLAS context per process (the first probed device). */
+#include <cublas_v2.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kn_cuda.h"
+
+#define IN_C 8                          /* input channels after padding */
+#define WS_LIMIT ((size_t)512 << 20)    /* largest cuDNN workspace we accept */
+
+static struct {
+    int ready, device;
+    cudaStream_t stream;
+    cudnnHandle_t dnn;
+    cublasHandle_t blas;
+    int status;
+    char msg[600];
+    uint8_t *u8; /* device copy of the input pixels */
+    size_t u8cap;
+    float *f32;  /* device fp32 staging (means, stage copies) */
+    size_t f32cap;
+} G;
+
+static void fail(const char *what, const char *why, const char *file, int line)
+{
+    if (G.status)
+        return;
+    G.status = QN_EENV;
+    snprintf(G.msg, sizeof G.msg, "%s:%d: %s: %s", file, line, what, why);
+}
+
+#define CK_CUDA(x)                                                          \
+    do {                                                                    \
+        cudaError_t e_ = (x);                                               \
+        if (e_ != cudaSuccess)                                              \
+            fail(#x, cudaGetErrorString(e_), __FILE__, __LINE__);           \
+    } while (0)
+#define CK_DNN(x)                                                           \
+    do {                                                                    \
+        cudnnStatus_t e_ = (x);                                             \
+        if (e_ != CUDNN_STATUS_SUCCESS)                                     \
+            fail(#x, cudnnGetErrorString(e_), __FILE__, __LINE__);          \
+    } while (0)
+#define CK_BLAS(x)                                                          \
+    do {                                                                    \
+        cublasStatus_t e_ = (x);                                            \
+        if (e_ != CUBLAS_STATUS_SUCCESS)                                    \
+            fail(#x, cublasGetStatusString(e_), __FILE__, __LINE__);        \
+    } while (0)
+
+static unsigned blocks_for(size_t n, unsigned threads)
+{
+    size_t b = (n + threads - 1) / threads;
+    return (unsigned)(b > 65535u * 8 ? 65535u * 8 : (b ? b : 1));
+}
+
+/* ---- probe -------------------------------------------------------------- */
+
+extern "C" int kn_cuda_probe(int device, qn_error *err)
+{
+    if (G.ready)
+        return device == G.device ? QN_OK
+                                  : qn_error_set(err, QN_EENV, "the CUDA backend already uses "
+                                                 "GPU %d in this process", G.device);
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess)
+        return qn_error_set(err, QN_EENV, "cudaGetDeviceCount: %s", cudaGetErrorString(e));
+    if (n < 1 || device < 0 || device >= n)
+        return qn_error_set(err, QN_EENV, "no CUDA device %d (%d present)", device, n);
+    if ((e = cudaSetDevice(device)) != cudaSuccess ||
+        (e = cudaStreamCreateWithFlags(&G.stream, cudaStreamNonBlocking)) != cudaSuccess)
+        return qn_error_set(err, QN_EENV, "CUDA device %d: %s", device, cudaGetErrorString(e));
+    cudnnStatus_t ds = cudnnCreate(&G.dnn);
+    if (ds != CUDNN_STATUS_SUCCESS)
+        return qn_error_set(err, QN_EENV, "cudnnCreate: %s", cudnnGetErrorString(ds));
+    cublasStatus_t bs = cublasCreate(&G.blas);
+    if (bs != CUBLAS_STATUS_SUCCESS) {
+        cudnnDestroy(G.dnn);
+        return qn_error_set(err, QN_EENV, "cublasCreate: %s", cublasGetStatusString(bs));
+    }
+    cudnnSetStream(G.dnn, G.stream);
+    cublasSetStream(G.blas, G.stream);
+    G.ready = 1;
+    G.device = device;
+    return QN_OK;
+}
+
+/* ---- memory --------------------------------------------------------------- */
+
+static void *d_alloc(size_t elems)
+{
+    void *p = NULL;
+    if (cudaMalloc(&p, (elems ? elems : 1) * sizeof(__half)) != cudaSuccess) {
+        cudaGetLastError(); /* clear the sticky-free error so later calls work */
+        return NULL;
+    }
+    return p;
+}
+
+static void d_free(void *p)
+{
+    if (p)
+        cudaFree(p);
+}
+
+static int grow(void **p, size_t *cap, size_t bytes)
+{
+    if (bytes <= *cap)
+        return 1;
+    if (*p)
+        cudaFree(*p);
+    *p = NULL;
+    *cap = 0;
+    if (cudaMalloc(p, bytes) != cudaSuccess) {
+        fail("cudaMalloc", "out of device memory", __FILE__, __LINE__);
+        return 0;
+    }
+    *cap = bytes;
+    return 1;
+}
+
+/* ---- per-conv state ------------------------------------------------------ */
+
+typedef struct cconv {
+    __half *w;   /* filter, channels last: [cout][kd][kh][kw][cin/g] (cin padded for the stem) */
+    float *bias; /* fp32 [cout] */
+    int gemm;    /* stride-1 unpadded 1×1, groups 1: cuBLAS */
+    int cin;     /* channels as the GPU sees them */
+    int shape[4];  /* n, d, h, w of the planned input; n = 0: not planned */
+    cudnnTensorDescriptor_t xd, yd;
+    cudnnFilterDescriptor_t wd;
+    cudnnConvolutionDescriptor_t cd;
+    cudnnConvolutionFwdAlgo_t algo;
+    size_t ws;
+} cconv;
+
+static int is_gemm(const kn_conv *c)
+{
+    return c->groups == 1 && c->k[0] * c->k[1] * c->k[2] == 1 &&
+           c->s[0] * c->s[1] * c->s[2] == 1 && c->p[0] + c->p[1] + c->p[2] == 0;
+}
+
+static int c_prepare(kn_conv *c)
+{
+    cconv *g = (cconv *)calloc(1, sizeof *g);
+    if (!g)
+        return QN_ENOMEM;
+    int cig = c->cin / c->groups, ksp = c->k[0] * c->k[1] * c->k[2];
+    g->cin = c->cin == 3 ? IN_C : c->cin;
+    int gcig = c->cin == 3 ? IN_C : cig;
+    g->gemm = is_gemm(c);
+    size_t nw = (size_t)c->cout * ksp * gcig;
+    __half *hw = (__half *)calloc(nw, sizeof *hw);
+    if (!hw) {
+        free(g);
+        return QN_ENOMEM;
+    }
+    for (int o = 0; o < c->cout; o++)
+        for (int i = 0; i < cig; i++)
+            for (int s = 0; s < ksp; s++)
+                hw[((size_t)o * ksp + s) * gcig + i] =
+                    __float2half(c->w[((size_t)o * cig + i) * ksp + s]);
+    int ok = cudaMalloc(&g->w, nw * sizeof *hw) == cudaSuccess &&
+             cudaMalloc(&g->bias, (size_t)c->cout * sizeof(float)) == cudaSuccess &&
+             cudaMemcpy(g->w, hw, nw * sizeof *hw, cudaMemcpyHostToDevice) == cudaSuccess &&
+             cudaMemcpy(g->bias, c->bias, (size_t)c->cout * sizeof(float),
+                        cudaMemcpyHostToDevice) == cudaSuccess;
+    free(hw);
+    ok = ok && cudnnCreateTensorDescriptor(&g->xd) == CUDNN_STATUS_SUCCESS &&
+         cudnnCreateTensorDescriptor(&g->yd) == CUDNN_STATUS_SUCCESS &&
+         cudnnCreateFilterDescriptor(&g->wd) == CUDNN_STATUS_SUCCESS &&
+         cudnnCreateConvolutionDescriptor(&g->cd) == CUDNN_STATUS_SUCCESS;
+    c->packed = g;
+    if (!ok) {
+        cudaGetLastError();
+        return QN_ENOMEM;
+    }
+    return QN_OK;
+}
+
+static void c_release(kn_conv *c)
+{
+    cconv *g = (cconv *)c->packed;
+    if (!g)
+        return;
+    cudaFree(g->w);
+    cudaFree(g->bias);
+    if (g->xd)
+        cudnnDestroyTensorDescriptor(g->xd);
+    if (g->yd)
+        cudnnDestroyTensorDescriptor(g->yd);
+    if (g->wd)
+        cudnnDestroyFilterDescriptor(g->wd);
+    if (g->cd)
+        cudnnDestroyConvolutionDescriptor(g->cd);
+    free(g);
+    c->packed = NULL;
+}
+
+static void set_tensor(cudnnTensorDescriptor_t d, int is3d, int n, int ch, int dd, int h, int w)
+{
+    if (!is3d) {
+        CK_DNN(cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NHWC, CUDNN_DATA_HALF, n, ch, h, w));
+    } else {
+        int dims[5] = {n, ch, dd, h, w};
+        CK_DNN(cudnnSetTensorNdDescriptorEx(d, CUDNN_TENSOR_NHWC, CUDNN_DATA_HALF, 5, dims));
+    }
+}
+
+/* Sets descriptors and finds the fastest algorithm for x's shape (cached). */
+static void plan(const kn_conv *c, const kn_tensor *x, const kn_tensor *y)
+{
+    cconv *g = (cconv *)c->packed;
+    int is3d = c->k[0] > 1 || x->d > 1;
+    if (g->gemm || (g->shape[0] == x->n && g->shape[1] == x->d && g->shape[2] == x->h &&
+                    g->shape[3] == x->w))
+        return;
+    int cig = g->cin / c->groups;
+    set_tensor(g->xd, is3d, x->n, g->cin, x->d, x->h, x->w);
+    set_tensor(g->yd, is3d, y->n, y->c, y->d, y->h, y->w);
+    if (!is3d) {
+        CK_DNN(cudnnSetFilter4dDescriptor(g->wd, CUDNN_DATA_HALF, CUDNN_TENSOR_NHWC, c->cout, cig,
+                                          c->k[1], c->k[2]));
+        CK_DNN(cudnnSetConvolution2dDescriptor(g->cd, c->p[1], c->p[2], c->s[1], c->s[2], 1, 1,
+                                               CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    } else {
+        int fd[5] = {c->cout, cig, c->k[0], c->k[1], c->k[2]}, dil[3] = {1, 1, 1};
+        CK_DNN(cudnnSetFilterNdDescriptor(g->wd, CUDNN_DATA_HALF, CUDNN_TENSOR_NHWC, 5, fd));
+        CK_DNN(cudnnSetConvolutionNdDescriptor(g->cd, 3, c->p, c->s, dil, CUDNN_CROSS_CORRELATION,
+                                               CUDNN_DATA_FLOAT));
+    }
+    CK_DNN(cudnnSetConvolutionGroupCount(g->cd, c->groups));
+    CK_DNN(cudnnSetConvolutionMathType(g->cd, CUDNN_TENSOR_OP_MATH));
+    cudnnConvolutionFwdAlgoPerf_t perf[8];
+    int got = 0;
+    CK_DNN(cudnnFindConvolutionForwardAlgorithm(G.dnn, g->xd, g->wd, g->cd, g->yd, 8, &got, perf));
+    int pick = -1;
+    for (int i = 0; i < got && pick < 0; i++)
+        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= WS_LIMIT)
+            pick = i;
+    if (pick < 0) {
+        fail(c->name, "cuDNN found no forward algorithm", __FILE__, __LINE__);
+        return;
+    }
+    g->algo = perf[pick].algo;
+    g->ws = perf[pick].memory;
+    g->shape[0] = x->n, g->shape[1] = x->d, g->shape[2] = x->h, g->shape[3] = x->w;
+}
+
+static size_t c_conv_scratch(const kn_conv *c, const kn_tensor *x, const kn_tensor *y)
+{
+    plan(c, x, y);
+    cconv *g = (cconv *)c->packed;
+    return g->gemm ? 0 : (g->ws + sizeof(__half) - 1) / sizeof(__half);
+}
+
+/* ---- kernels -------------------------------------------------------------- */
+
+__global__ void k_bias_relu(__half *y, const float *bias, size_t n, int ch, int relu)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
+         i += (size_t)gridDim.x * blockDim.x) {
+        float v = __half2float(y[i]) + bias[i % ch];
+        y[i] = __float2half(relu && v < 0.f ? 0.f : v);
+    }
+}
+
+__constant__ float c_mean[3], c_scale[3];
+
+/* u8 pixels → (u·scale - mean) per channel, padded to IN_C channels. */
+__global__ void k_input(const uint8_t *in, __half *out, size_t pixels)
+{
+    for (size_t p = blockIdx.x * (size_t)blockDim.x + threadIdx.x; p < pixels;
+         p += (size_t)gridDim.x * blockDim.x) {
+        for (int c = 0; c < 3; c++)
+            out[p * IN_C + c] = __float2half((float)in[p * 3 + c] * c_scale[c] - c_mean[c]);
+        for (int c = 3; c < IN_C; c++)
+            out[p * IN_C + c] = __float2half(0.f);
+    }
+}
+
+typedef struct shape5 {
+    int n, d, h, w, c;
+} shape5;
+
+__global__ void k_maxpool(const __half *x, shape5 xs, __half *y, shape5 ys, int3 k, int3 s, int3 p)
+{
+    size_t n = (size_t)ys.n * ys.d * ys.h * ys.w * ys.c;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
+         i += (size_t)gridDim.x * blockDim.x) {
+        int c = (int)(i % ys.c);
+        size_t q = i / ys.c;
+        int ow = (int)(q % ys.w), oh = (int)(q / ys.w % ys.h), od = (int)(q / ys.w / ys.h % ys.d);
+        int b = (int)(q / ys.w / ys.h / ys.d);
+        float m = -65504.f;
+        for (int kd = 0; kd < k.x; kd++) {
+            int id = od * s.x - p.x + kd;
+            if (id < 0 || id >= xs.d)
+                continue;
+            for (int kh = 0; kh < k.y; kh++) {
+                int ih = oh * s.y - p.y + kh;
+                if (ih < 0 || ih >= xs.h)
+                    continue;
+                for (int kw = 0; kw < k.z; kw++) {
+                    int iw = ow * s.z - p.z + kw;
+                    if (iw < 0 || iw >= xs.w)
+                        continue;
+                    float v = __half2float(
+                        x[((((size_t)b * xs.d + id) * xs.h + ih) * xs.w + iw) * xs.c + c]);
+                    m = v > m ? v : m;
+                }
+            }
+        }
+        y[i] = __float2half(m);
+    }
+}
+
+/* out[n][c] = mean over the sp positions; one thread per (n, c). */
+__global__ void k_mean(const __half *x, int n, size_t sp, int ch, float *out)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n * ch)
+        return;
+    int b = i / ch, c = i % ch;
+    float s = 0.f;
+    for (size_t p = 0; p < sp; p++)
+        s += __half2float(x[((size_t)b * sp + p) * ch + c]);
+    out[i] = s / (float)sp;
+}
+
+__global__ void k_to_f32(const __half *x, float *y, size_t n)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
+         i += (size_t)gridDim.x * blockDim.x)
+        y[i] = __half2float(x[i]);
+}
+
+/* ---- ops ------------------------------------------------------------------ */
+
+static void c_input(const uint8_t *in, size_t pixels, int is3d, kn_tensor *x)
+{
+    /* 2D: (u/255 - mean)/(std + 1e-8) = u·scale - mean/(std+1e-8); 3D: u - mean */
+    static const float m2[3] = {0.485f, 0.456f, 0.406f}, s2[3] = {0.229f, 0.224f, 0.225f},
+                       m3[3] = {110.6f, 103.2f, 96.3f};
+    float mean[3], scale[3];
+    for (int c = 0; c < 3; c++) {
+        double sd = (double)s2[c] + 1e-8;
+        mean[c] = is3d ? m3[c] : (float)(m2[c] / sd);
+        scale[c] = is3d ? 1.f : (float)(1.0 / (255.0 * sd));
+    }
+    CK_CUDA(cudaMemcpyToSymbolAsync(c_mean, mean, sizeof mean, 0, cudaMemcpyHostToDevice, G.stream));
+    CK_CUDA(cudaMemcpyToSymbolAsync(c_scale, scale, sizeof scale, 0, cudaMemcpyHostToDevice,
+                                    G.stream));
+    if (!grow((void **)&G.u8, &G.u8cap, pixels * 3))
+        return;
+    CK_CUDA(cudaMemcpyAsync(G.u8, in, pixels * 3, cudaMemcpyHostToDevice, G.stream));
+    k_input<<<blocks_for(pixels, 256), 256, 0, G.stream>>>(G.u8, (__half *)x->data, pixels);
+    CK_CUDA(cudaGetLastError());
+}
+
+static void c_conv(const kn_conv *c, const kn_tensor *x, kn_tensor *y, const kn_tensor *res,
+                   int relu, void *scratch)
+{
+    if (G.status)
+        return;
+    cconv *g = (cconv *)c->packed;
+    size_t M = (size_t)y->n * y->d * y->h * y->w, ny = M * (size_t)y->c;
+    float alpha = 1.f, beta = 0.f;
+    if (res) {
+        if (res->data != y->data)
+            CK_CUDA(cudaMemcpyAsync(y->data, res->data, ny * sizeof(__half),
+                                    cudaMemcpyDeviceToDevice, G.stream));
+        beta = 1.f;
+    }
+    if (g->gemm) {
+        /* column-major view: Yᵀ[Cout×M] = W[Cin×Cout]ᵀ · Xᵀ[Cin×M] */
+        CK_BLAS(cublasGemmEx(G.blas, CUBLAS_OP_T, CUBLAS_OP_N, c->cout, (int)M, c->cin, &alpha,
+                             g->w, CUDA_R_16F, c->cin, x->data, CUDA_R_16F, c->cin, &beta, y->data,
+                             CUDA_R_16F, c->cout, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    } else {
+        plan(c, x, y);
+        CK_DNN(cudnnConvolutionForward(G.dnn, &alpha, g->xd, x->data, g->wd, g->w, g->cd, g->algo,
+                                       scratch, g->ws, &beta, g->yd, y->data));
+    }
+    k_bias_relu<<<blocks_for(ny, 256), 256, 0, G.stream>>>((__half *)y->data, g->bias, ny, y->c,
+                                                           relu);
+    CK_CUDA(cudaGetLastError());
+}
+
+static shape5 s5(const kn_tensor *t)
+{
+    shape5 s = {t->n, t->d, t->h, t->w, t->c};
+    return s;
+}
+
+static void c_maxpool(const kn_pool *p, const kn_tensor *x, kn_tensor *y)
+{
+    size_t n = kn_numel(y);
+    k_maxpool<<<blocks_for(n, 256), 256, 0, G.stream>>>(
+        (const __half *)x->data, s5(x), (__half *)y->data, s5(y), make_int3(p->k[0], p->k[1], p->k[2]),
+        make_int3(p->s[0], p->s[1], p->s[2]), make_int3(p->p[0], p->p[1], p->p[2]));
+    CK_CUDA(cudaGetLastError());
+}
+
+static void c_global_mean(const kn_tensor *x, float *out)
+{
+    size_t nc = (size_t)x->n * x->c;
+    if (!grow((void **)&G.f32, &G.f32cap, nc * sizeof(float)))
+        return;
+    k_mean<<<(unsigned)((nc + 255) / 256), 256, 0, G.stream>>>(
+        (const __half *)x->data, x->n, (size_t)x->d * x->h * x->w, x->c, G.f32);
+    CK_CUDA(cudaMemcpyAsync(out, G.f32, nc * sizeof(float), cudaMemcpyDeviceToHost, G.stream));
+    CK_CUDA(cudaStreamSynchronize(G.stream));
+}
+
+static void c_to_host(const kn_tensor *t, float *host)
+{
+    size_t n = kn_numel(t);
+    if (!grow((void **)&G.f32, &G.f32cap, n * sizeof(float)))
+        return;
+    k_to_f32<<<blocks_for(n, 256), 256, 0, G.stream>>>((const __half *)t->data, G.f32, n);
+    CK_CUDA(cudaMemcpyAsync(host, G.f32, n * sizeof(float), cudaMemcpyDeviceToHost, G.stream));
+    CK_CUDA(cudaStreamSynchronize(G.stream));
+}
+
+static int c_sync(qn_error *err)
+{
+    CK_CUDA(cudaStreamSynchronize(G.stream));
+    CK_CUDA(cudaGetLastError());
+    int rc = G.status;
+    if (rc)
+        qn_error_set(err, rc, "cuda backend: %s", G.msg);
+    G.status = 0;
+    G.msg[0] = 0;
+    return rc;
+}
+
+static void c_threads(int)
+{
+}
+
+static const kn_ops cuda_ops = {
+    "cuda",        /* name */
+    1,             /* device */
+    IN_C,          /* in_channels */
+    d_alloc,
+    d_free,
+    c_prepare,
+    c_release,
+    c_input,
+    c_conv,
+    c_conv_scratch,
+    c_maxpool,
+    c_global_mean,
+    c_to_host,
+    c_sync,
+    c_threads,
+};
+
+extern "C" const kn_ops *kn_cuda_ops(void)
+{
+    return &cuda_ops;
+}
