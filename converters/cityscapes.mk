@@ -19,3 +19,8 @@ PROGRAMS += quern-cityscapes2coco
 quern-cityscapes2coco_SRCS := converters/cityscapes2coco_main.c
 quern-cityscapes2coco_LIBS := cityscapes png16 imgsize mask
 quern-cityscapes2coco_PKGS := jansson libdeflate spng
+
+# the bare PNG-decode floor, for bench/parts/cityscapes.sh
+TEST_TOOLS += cs_decode_floor
+cs_decode_floor_SRCS := converters/cityscapes_floor.c
+cs_decode_floor_LIBS := png16

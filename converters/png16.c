@@ -19,7 +19,9 @@ struct qn_png16 {
     uint8_t *file;  size_t file_cap;   /* the whole PNG file */
     uint8_t *idat;  size_t idat_cap;   /* concatenated IDAT payloads */
     uint8_t *raw;   size_t raw_cap;    /* inflated, filtered scanlines */
-    uint16_t *px;   size_t px_cap;     /* decoded samples (elements) */
+    uint16_t *px;   size_t px_cap;     /* decoded samples, libspng path (bytes) */
+    uint8_t *rows;  size_t rows_cap;   /* two unfiltered rows (fast path) */
+    const uint16_t *out;               /* the decoded image: in raw or px */
 };
 
 typedef struct ihdr {
@@ -51,6 +53,7 @@ void qn_png16_free(qn_png16 *d)
     free(d->idat);
     free(d->raw);
     free(d->px);
+    free(d->rows);
     free(d);
 }
 
@@ -249,72 +252,64 @@ static uint64_t repeat_pair(const uint8_t *p)
  * always; Paeth when the row above is flat there, since b == c makes the predictor
  * a; Average when the row above equals the left sample), the 8 output bytes just
  * repeat the left sample: one 8-byte store instead of 8 dependent byte steps. */
-static int flat_run(unsigned type, const uint8_t *r, const uint8_t *prev, size_t i)
+static int flat_run(unsigned type, uint64_t v, const uint8_t *src, const uint8_t *prev,
+                    size_t i)
 {
-    if (load64(r + i) != 0)
+    if (load64(src + i) != 0)
         return 0;
     if (type == 1)
         return 1;
     if (type == 4)
         return load64(prev + i) == load64(prev + i - 2);
-    return load64(prev + i) == repeat_pair(r + i); /* Average */
+    return load64(prev + i) == v; /* Average */
 }
 
-static void unfilter_serial(unsigned type, uint8_t *r, const uint8_t *prev, size_t i)
-{
-    if (type == 1)
-        r[i] = (uint8_t)(r[i] + r[i - 2]);
-    else if (type == 3)
-        r[i] = (uint8_t)(r[i] + ((r[i - 2] + prev[i]) >> 1));
-    else
-        r[i] = (uint8_t)(r[i] + paeth(r[i - 2], prev[i], prev[i - 2]));
-}
-
-/* Undoes one row's filter in place. r: rb bytes; prev: the row above, already
- * unfiltered (NULL for the first row); bpp = 2. */
-static void unfilter_row(unsigned type, uint8_t *r, const uint8_t *prev, size_t rb)
+/* Undoes one row's filter: cur = unfiltered(src) given prev, the row above
+ * unfiltered (all zeros above the first row); rb bytes, 2 bytes per sample. */
+static void unfilter_row(unsigned type, uint8_t *cur, const uint8_t *src,
+                         const uint8_t *prev, size_t rb)
 {
     size_t i = 0;
-    if (type == 0)
+    if (type == 0) {
+        memcpy(cur, src, rb);
         return;
+    }
     if (type == 2) { /* Up */
-        if (!prev)
-            return;
 #ifdef __SSE2__
         for (; i + 16 <= rb; i += 16) {
-            __m128i a = _mm_loadu_si128((const __m128i *)(r + i));
+            __m128i a = _mm_loadu_si128((const __m128i *)(src + i));
             __m128i b = _mm_loadu_si128((const __m128i *)(prev + i));
-            _mm_storeu_si128((__m128i *)(r + i), _mm_add_epi8(a, b));
+            _mm_storeu_si128((__m128i *)(cur + i), _mm_add_epi8(a, b));
         }
 #endif
         for (; i < rb; i++)
-            r[i] = (uint8_t)(r[i] + prev[i]);
+            cur[i] = (uint8_t)(src[i] + prev[i]);
         return;
     }
-    if (!prev) { /* first row: Paeth is Sub, Average adds half the left byte */
-        if (type == 4)
-            type = 1;
-        if (type == 3) {
-            for (i = 2; i < rb; i++)
-                r[i] = (uint8_t)(r[i] + (r[i - 2] >> 1));
-            return;
-        }
-    }
-    if (type != 1) { /* the first sample has no left neighbour */
-        r[0] = (uint8_t)(r[0] + (type == 3 ? prev[0] >> 1 : prev[0]));
-        r[1] = (uint8_t)(r[1] + (type == 3 ? prev[1] >> 1 : prev[1]));
-    }
-    i = 2;
+    /* the first sample has no left neighbour (a = c = 0) */
+    for (i = 0; i < 2 && i < rb; i++)
+        cur[i] = (uint8_t)(src[i] + (type == 1 ? 0 : type == 3 ? prev[i] >> 1 : prev[i]));
     while (i < rb) {
-        if (i + 8 <= rb && flat_run(type, r, prev, i)) {
-            uint64_t v = repeat_pair(r + i);
-            memcpy(r + i, &v, 8);
-            i += 8;
+        uint64_t v = repeat_pair(cur + i);
+        if (i + 8 <= rb && flat_run(type, v, src, prev, i)) {
+            /* v stays in a register for the whole run: no store-to-load chain */
+            do {
+                memcpy(cur + i, &v, 8);
+                i += 8;
+            } while (i + 8 <= rb && flat_run(type, v, src, prev, i));
             continue;
         }
         size_t end = i + 8 < rb ? i + 8 : rb;
-        for (; i < end; i++)
-            unfilter_serial(type, r, prev, i);
+        for (; i < end; i++) {
+            int a = cur[i - 2], p;
+            if (type == 1)
+                p = a;
+            else if (type == 3)
+                p = (a + prev[i]) >> 1;
+            else
+                p = paeth(a, prev[i], prev[i - 2]);
+            cur[i] = (uint8_t)(src[i] + p);
+        }
     }
 }
 
@@ -333,12 +328,16 @@ static void store_row(uint16_t *out, const uint8_t *r, uint32_t w)
         out[x] = (uint16_t)(r[2 * x] << 8 | r[2 * x + 1]);
 }
 
+/* Inflates into d->raw, then unfilters row by row through two small row buffers and
+ * writes the samples back into d->raw itself: output row y, at byte 2*w*y, ends
+ * before filtered row y+1 starts (at (2*w+1)*(y+1)+1) and only overlaps input that
+ * was already read, so one buffer serves both and the image is touched while warm. */
 static int decode_fast(qn_png16 *d, size_t idat_n, const ihdr *h, const char *name,
                        qn_error *err)
 {
     size_t rb = (size_t)h->w * 2, raw_n = (rb + 1) * h->h;
     if (reserve((void **)&d->raw, &d->raw_cap, raw_n) != 0 ||
-        reserve((void **)&d->px, &d->px_cap, (size_t)h->w * h->h * sizeof(uint16_t)) != 0)
+        reserve((void **)&d->rows, &d->rows_cap, 2 * rb) != 0)
         return qn_error_set(err, QN_ENOMEM, "%s: out of memory", name);
     size_t got_in = 0, got_out = 0;
     enum libdeflate_result r = libdeflate_zlib_decompress_ex(d->inflater, d->idat, idat_n,
@@ -352,17 +351,21 @@ static int decode_fast(qn_png16 *d, size_t idat_n, const ihdr *h, const char *na
     if (got_out != raw_n)
         return qn_error_set(err, QN_EINPUT, "%s: truncated image data (%zu of %zu bytes)",
                             name, got_out, raw_n);
-    uint8_t *prev = NULL;
+    uint8_t *prev = d->rows, *cur = d->rows + rb;
+    uint16_t *out = (uint16_t *)(void *)d->raw;
+    memset(prev, 0, rb);
     for (uint32_t y = 0; y < h->h; y++) {
-        uint8_t *row = d->raw + (size_t)y * (rb + 1);
-        unsigned type = row[0];
-        if (type > 4)
+        const uint8_t *row = d->raw + (size_t)y * (rb + 1);
+        if (row[0] > 4)
             return qn_error_set(err, QN_EINPUT, "%s: bad filter type %u on row %u", name,
-                                type, y);
-        unfilter_row(type, row + 1, prev, rb);
-        store_row(d->px + (size_t)y * h->w, row + 1, h->w);
-        prev = row + 1;
+                                row[0], y);
+        unfilter_row(row[0], cur, row + 1, prev, rb);
+        store_row(out + (size_t)y * h->w, cur, h->w);
+        uint8_t *t = prev;
+        prev = cur;
+        cur = t;
     }
+    d->out = out;
     return QN_OK;
 }
 
@@ -393,6 +396,7 @@ static int decode_spng(qn_png16 *d, const uint8_t *buf, size_t n, const ihdr *h,
     if (h->depth == 8)
         for (size_t i = 0; i < npx; i++)
             d->px[i] = d->raw[i];
+    d->out = d->px;
     return QN_OK;
 }
 
@@ -419,6 +423,6 @@ int qn_png16_read_mem(qn_png16 *d, const uint8_t *buf, size_t n, const char *nam
     img->w = h.w;
     img->h = h.h;
     img->bit_depth = h.depth;
-    img->px = d->px;
+    img->px = d->out;
     return QN_OK;
 }
