@@ -35,7 +35,7 @@ static double ingest_clips(qn_store *s, int64_t *video_ids)
     qn_error err;
     qn_error_clear(&err);
     qn_store_clip *c = calloc((size_t)n_clips, sizeof *c);
-    char (*text)[64] = calloc((size_t)n_clips, 64);
+    char (*text)[80] = calloc((size_t)n_clips, 80);
     int32_t tok[10] = {11, 22, 33, 44, 55, 66, 77, 88, 99, 110};
     double t0 = qn_now();
     for (int v = 0; v < n_videos; v++) {
@@ -50,7 +50,7 @@ static double ingest_clips(qn_store *s, int64_t *video_ids)
         vi.duration = n_rows;
         TRY(qn_store_video_add(s, &vi, &video_ids[v], &err), "video");
         for (int k = 0; k < n_clips; k++) {
-            snprintf(text[k], 64, "and then you take the %d screws out of video %d", k, v);
+            snprintf(text[k], 80, "and then you take the %d screws out of video %d", k, v);
             double st = (double)k * n_rows / n_clips;
             c[k] = (qn_store_clip){0, 0, k, st, st + 4.0, text[k], text[k], text[k] + 9, tok, 10};
         }

@@ -104,6 +104,18 @@ static void check_video(qn_store *s, qn_fset *ps, qn_fset *pc, const qn_store_vi
 }
 
 /* Checks the store against the log; returns the number of batches in it. */
+static int count_commits(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    int n = 0, c;
+    if (!f)
+        return 0;
+    while ((c = getc(f)) != EOF)
+        n += c == 'C';
+    fclose(f);
+    return n;
+}
+
 /* seen: batches found in the store after an earlier kill; they must stay. */
 static unsigned char seen[MAX_BATCHES];
 
@@ -182,8 +194,17 @@ START_TEST(kill_at_random_moments)
             execl(killer, killer, store, log, (char *)NULL);
             _exit(127);
         }
-        /* 0..60 ms: some kills land in open/truncation, most in batches and commits */
-        usleep((useconds_t)(rand() % 60000));
+        /* odd runs: 0..60 ms after the start, so some kills land in open and truncation;
+         * even runs: 0..30 ms after the writer's first commit of this run, so they land in
+         * the next batch or its commit however slow the start is (sanitizers) */
+        if (i % 2) {
+            usleep((useconds_t)(rand() % 60000));
+        } else {
+            int before = count_commits(log);
+            for (int t = 0; t < 5000 && count_commits(log) == before; t++)
+                usleep(1000);
+            usleep((useconds_t)(rand() % 30000));
+        }
         kill(pid, SIGKILL);
         int status;
         waitpid(pid, &status, 0);
@@ -207,7 +228,7 @@ START_TEST(kill_at_random_moments)
     printf("kill test: %d kills, %lld batches in the store, %lld of them committed just "
            "before a kill (not logged), %.1f s CPU (seed %u)\n", kills, (long long)in_store,
            (long long)inflight_kept, ((double)clock() - t0) / CLOCKS_PER_SEC, seed);
-    ck_assert_int_gt(in_store, kills / 4); /* the writer made progress between kills */
+    ck_assert_int_ge(in_store, kills / 2); /* every even run committed at least once */
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     ck_assert_int_eq(system(cmd), 0);
