@@ -454,3 +454,46 @@ def test_torch_dataset_when_torch_is_there(small):
                                      sampler=qs.VideoBatchSampler(ds, 2, seed=0))
     b = next(iter(dl))
     assert b["video"].shape[:2] == (2, 4)
+
+
+def test_snapshots_while_a_writer_commits(tools_dir, tmp_path):
+    """Readers opened while store_synth commits batch after batch see whole batches only:
+    every mapping inside the committed rows, clips and rows for the same videos, and rows
+    identical to the final store's (committed rows never change)."""
+    path = tmp_path / "live"
+    proc = subprocess.Popen([str(tools_dir / "store_synth"), "create", str(path), "--videos",
+                             "400", "--batch", "3", "--dim2d", "8", "--dim3d", "8", "--vocab",
+                             "20", "--min-dur", "3", "--max-dur", "10"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    snaps = []
+    try:
+        while proc.poll() is None:
+            try:
+                st = qs.Store(path)
+            except qs.StoreError:
+                if snaps:
+                    raise            # once readable, a store stays readable
+                continue             # not created yet
+            counts = set()
+            for name in SETS:
+                fs = st.sets.get(name)
+                if fs is None:
+                    continue
+                has = fs.video_first >= 0
+                assert np.all(fs.video_first[has] + fs.video_n[has] <= fs.n_rows)
+                assert st.features(name).shape == (fs.n_rows, fs.dim)
+                counts.add(int(has.sum()))
+            with_clips = int((st.clip_count > 0).sum())
+            assert counts <= {with_clips}, (counts, with_clips)   # whole batches only
+            assert with_clips % 3 == 0 or with_clips == 400
+            snaps.append(st)
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == 0, proc.stderr.read()
+    final = qs.Store(path)
+    assert len(snaps) >= 2
+    for st in snaps[::max(1, len(snaps) // 10)]:
+        for name in SETS:
+            if name in st.sets:
+                a = st.features(name)
+                assert a.tobytes() == final.features(name)[:len(a)].tobytes()

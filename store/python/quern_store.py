@@ -407,6 +407,8 @@ class Store:
         inv = np.empty(len(v), np.int64)
         inv[order] = np.cumsum(new) - 1
         uv, us, ue = vo[new], so[new], eo[new]
+        # each set pools the distinct windows into its block of `pooled`; one contiguous
+        # take then expands them (faster than each set writing n strided rows)
         pooled = np.empty((len(uv), dims), out.dtype)
         off = 0
         for fs in fss:
@@ -445,20 +447,22 @@ def window_rows(first, count, starts, ends, rate):
 def _max_windows(rows, lo, length, out, chunk=64):
     """out[i] = max over rows[lo_i : lo_i + length_i] (out: (m, dim), rows' dtype).
 
-    Windows go in chunks of `chunk` (accumulator and scratch stay in the CPU cache), longest
-    first, so the windows still growing at step j are a prefix of the chunk; each step
-    gathers one row per window into the running max. float16 maxima are taken on the bit
-    patterns: for non-negative halves uint16 order is float order, and a negative value
-    sets the sign bit of the uint16 maximum, so only those windows are redone as floats
-    (exact either way; numpy's float16 maximum is ~10x slower)."""
+    Windows go in row order (so the windows of one video, which overlap, are pooled
+    together while their rows are still in the CPU cache), in chunks of `chunk` (accumulator
+    and scratch stay in cache); inside a chunk longest first, so the windows still growing
+    at step j are a prefix; each step gathers one row per window into the running max.
+    float16 maxima are taken on the bit patterns: for non-negative halves uint16 order is
+    float order, and a negative value sets the sign bit of the uint16 maximum, so only
+    those windows are redone as floats (exact either way; numpy's float16 max is slow)."""
     half = rows.dtype == np.float16
     src = rows.view(np.uint16) if half else rows
     dst = out.view(np.uint16) if half else out
-    order = np.argsort(-length, kind="stable")
+    by_row = np.argsort(lo, kind="stable")
     tmp = np.empty((chunk, rows.shape[1]), src.dtype)
     acc = np.empty((chunk, rows.shape[1]), src.dtype)
-    for c0 in range(0, len(order), chunk):
-        idx = order[c0:c0 + chunk]
+    for c0 in range(0, len(by_row), chunk):
+        part = by_row[c0:c0 + chunk]
+        idx = part[np.argsort(-length[part], kind="stable")]
         lo_c, len_c = lo[idx], length[idx]
         k = len(idx)
         np.take(src, lo_c, axis=0, out=acc[:k])
@@ -474,15 +478,16 @@ def _max_windows(rows, lo, length, out, chunk=64):
     return out
 
 
-def pool_rows(rows, first, count, starts, ends, rate, out=None):
+def pool_rows(rows, first, count, starts, ends, rate, out=None, expand=None):
     """Pools windows [starts_i, ends_i] (seconds) of videos whose rows are
     rows[first_i : first_i + count_i] (rows: a (N, dim) array or memmap of one per_step
     set). Returns (n, dim) float32, or writes into `out` (any float dtype, may be a strided
-    block). Windows that cover the same rows are pooled once."""
+    block). Windows that cover the same rows are pooled once. With `expand` (indices into
+    the windows), out[j] gets window expand[j] instead."""
     n = len(starts)
     dim = rows.shape[1]
     if out is None:
-        out = np.empty((n, dim), np.float32)
+        out = np.empty((n if expand is None else len(expand), dim), np.float32)
     lo, hi = window_rows(first, count, starts, ends, rate)
     ok = lo >= 0
     if not ok.any():
@@ -501,20 +506,26 @@ def pool_rows(rows, first, count, starts, ends, rate, out=None):
     _max_windows(np.asarray(rows), ulo, ukey - ulo * nrows - ulo, m[:len(ukey)])
     if none:
         m[-1] = 0
-    m = m.astype(np.float32, copy=False)
+    if expand is not None:
+        inv = inv[expand]
+    if expand is None and len(m) == n and np.array_equal(inv, np.arange(n)):
+        dst = out                       # windows all distinct: normalise in place in out
+        dst[...] = m
+    else:
+        dst = m.astype(np.float32, copy=False)
     # L2 (FORMAT.md §5): x / ||x||, left as is when the norm is 0; float32 sums of squares
     # (numpy's SIMD partial sums) agree with the C library's double sums to ~1e-7
-    ss = np.einsum("ij,ij->i", m, m).astype(np.float64)
+    ss = np.einsum("ij,ij->i", dst, dst, dtype=np.float32).astype(np.float64)
     scale = np.ones(len(ss), np.float32)
     nz = ss > 0
     scale[nz] = 1.0 / np.sqrt(ss[nz])
-    m *= scale[:, None]
-    if len(m) == n and np.array_equal(inv, np.arange(n)):
-        out[...] = m
-    elif out.flags.c_contiguous and out.dtype == np.float32:
-        np.take(m, inv, axis=0, out=out, mode="clip")
+    dst *= scale[:, None]
+    if dst is out:
+        return out
+    if out.flags.c_contiguous and out.dtype == np.float32:
+        np.take(dst, inv, axis=0, out=out, mode="clip")
     else:   # a strided block or another dtype: gather contiguous, then copy
-        out[...] = m[inv]
+        out[...] = dst[inv]
     return out
 
 
