@@ -1,9 +1,10 @@
 /* store_bench — C-side store figures (TEST_TOOL; run by bench/store_ingest.sh, and by
  * helper E's bench/store.sh).
  * Usage: store_bench DIR [--videos N] [--clips-per-video K] [--rows R] [--threads T]
+ *                        [--batch B]   (videos per batch, default 100)
  * DIR must not exist. Prints one "name value unit" line per figure:
  *   clip_rows_per_s     clips (3 texts + 10 token ids each) inserted per second, batches of
- *                       100 videos, commits included
+ *                       B videos, commits included
  *   feature_rows_per_s  per-step f16 rows of 2048 values appended per second, fdatasync'd
  *   feature_MB_per_s    the same in MB/s (compare with dd ... conv=fdatasync)
  *   pooled_clips_per_s  HowTo100M 4096-d clips (2D rate 1 ‖ 3D rate 1.5, max + L2) pooled
@@ -16,7 +17,7 @@
 #include "qn_progress.h"
 #include "store/store.h"
 
-static int n_videos = 2000, n_clips = 64, n_rows = 20, n_threads = 2;
+static int n_videos = 2000, n_clips = 64, n_rows = 20, n_threads = 2, n_batch = 100;
 
 static void die(const char *what, const qn_error *e)
 {
@@ -39,7 +40,7 @@ static double ingest_clips(qn_store *s, int64_t *video_ids)
     int32_t tok[10] = {11, 22, 33, 44, 55, 66, 77, 88, 99, 110};
     double t0 = qn_now();
     for (int v = 0; v < n_videos; v++) {
-        if (v % 100 == 0)
+        if (v % n_batch == 0)
             TRY(qn_store_begin(s, &err), "begin");
         char ext[32];
         snprintf(ext, sizeof ext, "vid%07d", v);
@@ -55,7 +56,7 @@ static double ingest_clips(qn_store *s, int64_t *video_ids)
             c[k] = (qn_store_clip){0, 0, k, st, st + 4.0, text[k], text[k], text[k] + 9, tok, 10};
         }
         TRY(qn_store_clips_add(s, video_ids[v], c, (size_t)n_clips, NULL, &err), "clips");
-        if (v % 100 == 99 || v == n_videos - 1)
+        if (v % n_batch == n_batch - 1 || v == n_videos - 1)
             TRY(qn_store_commit(s, &err), "commit");
     }
     double dt = qn_now() - t0;
@@ -79,11 +80,11 @@ static double ingest_rows(qn_store *s, const int64_t *video_ids, double *mbps)
         rows[i] = (uint16_t)(0x3000 + (i * 2654435761u >> 22) % 0x800); /* 0.125 .. 0.25 */
     double t0 = qn_now();
     for (int v = 0; v < n_videos; v++) {
-        if (v % 100 == 0)
+        if (v % n_batch == 0)
             TRY(qn_store_begin(s, &err), "begin");
         TRY(qn_fset_put_video(s, f2, video_ids[v], rows, QN_F16, n_rows, &err), "rows 2d");
         TRY(qn_fset_put_video(s, f3, video_ids[v], rows, QN_F16, r3, &err), "rows 3d");
-        if (v % 100 == 99 || v == n_videos - 1)
+        if (v % n_batch == n_batch - 1 || v == n_videos - 1)
             TRY(qn_store_commit(s, &err), "commit");
     }
     double dt = qn_now() - t0;
@@ -154,7 +155,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2 || argv[1][0] == '-') {
         fprintf(stderr, "usage: store_bench DIR [--videos N] [--clips-per-video K] [--rows R] "
-                        "[--threads T]\n");
+                        "[--threads T] [--batch B]\n");
         return 2;
     }
     for (int i = 2; i + 1 < argc; i += 2) {
@@ -163,9 +164,11 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--clips-per-video")) n_clips = v;
         else if (!strcmp(argv[i], "--rows")) n_rows = v;
         else if (!strcmp(argv[i], "--threads")) n_threads = v;
+        else if (!strcmp(argv[i], "--batch")) n_batch = v;
         else { fprintf(stderr, "store_bench: unknown option %s\n", argv[i]); return 2; }
     }
-    if (n_videos < 1 || n_clips < 1 || n_rows < 1 || n_threads < 1 || n_threads > 64) {
+    if (n_videos < 1 || n_clips < 1 || n_rows < 1 || n_threads < 1 || n_threads > 64 ||
+        n_batch < 1) {
         fprintf(stderr, "store_bench: bad sizes\n");
         return 2;
     }

@@ -10,7 +10,7 @@ TOOL=${QUERN_TEST_TOOLS:-$ROOT/build/rel/tests}/store_bench
 [ -x "$TOOL" ] || make -C "$ROOT" -s "build/rel/tests/store_bench"
 T=$(mktemp -d "${TMPDIR:-/tmp}/qn_store_bench.XXXXXX")
 trap 'rm -rf "$T"' EXIT
-"$TOOL" "$T/store" "$@" | tee "$T/out"
+"$TOOL" "$T/store" --batch 500 "$@" | tee "$T/out"
 # dd of the same byte count as the feature rows, one fdatasync at the end
 bytes=$(du -sb "$T/store/features" | cut -f1)
 mb=$((bytes / 1048576 + 1))
