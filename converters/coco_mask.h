@@ -64,7 +64,9 @@ int qn_rle_from_string(qn_rle *r, const char *s, uint32_t h, uint32_t w);
 /* Every instance of a label image at once.
  * labels: row-major h×w 16-bit ids (as decoded from a PNG). For each distinct id
  * >= min_id present, returns its RLE (column-major, as pycocotools encodes
- * np.asfortranarray(labels == id)) in ascending id order. One pass over the pixels. */
+ * np.asfortranarray(labels == id)) in ascending id order. One pass over the pixels.
+ * out is overwritten, not freed (release it with qn_label_rles_free before reuse);
+ * on error it is left empty. Ids are < 65536, so min_id > 65535 finds none. */
 typedef struct qn_label_rles {
     size_t n;         /* number of distinct ids found */
     uint32_t *ids;    /* n ids, ascending */
