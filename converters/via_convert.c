@@ -5,6 +5,7 @@
  * kept in memory (one flat vertex array) because category ids of an open table
  * are known only at the end; the output is then written in one pass, atomically.
  */
+#include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,15 +32,40 @@ typedef struct run {
 
 static int oom(run *r) { return via_fail(r->err, QN_ENOMEM, &r->w, "out of memory"); }
 
+/* Reads the whole file, skips a UTF-8 byte order mark (Windows editors add one,
+ * jansson refuses it) and parses it; errors name file:line:col (jansson's). */
 static int load_json(const char *path, json_t **out, qn_error *err)
 {
-    json_error_t je;
-    *out = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-    if (*out)
-        return QN_OK;
-    if (je.line > 0)
-        return qn_error_set(err, QN_EINPUT, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-    return qn_error_set(err, QN_EINPUT, "%s: %s", path, je.text);
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return qn_error_set(err, QN_EINPUT, "%s: %s", path, strerror(errno));
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int rc = QN_OK;
+    for (;;) {
+        if (via_grow((void **)&buf, &cap, len + 65536, 1) != QN_OK) {
+            rc = qn_error_set(err, QN_ENOMEM, "%s: out of memory", path);
+            break;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) {
+            if (ferror(f))
+                rc = qn_error_set(err, QN_EINPUT, "%s: read error: %s", path, strerror(errno));
+            break;
+        }
+    }
+    fclose(f);
+    if (rc == QN_OK) {
+        size_t skip = len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+        json_error_t je;
+        *out = json_loadb(buf + skip, len - skip, JSON_REJECT_DUPLICATES, &je);
+        if (!*out)
+            rc = qn_error_set(err, QN_EINPUT, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+    }
+    free(buf);
+    return rc;
 }
 
 /* ---- class attribute and category table ---- */

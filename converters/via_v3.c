@@ -50,7 +50,9 @@ static int add_view(via_srcs *out, json_t *index, const json_t *files, const cha
         return via_fail(err, QN_EINPUT, &w, "the file of view \"%s\" has no \"fname\"", vid);
     if (k == 0) {
         out->skipped_views++;
-        return json_object_set_new(index, vid, json_integer(-1)) ? QN_ENOMEM : QN_OK;
+        if (json_object_set_new(index, vid, json_integer(-1)))
+            return qn_error_set(err, QN_ENOMEM, "%s: out of memory", file);
+        return QN_OK;
     }
     json_t *arr = json_array();
     if (!arr || via_grow((void **)&out->v, &out->cap, out->n + 1, sizeof *out->v) != QN_OK) {

@@ -632,6 +632,16 @@ def test_json_errors_name_line_and_column(bin_dir, ds, text, where):
     assert sorted(p.name for p in ds.iterdir()) == ["a.jpg", "b.png", "bad.json", "c.jpg", "o.json"]
 
 
+def test_bom_and_missing_input(bin_dir, ds):
+    src = ds / "bom.json"
+    src.write_bytes(b"\xef\xbb\xbf" + json.dumps(via2_meta()).encode())
+    cp = convert(bin_dir, src, "-o", ds / "o.json", "--category-attr", "label")
+    assert cp.returncode == 0, cp.stderr
+    cp = convert(bin_dir, ds / "nope.json", "-o", ds / "o.json", "--category-attr", "label")
+    assert cp.returncode == 2
+    assert cp.stderr.strip() == PROG + ": %s: No such file or directory" % (ds / "nope.json")
+
+
 @pytest.mark.parametrize("doc,msg", [
     ([1, 2], "top level is not a JSON object, so not a VIA file"),
     ({"k": 5}, "entry \"k\" is not an image record (object)"),
