@@ -37,14 +37,15 @@ static size_t tag_len(const char *s, size_t len, size_t i)
     if (!ok)
         return 0;
     size_t lim = len - i < TAG_MAX ? len - i : TAG_MAX;
-    const char *e = memchr(s + i + 1, '>', lim - 1);
-    if (!e)
-        return 0;
-    size_t n = (size_t)(e - (s + i)) + 1;
-    /* A '<' or line break inside means the first '<' was text ("a < b <i>c</i>"). */
-    if (memchr(s + i + 1, '<', n - 1) || memchr(s + i + 1, '\n', n - 1))
-        return 0;
-    return n;
+    /* One pass: the tag ends at '>'; a '<' or line break first means this '<' was text. */
+    for (size_t k = 2; k < lim; k++) {
+        char d = s[i + k];
+        if (d == '>')
+            return k + 1;
+        if (d == '<' || d == '\n')
+            return 0;
+    }
+    return 0;
 }
 
 /* `{\...}` override block (ASS, and SRT's {\an8}); 0 when not one. */

@@ -24,13 +24,12 @@ static size_t digits(const char *s, size_t len, size_t i, uint64_t *v)
 /* "hh:mm:ss.mmm" exactly (every WebVTT timing and YouTube word stamp): no loops. */
 static int fast_time(const char *s, size_t len, size_t *used, double *out)
 {
-    static const unsigned char pat[12] = "00:00:00.000";
-    if (len < 12 || (len > 12 && is_digit(s[12])))
+    if (len < 12 || (len > 12 && is_digit(s[12])) || s[2] != ':' || s[5] != ':' || s[8] != '.')
         return -1;
-    for (int k = 0; k < 12; k++) {
-        if (pat[k] == '0' ? !is_digit(s[k]) : s[k] != (char)pat[k])
+    static const int dig[9] = {0, 1, 3, 4, 6, 7, 9, 10, 11};
+    for (int k = 0; k < 9; k++)
+        if (!is_digit(s[dig[k]]))
             return -1;
-    }
     int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0'),
         sec = (s[6] - '0') * 10 + (s[7] - '0');
     int ms = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');

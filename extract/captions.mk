@@ -37,6 +37,6 @@ FUZZ_CC ?= clang
 FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I. -Icommon -Iextract
 .PHONY: fuzz
 fuzz: $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
-build/fuzz/fuzz_%: extract/fuzz/fuzz_%.c $(captions_SRCS) common/qn_error.c extract/captions.h extract/cap_priv.h
+build/fuzz/fuzz_%: extract/fuzz/fuzz_%.c extract/fuzz/fuzz_common.h $(captions_SRCS) common/qn_error.c extract/captions.h extract/cap_priv.h extract/cap_jsonscan.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(captions_SRCS) common/qn_error.c -lm

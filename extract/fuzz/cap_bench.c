@@ -5,6 +5,8 @@
  *       "files N bytes B cues C seconds S MB/s R" (and every cue with --dump).
  *   cap_bench --json FILE|-
  *       streams a caption.json; prints "videos V captions C seconds S peak_rss_mb M".
+ *   cap_bench --gen-json VIDEOS CAPTIONS
+ *       writes a HowTo100M-shaped caption.json to stdout (for a pipe into --json).
  * Files are read whole before the clock starts: the figure is parsing, not disk.
  */
 #include <fcntl.h>
@@ -79,8 +81,48 @@ static int run_json(const char *path)
     return 0;
 }
 
+/* HowTo100M caption.json shape: 11-char ids, ~2.5 s steps, overlapping ends, 3-6 words.
+ * One video body is formatted once and written after every id, so the pipe, not printf,
+ * sets the pace and the reader is what gets measured. */
+static int gen_json(long videos, long caps)
+{
+    static const char *w[] = {"pan", "oil", "garlic", "onion", "heat", "add", "minutes", "salt",
+                              "cut", "slice", "bowl", "flour", "stir", "bake", "golden", "drill"};
+    size_t cap = (size_t)caps * 80 + 64, n = 0;
+    char *body = malloc(cap);
+    unsigned r = 12345;
+    n += (size_t)snprintf(body + n, cap - n, "{\"start\": [");
+    for (long c = 0; c < caps; c++)
+        n += (size_t)snprintf(body + n, cap - n, "%s%ld.%02ld", c ? ", " : "", c * 5 / 2, (c * 37) % 100);
+    n += (size_t)snprintf(body + n, cap - n, "], \"end\": [");
+    for (long c = 0; c < caps; c++)
+        n += (size_t)snprintf(body + n, cap - n, "%s%ld.%02ld", c ? ", " : "", c * 5 / 2 + 5, (c * 37) % 100);
+    n += (size_t)snprintf(body + n, cap - n, "], \"text\": [");
+    for (long c = 0; c < caps; c++) {
+        n += (size_t)snprintf(body + n, cap - n, c ? ", \"" : "\"");
+        int k = 3 + (int)((r = r * 1103515245u + 12345u) >> 16) % 4;
+        for (int j = 0; j < k; j++)
+            n += (size_t)snprintf(body + n, cap - n, "%s%s", j ? " " : "",
+                                  w[((r = r * 1103515245u + 12345u) >> 16) % 16]);
+        n += (size_t)snprintf(body + n, cap - n, "\"");
+    }
+    n += (size_t)snprintf(body + n, cap - n, "]}");
+    static char buf[1 << 16];
+    setvbuf(stdout, buf, _IOFBF, sizeof buf);
+    fputc('{', stdout);
+    for (long v = 0; v < videos; v++) {
+        printf("%s\"v%010ld\": ", v ? ", " : "", v);
+        fwrite(body, 1, n, stdout);
+    }
+    fputs("}\n", stdout);
+    free(body);
+    return fflush(stdout) ? 3 : 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && !strcmp(argv[1], "--gen-json"))
+        return gen_json(atol(argv[2]), atol(argv[3]));
     int dump = 0, repeat = 1, filter = 0, i = 1;
     cap_opts o = CAP_OPTS_DEFAULT;
     for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {

@@ -15,7 +15,10 @@ static void fuzz_track(enum cap_format fmt, const char *name, const uint8_t *dat
         o.keep_sound_tags = 1;
     if (size && (data[0] & 2))
         o.charenc = "CP1252";
+    if (size && (data[0] & 16))
+        o.no_dedupe = 1;
     for (int span = 0; span < 2; span++) {
+        o.span = span ? CAP_SPAN_DISPLAYED : CAP_SPAN_SPOKEN;
         cap_track *t = cap_track_new();
         qn_error e;
         qn_error_clear(&e);
