@@ -658,6 +658,29 @@ def test_structure_errors(bin_dir, ds, doc, msg):
     assert cp.stderr.strip().startswith(PROG + ": %s: %s" % (src, msg)), cp.stderr
 
 
+def test_via3_structure_errors(bin_dir, ds):
+    def conv(doc):
+        src = dump(ds / "p3.json", doc)
+        return src, convert(bin_dir, src, "-o", ds / "o.json", "--category-attr", "label")
+    p = via3_project()
+    p["metadata"]["zz"] = {"vid": "42", "flg": 0, "z": [], "xy": [2, 1, 1, 2, 2], "av": {}}
+    src, cp = conv(p)
+    assert cp.returncode == 2 and cp.stderr.strip() == PROG + ": %s: metadata \"zz\": view \"42\" does not exist" % src
+    p = via3_project()
+    p["view"]["1"]["fid_list"] = ["77"]
+    src, cp = conv(p)
+    assert cp.returncode == 2 and "view \"1\" names a file that does not exist" in cp.stderr
+    p = via3_project()
+    p["metadata"]["1_r0"]["xy"] = [7, 1, 2, 3]
+    src, cp = conv(p)
+    assert cp.returncode == 2 and ("image \"a.jpg\" region \"1_r0\": polygon needs an even number >= 6 "
+                                   "coordinates in xy, has 3") in cp.stderr
+    p = via3_project()
+    p["view"]["1"]["fid_list"] = ["1", "2"]  # a multi-file view is not an image
+    src, cp = conv(p)
+    assert cp.returncode == 0 and "2 non-image views" in cp.stderr
+
+
 def test_forced_format_mismatch(bin_dir, ds):
     src = dump(ds / "v.json", via2_meta())
     cp = convert(bin_dir, src, "-o", ds / "o.json", "--class", "x", "--format", "via1")
