@@ -357,6 +357,9 @@ static int add_video(qn_store *s, const opts *o, const sets *fs, int64_t k, work
 
 static int do_create(const char *dir, const opts *o, qn_error *err)
 {
+    struct stat sb;
+    if (stat(dir, &sb) == 0)   /* a fresh store only: the same seed must give the same bytes */
+        return qn_error_set(err, QN_EUSAGE, "%s: already exists", dir);
     qn_store *s = NULL;
     int rc = qn_store_open(dir, QN_STORE_WRITE | QN_STORE_CREATE, &s, err);
     if (rc)
