@@ -277,7 +277,9 @@ static int refill(reader *r, size_t keep_from, qn_error *err)
         r->buf = p;
         r->cap *= 2;
     }
-    for (;;) {
+    /* Fill the whole buffer (pipes hand out 64 KB at a time): an entry that crosses the
+     * buffer's end is parsed again from its start, so refills must be big to stay linear. */
+    while (r->end < r->cap && !r->eof) {
         ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
         if (n < 0 && errno == EINTR)
             continue;
@@ -286,8 +288,8 @@ static int refill(reader *r, size_t keep_from, qn_error *err)
         if (n == 0)
             r->eof = 1;
         r->end += (size_t)n;
-        return QN_OK;
     }
+    return QN_OK;
 }
 
 static int syntax(reader *r, js *j, qn_error *err)

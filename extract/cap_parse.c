@@ -71,7 +71,13 @@ int cap_parse(cap_track *t, enum cap_format fmt, const char *name, const void *b
     case CAP_FMT_VTT: rc = cap_parse_vtt(t, name, s, n, err); break;
     case CAP_FMT_ASS: rc = cap_parse_ass(t, name, s, n, err); break;
     case CAP_FMT_CSV: rc = cap_parse_csv(t, name, s, n, err); break;
-    default: rc = cap_parse_srt(t, name, s, n, err); break;
+    default:
+        rc = cap_parse_srt(t, name, s, n, err);
+        /* YouTube captions converted to SRT (yt-dlp --convert-subs srt) keep the rolling
+         * repeats; WebVTT files are merged inside cap_parse_vtt already. */
+        if (rc == QN_OK && !t->priv->opts.no_dedupe && cap_youtube_is_rolling(t))
+            rc = cap_youtube_dedupe(t, t->priv->opts.span);
+        break;
     }
     if (owned)
         free(s);

@@ -461,6 +461,25 @@ START_TEST(youtube_added_cues)
 }
 END_TEST
 
+/* YouTube captions converted to SRT: tags gone, repeats kept; cap_parse merges them too. */
+START_TEST(youtube_converted_srt)
+{
+    const char *s = "1\n00:00:00,160 --> 00:00:03,429\n \nLinus, do your\n\n"
+                    "2\n00:00:03,429 --> 00:00:03,439\nLinus, do your\n \n\n"
+                    "3\n00:00:03,439 --> 00:00:06,000\nLinus, do your\nkids think\n\n"
+                    "4\n00:00:06,000 --> 00:00:06,010\nkids think\n \n\n";
+    cap_track *t = parse("yt.srt", s);
+    ck_assert(t->rolling);
+    cap_track_finish(t, 0);
+    ck_assert_uint_eq(t->n, 2);
+    ck_assert_str_eq(t->cues[0].text, "Linus, do your");
+    ck_time(t->cues[0].end, 3.439);
+    ck_assert_str_eq(t->cues[1].text, "kids think");
+    ck_time(t->cues[1].end, 6.0);
+    cap_track_free(t);
+}
+END_TEST
+
 START_TEST(youtube_not_rolling_plain)
 {
     const char *s = "WEBVTT\n\n00:01.000 --> 00:02.000\none\n\n00:02.000 --> 00:03.000\ntwo\n\n"
@@ -646,6 +665,7 @@ static Suite *captions_suite(void)
     tcase_add_test(tc, youtube_spoken);
     tcase_add_test(tc, youtube_displayed);
     tcase_add_test(tc, youtube_added_cues);
+    tcase_add_test(tc, youtube_converted_srt);
     tcase_add_test(tc, youtube_not_rolling_plain);
     tcase_add_test(tc, youtube_growing_line_without_timings);
     tcase_add_test(tc, stopwords_filter);
