@@ -322,10 +322,10 @@ int qn_store_export_jsonl(qn_store *s, const char *out_path, int64_t *n_clips, q
  * filtered text (raw: the clean text, like raw_caption.json). */
 int qn_store_export_caption_json(qn_store *s, const char *out_path, int raw, int64_t *n_videos,
                                  qn_error *err);
-/* Features as .npy (version 1.0, '<f2' or '<f4', C order): per-step sets one file per video,
- * OUT_DIR/EXT.npy of shape (rows, dim) (the HowTo100M extractor's layout); per-clip and
- * per-item sets one file OUT_DIR/SET.npy of shape (rows, dim) in clip-id / row order
- * (per-clip: plus OUT_DIR/SET.clips.txt listing "EXT INDEX" per row). */
+/* Features as .npy (version 1.0, '<f2' or '<f4', C order). Per-step sets: one file per video
+ * with status ok, OUT_DIR/EXT.npy of shape (rows, dim) (the HowTo100M extractor's layout).
+ * Per-clip and per-item sets: one file OUT_DIR/SET.npy of shape (rows, dim) in clip-id / row
+ * order (per-clip: plus OUT_DIR/SET.clips.txt listing "EXT INDEX" per row). */
 int qn_store_export_npy(qn_store *s, qn_fset *fs, const char *out_dir, int64_t *n_files,
                         qn_error *err);
 

@@ -95,6 +95,20 @@ def test_info_of_a_filled_store(bin_dir, make_store):
     assert qs(bin_dir, "verify", d).returncode == 0
 
 
+def test_info_reasons(bin_dir, make_store):
+    import sqlite3
+    d = make_store("a")
+    db = sqlite3.connect(d / "meta.db")
+    db.execute("UPDATE video SET status='rejected', reason='duration > 2000 s' WHERE id <= 2")
+    db.execute("UPDATE video SET status='failed', reason='moov atom not found' WHERE id = 3")
+    db.commit()
+    db.close()
+    out = qs(bin_dir, "info", d).stdout
+    assert "videos     6 (ok 3, pending 0, rejected 2, failed 1)" in out
+    assert "rejected/failed videos by reason\n  rejected        2  duration > 2000 s\n" \
+           "  failed          1  moov atom not found\n" in out
+
+
 def test_feature_file_readable_as_documented(make_store):
     """FORMAT.md: header fields at their offsets, rows memmap-able at offset 4096."""
     import sqlite3
