@@ -11,9 +11,11 @@
  * failed with the decoder's reason and skipped (exit 1).
  */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "extract/frames.h"
 #include "kernels/engine.h"
@@ -61,7 +63,7 @@ typedef struct opts {
     const char *store, *w2d, *w3d;
     kn_backend backend;
     int decode;      /* enum fr_hw */
-    int threads, batch, quiet;
+    int threads, batch, quiet, decoders;
     char **ids;
     int n_ids;
 } opts;
@@ -102,12 +104,13 @@ static int parse_int(const char *s, int lo, int *out)
 
 static int parse_args(int argc, char **argv, opts *o)
 {
-    enum { O_STORE = 256, O_W2D, O_W3D, O_BACKEND, O_DECODE, O_BATCH, O_VERSION };
+    enum { O_STORE = 256, O_W2D, O_W3D, O_BACKEND, O_DECODE, O_BATCH, O_DECODERS, O_VERSION };
     static const struct option longs[] = {
         {"store", required_argument, 0, O_STORE},     {"weights-2d", required_argument, 0, O_W2D},
         {"weights-3d", required_argument, 0, O_W3D},  {"backend", required_argument, 0, O_BACKEND},
         {"decode", required_argument, 0, O_DECODE},   {"threads", required_argument, 0, 'j'},
-        {"batch", required_argument, 0, O_BATCH},     {"quiet", no_argument, 0, 'q'},
+        {"batch", required_argument, 0, O_BATCH},     {"decoders", required_argument, 0, O_DECODERS},
+        {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},                {"version", no_argument, 0, O_VERSION},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
@@ -139,6 +142,10 @@ static int parse_args(int argc, char **argv, opts *o)
             if (parse_int(optarg, 1, &o->batch) < 0 || o->batch > 4096)
                 return usage_error("--batch: '%s' is not a batch size (1..4096)", optarg);
             break;
+        case O_DECODERS:
+            if (parse_int(optarg, 1, &o->decoders) < 0 || o->decoders > 256)
+                return usage_error("--decoders: '%s' is not a count (1..256)", optarg);
+            break;
         case 'q': o->quiet = 1; break;
         case 'h': fputs(usage_text, stdout); return -1;
         case O_VERSION: printf("%s %s\n", prog, QUERN_VERSION); return -1;
@@ -154,7 +161,212 @@ static int parse_args(int argc, char **argv, opts *o)
     return 0;
 }
 
-/* ---- the per-video accumulator (frames sink) ---- */
+/* ---- the pipeline: decoder threads -> bounded batch queue -> engine + store ----
+ *
+ * Decoder threads (--decoders, each with its own FFmpeg threads) take whole
+ * videos and cut their frames into batches; the main thread runs the engine on
+ * each batch as it arrives and, when a video's END item comes (always after its
+ * batches: one producer per video and a FIFO queue), pools and commits it. Only
+ * the main thread touches the engine and the store. The queue is bounded, so
+ * decoding runs at most a few batches ahead of the network. */
+
+enum { ITEM_END = 0, ITEM_2D = 2, ITEM_3D = 3 };
+
+typedef struct vjob {            /* one video */
+    const qn_store_video *v;
+    float *rows2d, *rows3d;      /* n × 2048, L2-normalised; main thread only */
+    int64_t n2d, n3d, cap2d, cap3d;
+    int rc;                      /* decode status, set before the END item */
+    qn_error ferr;               /* decode error */
+    double duration;
+} vjob;
+
+typedef struct item {
+    struct item *next;
+    vjob *job;
+    int kind, n, w, h;
+    uint8_t *data;
+} item;
+
+typedef struct todo todo;
+
+typedef struct pipeline {
+    pthread_mutex_t mu;
+    pthread_cond_t can_pop, can_push;
+    item *head, *tail;
+    int count, cap, stop;
+    size_t next_video;
+    /* read-only while running */
+    vjob *jobs;
+    size_t n_jobs;
+    int batch, dec_threads, hw;
+} pipeline;
+
+static void item_free(item *it)
+{
+    if (it) {
+        free(it->data);
+        free(it);
+    }
+}
+
+/* Queues `it` (ownership passes), waiting for room; refused once stopping. */
+static int push(pipeline *p, item *it)
+{
+    pthread_mutex_lock(&p->mu);
+    while (p->count >= p->cap && !p->stop)
+        pthread_cond_wait(&p->can_push, &p->mu);
+    int stopped = p->stop;
+    if (!stopped) {
+        it->next = NULL;
+        if (p->tail)
+            p->tail->next = it;
+        else
+            p->head = it;
+        p->tail = it;
+        p->count++;
+        pthread_cond_signal(&p->can_pop);
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (stopped) {
+        item_free(it);
+        return QN_EINTERNAL;
+    }
+    return QN_OK;
+}
+
+static item *pop(pipeline *p)
+{
+    pthread_mutex_lock(&p->mu);
+    while (!p->head && !p->stop)
+        pthread_cond_wait(&p->can_pop, &p->mu);
+    item *it = p->head;
+    if (!it) {   /* a decoder gave up (out of memory) */
+        pthread_mutex_unlock(&p->mu);
+        return NULL;
+    }
+    p->head = it->next;
+    if (!p->head)
+        p->tail = NULL;
+    p->count--;
+    pthread_cond_signal(&p->can_push);
+    pthread_mutex_unlock(&p->mu);
+    return it;
+}
+
+/* Tells the decoders to stop and frees whatever they had queued. */
+static void stop_all(pipeline *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->can_push);
+    item *it = p->head;
+    p->head = p->tail = NULL;
+    p->count = 0;
+    pthread_mutex_unlock(&p->mu);
+    while (it) {
+        item *next = it->next;
+        item_free(it);
+        it = next;
+    }
+}
+
+/* The frames sink of one decoder thread: fills batches, queues them when full. */
+typedef struct wsink {
+    pipeline *p;
+    vjob *job;
+    item *b[4];                  /* [ITEM_2D], [ITEM_3D] being filled */
+} wsink;
+
+static int add_frame(wsink *ws, int kind, const uint8_t *data, size_t bytes, int w, int h)
+{
+    item *it = ws->b[kind];
+    if (!it) {
+        it = calloc(1, sizeof *it);
+        if (!it || !(it->data = malloc(bytes * ws->p->batch))) {
+            free(it);
+            return QN_ENOMEM;
+        }
+        it->job = ws->job;
+        it->kind = kind;
+        it->w = w;
+        it->h = h;
+        ws->b[kind] = it;
+    }
+    memcpy(it->data + bytes * it->n++, data, bytes);
+    if (it->n < ws->p->batch)
+        return QN_OK;
+    ws->b[kind] = NULL;
+    return push(ws->p, it);
+}
+
+static int on_2d(void *user, int64_t index, const uint8_t *rgb, int w, int h)
+{
+    (void)index;
+    return add_frame(user, ITEM_2D, rgb, (size_t)w * h * 3, w, h);
+}
+
+static int on_3d(void *user, int64_t index, const uint8_t *rgb, int n_real, int side)
+{
+    (void)index;
+    (void)n_real;
+    return add_frame(user, ITEM_3D, rgb, (size_t)KN_3D_FRAMES * side * side * 3, side, side);
+}
+
+static void decode_one(pipeline *p, vjob *job)
+{
+    fr_opts fo;
+    fr_opts_default(&fo);
+    fo.threads = p->dec_threads;
+    fo.hw = p->hw;
+    qn_error_clear(&job->ferr);
+    wsink ws = {.p = p, .job = job};
+    fr_sink sink = {&ws, on_2d, on_3d};
+    fr_video *fv = NULL;
+    int rc = fr_open(&fv, job->v->path, &fo, &job->ferr);
+    if (rc == QN_OK) {
+        job->duration = fr_get_info(fv)->duration;
+        rc = fr_run(fv, &sink, NULL, &job->ferr);
+        if (rc < 0 && !job->ferr.status)
+            qn_error_set(&job->ferr, rc, "%s: out of memory for a batch", job->v->path);
+    }
+    fr_close(fv);
+    for (int k = ITEM_2D; k <= ITEM_3D; k++) {
+        item *it = ws.b[k];
+        ws.b[k] = NULL;
+        if (it && (rc < 0 || push(p, it) < 0))
+            item_free(it);
+    }
+    job->rc = rc;
+    item *end = calloc(1, sizeof *end);
+    if (!end) {   /* cannot even say we are done: make the main thread give up */
+        job->rc = qn_error_set(&job->ferr, QN_ENOMEM, "%s: out of memory", job->v->path);
+        pthread_mutex_lock(&p->mu);
+        p->stop = 1;
+        pthread_cond_broadcast(&p->can_pop);
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
+    end->job = job;
+    end->kind = ITEM_END;
+    push(p, end);
+}
+
+static void *decoder_thread(void *arg)
+{
+    pipeline *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        size_t i = p->next_video;
+        int done = p->stop || i >= p->n_jobs;
+        if (!done)
+            p->next_video++;
+        pthread_mutex_unlock(&p->mu);
+        if (done)
+            return NULL;
+        decode_one(p, &p->jobs[i]);
+    }
+}
 
 static int grow(float **rows, int64_t *cap, int64_t need)
 {
@@ -163,72 +375,35 @@ static int grow(float **rows, int64_t *cap, int64_t need)
     int64_t n = *cap ? *cap * 2 : 64;
     while (n < need)
         n *= 2;
-    float *p = realloc(*rows, (size_t)n * 2048 * sizeof *p);
-    if (!p)
+    float *q = realloc(*rows, (size_t)n * 2048 * sizeof *q);
+    if (!q)
         return QN_ENOMEM;
-    *rows = p;
+    *rows = q;
     *cap = n;
     return QN_OK;
 }
 
-static int flush2d(acc *a)
+/* Runs the network on one batch, appending the rows to its video. */
+static int run_item(kn_model *m2d, kn_model *m3d, item *it, qn_error *err)
 {
-    if (!a->nb2)
-        return QN_OK;
-    if (grow(&a->rows2d, &a->cap2d, a->n2d + a->nb2) < 0)
-        return qn_error_set(a->err, QN_ENOMEM, "out of memory for 2D rows");
-    int rc = kn_run_2d(a->m2d, a->b2, a->nb2, a->h2, a->w2, a->rows2d + a->n2d * 2048,
-                       KN_L2NORM, a->err);
-    a->n2d += a->nb2;
-    a->nb2 = 0;
+    vjob *j = it->job;
+    int is2d = it->kind == ITEM_2D;
+    float **rows = is2d ? &j->rows2d : &j->rows3d;
+    int64_t *n = is2d ? &j->n2d : &j->n3d;
+    if (grow(rows, is2d ? &j->cap2d : &j->cap3d, *n + it->n) < 0)
+        return qn_error_set(err, QN_ENOMEM, "%s: out of memory for feature rows", j->v->path);
+    float *out = *rows + *n * 2048;
+    int rc = is2d ? kn_run_2d(m2d, it->data, it->n, it->h, it->w, out, KN_L2NORM, err)
+                  : kn_run_3d(m3d, it->data, it->n, out, KN_L2NORM, err);
+    *n += it->n;
     return rc;
 }
 
-static int flush3d(acc *a)
+static void job_free(vjob *j)
 {
-    if (!a->nb3)
-        return QN_OK;
-    if (grow(&a->rows3d, &a->cap3d, a->n3d + a->nb3) < 0)
-        return qn_error_set(a->err, QN_ENOMEM, "out of memory for 3D rows");
-    int rc = kn_run_3d(a->m3d, a->b3, a->nb3, a->rows3d + a->n3d * 2048, KN_L2NORM, a->err);
-    a->n3d += a->nb3;
-    a->nb3 = 0;
-    return rc;
-}
-
-static int on_2d(void *user, int64_t index, const uint8_t *rgb, int w, int h)
-{
-    acc *a = user;
-    (void)index;
-    size_t bytes = (size_t)w * h * 3;
-    if (!a->b2) {
-        a->w2 = w;
-        a->h2 = h;
-        if (!(a->b2 = malloc(bytes * a->batch)))
-            return qn_error_set(a->err, QN_ENOMEM, "out of memory for a 2D batch");
-    }
-    memcpy(a->b2 + bytes * a->nb2++, rgb, bytes);
-    return a->nb2 == a->batch ? flush2d(a) : QN_OK;
-}
-
-static int on_3d(void *user, int64_t index, const uint8_t *rgb, int n_real, int side)
-{
-    acc *a = user;
-    (void)index;
-    (void)n_real;
-    size_t bytes = (size_t)KN_3D_FRAMES * side * side * 3;
-    if (!a->b3 && !(a->b3 = malloc(bytes * a->batch)))
-        return qn_error_set(a->err, QN_ENOMEM, "out of memory for a 3D batch");
-    memcpy(a->b3 + bytes * a->nb3++, rgb, bytes);
-    return a->nb3 == a->batch ? flush3d(a) : QN_OK;
-}
-
-static void acc_free(acc *a)
-{
-    free(a->b2);
-    free(a->b3);
-    free(a->rows2d);
-    free(a->rows3d);
+    free(j->rows2d);
+    free(j->rows3d);
+    j->rows2d = j->rows3d = NULL;
 }
 
 /* ---- pooling and writing ---- */
@@ -292,7 +467,7 @@ static int load_clips(qn_store *st, int64_t video_id, clips *c, qn_error *err)
 }
 
 /* Rounds the rows to f16, pools every clip, writes everything and the status in one batch. */
-static int write_video(qn_store *st, const feature_sets *fs, int64_t video_id, const acc *a,
+static int write_video(qn_store *st, const feature_sets *fs, int64_t video_id, const vjob *a,
                        totals *t, qn_error *err)
 {
     clips c = {0};
@@ -337,53 +512,31 @@ static int write_video(qn_store *st, const feature_sets *fs, int64_t video_id, c
     return rc;
 }
 
-/* ---- one video ---- */
+/* ---- one finished video ---- */
 
-static int mark_failed(qn_store *st, int64_t id, const char *why, qn_error *err)
+/* After its END item: write it, or mark it failed when FFmpeg could not read it.
+ * Returns QN_OK, 1 (failed input, recorded) or a negative status (stop). */
+static int finish_video(qn_store *st, const feature_sets *fs, vjob *j, totals *t,
+                        qn_error *err)
 {
-    return qn_store_video_set_status(st, id, QN_VIDEO_FAILED, why, err);
-}
-
-/* QN_OK: done; 1: the video failed to decode (marked, go on); <0: stop. */
-static int do_video(qn_store *st, const feature_sets *fs, const opts *o, kn_model *m2d,
-                    kn_model *m3d, const qn_store_video *v, totals *t, qn_error *err)
-{
-    fr_opts fo;
-    fr_opts_default(&fo);
-    fo.threads = o->threads;
-    fo.hw = o->decode;
-    qn_error ferr;
-    qn_error_clear(&ferr);
-    fr_video *fv = NULL;
-    acc a = {.m2d = m2d, .m3d = m3d, .batch = o->batch, .err = err};
-    fr_sink sink = {&a, on_2d, on_3d};
-    fr_stats fst;
-    int rc = fr_open(&fv, v->path, &fo, &ferr);
-    if (rc == QN_OK)
-        rc = fr_run(fv, &sink, &fst, &ferr);
-    if (rc == QN_OK && (rc = flush2d(&a)) == QN_OK)
-        rc = flush3d(&a);
-    if (err->status)              /* the engine failed (inside a callback or a flush) */
-        rc = err->status;
-    /* A video FFmpeg cannot read is bad input: record it and go on. */
-    int failed_input = rc == QN_EINPUT && ferr.status == QN_EINPUT && !err->status;
-    if (rc == QN_OK) {
-        rc = write_video(st, fs, v->id, &a, t, err);
+    int rc;
+    if (j->rc == QN_OK) {
+        rc = write_video(st, fs, j->v->id, j, t, err);
         if (rc == QN_OK) {
-            t->frames2d += a.n2d;
-            t->chunks3d += a.n3d;
-            t->seconds_video += fr_get_info(fv)->duration;
+            t->frames2d += j->n2d;
+            t->chunks3d += j->n3d;
+            t->seconds_video += j->duration;
         }
-    } else if (failed_input) {
-        fprintf(stderr, "%s: %s (video %s marked failed)\n", prog, ferr.msg, v->ext_id);
-        rc = mark_failed(st, v->id, ferr.msg, err);
+    } else if (j->rc == QN_EINPUT && j->ferr.status == QN_EINPUT) {
+        fprintf(stderr, "%s: %s (video %s marked failed)\n", prog, j->ferr.msg, j->v->ext_id);
+        rc = qn_store_video_set_status(st, j->v->id, QN_VIDEO_FAILED, j->ferr.msg, err);
         if (rc == QN_OK)
             rc = 1;
-    } else if (!err->status) {
-        qn_error_set(err, ferr.status ? ferr.status : rc, "%s", ferr.msg);
+    } else {
+        rc = qn_error_set(err, j->ferr.status ? j->ferr.status : j->rc, "%s",
+                          j->ferr.msg[0] ? j->ferr.msg : "decoding failed");
     }
-    fr_close(fv);
-    acc_free(&a);
+    job_free(j);
     return rc;
 }
 
@@ -411,11 +564,11 @@ static int open_sets(qn_store *st, kn_model *m2d, kn_model *m3d, feature_sets *f
     return rc;
 }
 
-typedef struct todo {
+struct todo {
     qn_store_video *v;
     char **strs;   /* owned copies of ext_id and path */
     size_t n, cap;
-} todo;
+};
 
 static int todo_add(todo *td, const qn_store_video *v)
 {
@@ -535,6 +688,77 @@ static void summary(const opts *o, const totals *t, kn_model *m2d, double secs)
             (long long)t->skipped);
 }
 
+static int ncpu(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+/* Decodes and extracts every video of td: decoder threads + engine/store here. */
+static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model *m2d,
+                   kn_model *m3d, const todo *td, totals *t, qn_error *err)
+{
+    if (td->n == 0)
+        return QN_OK;
+    int decoders = o->decoders ? o->decoders
+                 : kn_model_backend(m2d) == KN_BACKEND_CUDA ? 4 : 1;
+    if ((size_t)decoders > td->n)
+        decoders = (int)td->n;
+    pipeline p = {.cap = 2 * decoders + 2, .n_jobs = td->n, .batch = o->batch, .hw = o->decode};
+    p.dec_threads = (o->threads ? o->threads : ncpu()) / decoders;
+    if (p.dec_threads < 1)
+        p.dec_threads = 1;
+    p.jobs = calloc(td->n, sizeof *p.jobs);
+    pthread_t *th = calloc((size_t)decoders, sizeof *th);
+    if (!p.jobs || !th) {
+        free(p.jobs);
+        free(th);
+        return qn_error_set(err, QN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < td->n; i++)
+        p.jobs[i].v = &td->v[i];
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.can_pop, NULL);
+    pthread_cond_init(&p.can_push, NULL);
+    int started = 0, rc = QN_OK;
+    for (; started < decoders; started++)
+        if (pthread_create(&th[started], NULL, decoder_thread, &p) != 0)
+            break;
+    if (!started)
+        rc = qn_error_set(err, QN_EENV, "cannot start a decoder thread");
+    qn_progress bar;
+    qn_progress_start(&bar, "features", td->n, o->quiet);
+    for (size_t finished = 0; rc >= 0 && finished < td->n;) {
+        item *it = pop(&p);
+        if (!it) {
+            rc = qn_error_set(err, QN_ENOMEM, "out of memory in a decoder thread");
+            break;
+        }
+        if (it->kind == ITEM_END) {
+            rc = finish_video(st, fs, it->job, t, err);
+            t->failed += rc == 1;
+            t->videos += rc == QN_OK;
+            qn_progress_update(&bar, ++finished);
+        } else {
+            rc = run_item(m2d, m3d, it, err);
+        }
+        item_free(it);
+    }
+    qn_progress_finish(&bar);
+    stop_all(&p);
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    stop_all(&p);   /* what the last pushes left */
+    for (size_t i = 0; i < td->n; i++)
+        job_free(&p.jobs[i]);
+    pthread_cond_destroy(&p.can_pop);
+    pthread_cond_destroy(&p.can_push);
+    pthread_mutex_destroy(&p.mu);
+    free(p.jobs);
+    free(th);
+    return rc < 0 ? rc : QN_OK;
+}
+
 int main(int argc, char **argv)
 {
     opts o;
@@ -556,17 +780,8 @@ int main(int argc, char **argv)
         rc = open_sets(st, m2d, m3d, &fs, &err);
     if (rc == QN_OK)
         rc = find_videos(st, &o, &fs, &td, &t, &err);
-    qn_progress bar;
-    qn_progress_start(&bar, "features", td.n, o.quiet);
-    for (size_t i = 0; i < td.n && rc >= 0; i++) {
-        rc = do_video(st, &fs, &o, m2d, m3d, &td.v[i], &t, &err);
-        if (rc == 1)
-            t.failed++;
-        else if (rc == QN_OK)
-            t.videos++;
-        qn_progress_update(&bar, i + 1);
-    }
-    qn_progress_finish(&bar);
+    if (rc == QN_OK)
+        rc = run_all(st, &fs, &o, m2d, m3d, &td, &t, &err);
     if (rc < 0)
         fprintf(stderr, "%s: %s\n", prog, err.msg[0] ? err.msg : "failed");
     else
