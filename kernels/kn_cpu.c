@@ -9,12 +9,56 @@
  * Y first and accumulated by the GEMM (beta = 1); bias and ReLU are one pass. */
 #include <cblas.h>
 #include <float.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kn_internal.h"
 
 #define SCRATCH_FLOATS (1u << 21) /* 8 MB of im2col per tile */
+#define PAR_MIN ((size_t)1 << 16)  /* elements below which one thread does the copy */
+
+static int nthreads = 1;
+
+/* Row-range parallel for: fn(ctx, r0, r1) on up to nthreads threads (the
+ * caller's thread takes the first share). GEMMs are threaded by OpenBLAS; this
+ * covers im2col and the epilogue, which are memory-bound copies. */
+typedef void (*range_fn)(void *ctx, size_t r0, size_t r1);
+typedef struct par_job {
+    range_fn fn;
+    void *ctx;
+    size_t r0, r1;
+} par_job;
+
+static void *par_run(void *a)
+{
+    par_job *j = a;
+    j->fn(j->ctx, j->r0, j->r1);
+    return NULL;
+}
+
+static void par_for(size_t rows, size_t work, range_fn fn, void *ctx)
+{
+    int t = nthreads > 8 ? 8 : nthreads;
+    if (t < 2 || work < PAR_MIN || rows < (size_t)t) {
+        fn(ctx, 0, rows);
+        return;
+    }
+    par_job jobs[8];
+    pthread_t tid[8];
+    int started[8] = {0};
+    for (int i = 0; i < t; i++)
+        jobs[i] = (par_job){fn, ctx, rows * (size_t)i / (size_t)t, rows * (size_t)(i + 1) / (size_t)t};
+    for (int i = 1; i < t; i++)
+        started[i] = pthread_create(&tid[i], NULL, par_run, &jobs[i]) == 0;
+    for (int i = 1; i < t; i++)
+        if (!started[i]) /* no thread: do that share here */
+            par_run(&jobs[i]);
+    par_run(&jobs[0]);
+    for (int i = 1; i < t; i++)
+        if (started[i])
+            pthread_join(tid[i], NULL);
+}
 
 static int cig_of(const kn_conv *c) { return c->cin / c->groups; }
 static int cog_of(const kn_conv *c) { return c->cout / c->groups; }
@@ -68,13 +112,13 @@ static size_t cpu_conv_scratch(const kn_conv *c, const kn_tensor *x, const kn_te
     return (size_t)tile_rows(c, M) * kg_of(c);
 }
 
-/* Rows [r0, r0+rows) of the im2col matrix of group g into cols (rows × K). */
-static void im2col(const kn_conv *c, const kn_tensor *x, const kn_tensor *y, size_t r0, int rows,
-                   int g, float *cols)
+/* Rows [r0+a, r0+b) of the im2col matrix of group g into cols (rows × K). */
+static void im2col_rows(const kn_conv *c, const kn_tensor *x, const kn_tensor *y, size_t r0,
+                        size_t a, size_t b, int g, float *cols)
 {
     int cig = cig_of(c), kg = kg_of(c);
     size_t run = (size_t)cig * sizeof(float);
-    for (int r = 0; r < rows; r++) {
+    for (size_t r = a; r < b; r++) {
         size_t q = r0 + (size_t)r;
         int ow = (int)(q % (size_t)y->w), oh = (int)(q / y->w % (size_t)y->h);
         int od = (int)(q / ((size_t)y->w * y->h) % (size_t)y->d);
@@ -100,12 +144,28 @@ static void im2col(const kn_conv *c, const kn_tensor *x, const kn_tensor *y, siz
     }
 }
 
-static void epilogue(const kn_conv *c, kn_tensor *y, int relu)
+typedef struct conv_ctx {
+    const kn_conv *c;
+    const kn_tensor *x;
+    kn_tensor *y;
+    size_t r0;
+    int g, relu;
+    float *cols;
+} conv_ctx;
+
+static void im2col_part(void *p, size_t a, size_t b)
 {
-    size_t M = (size_t)y->n * y->d * y->h * y->w;
-    int co = c->cout;
-    for (size_t r = 0; r < M; r++) {
-        float *v = y->data + r * co;
+    conv_ctx *k = p;
+    im2col_rows(k->c, k->x, k->y, k->r0, a, b, k->g, k->cols);
+}
+
+static void epilogue_part(void *p, size_t a, size_t b)
+{
+    conv_ctx *k = p;
+    const kn_conv *c = k->c;
+    int co = c->cout, relu = k->relu;
+    for (size_t r = a; r < b; r++) {
+        float *v = k->y->data + r * co;
         if (relu)
             for (int j = 0; j < co; j++) {
                 float t = v[j] + c->bias[j];
@@ -115,6 +175,13 @@ static void epilogue(const kn_conv *c, kn_tensor *y, int relu)
             for (int j = 0; j < co; j++)
                 v[j] += c->bias[j];
     }
+}
+
+static void epilogue(const kn_conv *c, kn_tensor *y, int relu)
+{
+    size_t M = (size_t)y->n * y->d * y->h * y->w;
+    conv_ctx k = {c, NULL, y, 0, 0, relu, NULL};
+    par_for(M, M * (size_t)c->cout, epilogue_part, &k);
 }
 
 static void cpu_conv(const kn_conv *c, const kn_tensor *x, kn_tensor *y, const kn_tensor *res,
@@ -136,7 +203,8 @@ static void cpu_conv(const kn_conv *c, const kn_tensor *x, kn_tensor *y, const k
         for (size_t r0 = 0; r0 < M; r0 += (size_t)T) {
             int rows = (int)(M - r0 < (size_t)T ? M - r0 : (size_t)T);
             for (int g = 0; g < c->groups; g++) {
-                im2col(c, x, y, r0, rows, g, scratch);
+                conv_ctx k = {c, x, y, r0, g, 0, scratch};
+                par_for((size_t)rows, (size_t)rows * kg, im2col_part, &k);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cog, kg, 1.0f,
                             scratch, kg, W + (size_t)g * kg * cog, cog, beta,
                             y->data + r0 * c->cout + (size_t)g * cog, c->cout);
@@ -194,7 +262,8 @@ static void cpu_global_mean(const kn_tensor *x, float *out)
 
 static void cpu_threads(int t)
 {
-    openblas_set_num_threads(t);
+    nthreads = t > 0 ? t : 1;
+    openblas_set_num_threads(nthreads);
 }
 
 const kn_ops kn_cpu_ops = {
