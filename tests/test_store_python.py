@@ -497,3 +497,20 @@ def test_snapshots_while_a_writer_commits(tools_dir, tmp_path):
             if name in st.sets:
                 a = st.features(name)
                 assert a.tobytes() == final.features(name)[:len(a)].tobytes()
+
+
+def test_empty_store_and_unknown_ids(tools_dir, tmp_path):
+    path = synth(tools_dir, tmp_path / "empty", "--videos", 0, "--dim2d", 4, "--dim3d", 4)
+    st = qs.Store(path)
+    assert len(st.videos) == 0 and len(st.clips) == 0 and st.tokens.size == 0
+    assert st.features(SETS[0]).shape == (0, 4)
+    assert st.pool_windows(np.zeros(0, np.int64), [], []).shape == (0, 8)
+    assert len(qs.ClipDataset(path)) == 0
+    with pytest.raises(KeyError, match="video id not in the store"):
+        st.video_rows(SETS[0], 1)
+    small = qs.Store(synth(tools_dir, tmp_path / "one", "--videos", 1, "--dim2d", 4,
+                           "--dim3d", 4))
+    with pytest.raises(KeyError):
+        small.pool(99, [0], [1])
+    with pytest.raises(KeyError, match="no feature set 'nope'"):
+        small.features("nope")

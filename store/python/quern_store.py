@@ -291,7 +291,8 @@ class Store:
         """Positions in self.videos of store video ids (array or int)."""
         ids = self.videos["id"]
         p = np.searchsorted(ids, video_ids)
-        if np.any(p >= len(ids)) or np.any(ids[np.minimum(p, len(ids) - 1)] != video_ids):
+        if np.size(p) and (len(ids) == 0 or np.any(p >= len(ids)) or
+                           np.any(ids[np.minimum(p, len(ids) - 1)] != video_ids)):
             raise KeyError(f"video id not in the store: {video_ids}")
         return p
 
@@ -302,7 +303,8 @@ class Store:
             self._clip_pos = (self.clips["id"][order], order)
         ids, order = self._clip_pos
         p = np.searchsorted(ids, clip_ids)
-        if np.any(p >= len(ids)) or np.any(ids[np.minimum(p, len(ids) - 1)] != clip_ids):
+        if np.size(p) and (len(ids) == 0 or np.any(p >= len(ids)) or
+                           np.any(ids[np.minimum(p, len(ids) - 1)] != clip_ids)):
             raise KeyError(f"clip id not in the store: {clip_ids}")
         return order[p]
 
