@@ -8,7 +8,7 @@ set -eu
 DEBS="build-essential pkg-config libjansson-dev libturbojpeg0-dev libspng-dev libpng-dev
 libdeflate-dev zlib1g-dev libsqlite3-dev sqlite3 libavformat-dev libavcodec-dev libavutil-dev
 libswscale-dev check ffmpeg libopenblas-dev python3 python3-venv python3-pip"
-PIPS="numpy pycocotools pytest"
+PIPS="numpy pycocotools pytest pillow"
 BENCH_PIPS="opencv-python-headless cityscapesscripts mmengine mmcv-lite webvtt-py"
 
 missing=""
@@ -43,7 +43,7 @@ want="$PIPS"
 [ "${1:-}" = "--bench" ] && want="$want $BENCH_PIPS"
 pmissing=""
 for p in $want; do
-    mod=$(echo "$p" | sed 's/-headless//; s/opencv-python/cv2/; s/mmcv-lite/mmcv/; s/webvtt-py/webvtt/')
+    mod=$(echo "$p" | sed 's/-headless//; s/opencv-python/cv2/; s/mmcv-lite/mmcv/; s/webvtt-py/webvtt/; s/^pillow$/PIL/')
     $PY -c "import $mod" >/dev/null 2>&1 || pmissing="$pmissing $p"
 done
 if [ -n "$pmissing" ]; then
