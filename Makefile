@@ -118,8 +118,13 @@ dataset: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory -f pipelines/dataset.make BIN=$(BIN)
 
-bench: all
-	@for s in bench/*.sh; do echo "== $$s"; sh $$s || exit 1; done
+# The issue-named benchmarks; each runs its parts (bench/parts, *_decode, *_cnn, ...)
+# and prints its ratios last. bench/gpu_check.sh is for a GPU machine only.
+BENCHES := converters store clips features
+bench: deps
+	@$(MAKE) --no-print-directory all tests-built
+	@pipelines/deps.sh --bench
+	@for s in $(BENCHES); do echo "== bench/$$s.sh"; bash bench/$$s.sh || exit 1; done
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
