@@ -381,9 +381,10 @@ def test_not_a_store(tmp_path):
 
 # ---- the Dataset ------------------------------------------------------------------------------
 
-def test_dataset_batch_shapes_ids_merging(small):
+@pytest.mark.parametrize("lazy", [False, True])
+def test_dataset_batch_shapes_ids_merging(small, lazy):
     st = qs.Store(small)
-    ds = qs.ClipDataset(small, n_pair=16, min_time=5.0, max_words=6, seed=3)
+    ds = qs.ClipDataset(small, n_pair=16, min_time=5.0, max_words=6, seed=3, lazy_clips=lazy)
     ok = (st.videos["status"] == 1) & (st.clip_count > 0)
     assert len(ds) == ok.sum() and len(ds) < len(st.videos)      # rejected videos left out
     idx = [0, 3, len(ds) - 1]
@@ -419,8 +420,9 @@ def test_dataset_batch_shapes_ids_merging(small):
     assert one["video"].shape == (16, D) and one["video_id"] == b["video_id"][1]
 
 
-def test_dataset_given_seeds_and_pickle(small):
-    ds = qs.ClipDataset(small, n_pair=5, seed=0)
+@pytest.mark.parametrize("lazy", [False, True])
+def test_dataset_given_seeds_and_pickle(small, lazy):
+    ds = qs.ClipDataset(small, n_pair=5, seed=0, lazy_clips=lazy)
     seeds = np.zeros((2, 5), np.int64)
     b = ds.get_batch([0, 1], seeds=seeds)
     assert (b["clip"] == 0).all()
@@ -514,3 +516,25 @@ def test_empty_store_and_unknown_ids(tools_dir, tmp_path):
         small.pool(99, [0], [1])
     with pytest.raises(KeyError, match="no feature set 'nope'"):
         small.features("nope")
+
+
+def test_lazy_clips_equal_eager(small):
+    eager, lazy = qs.Store(small), qs.Store(small, lazy_clips=True)
+    assert lazy.clips is None
+    np.testing.assert_array_equal(eager.clip_count, lazy.clip_count)
+    order = np.r_[np.arange(len(eager.videos))[::-1], [0, 0]]    # any order, repeats
+    a, b = eager.video_clips(order), lazy.video_clips(order)
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    lazy2 = pickle.loads(pickle.dumps(lazy))        # its connection is not pickled
+    np.testing.assert_array_equal(lazy2.video_clips([1])["tokens"],
+                                  eager.video_clips([1])["tokens"])
+
+
+def test_lazy_store_refuses_clip_table_calls(small):
+    lazy = qs.Store(small, lazy_clips=True)
+    for call in (lambda: lazy.texts(), lambda: lazy.clip_tokens(0),
+                 lambda: lazy.clip_features("howto100m-clip")):
+        with pytest.raises(qs.StoreError, match="without lazy_clips"):
+            call()
