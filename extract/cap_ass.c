@@ -133,3 +133,15 @@ int cap_parse_ass(cap_track *t, const char *name, const char *s, size_t len, qn_
                             name);
     return rc;
 }
+
+const char *cap_ass_event_text(const char *ass)
+{
+    const char *p = ass;
+    for (int k = 0; k < 8; k++) {
+        const char *c = strchr(p, ',');
+        if (!c)
+            return ass;
+        p = c + 1;
+    }
+    return p;
+}

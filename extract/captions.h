@@ -136,6 +136,11 @@ int cap_parse(cap_track *t, enum cap_format fmt, const char *name, const void *b
 int cap_parse_vtt(cap_track *t, const char *name, const char *s, size_t len, qn_error *err);
 int cap_parse_srt(cap_track *t, const char *name, const char *s, size_t len, qn_error *err);
 int cap_parse_ass(cap_track *t, const char *name, const char *s, size_t len, qn_error *err);
+/* FFmpeg's decoders hand text subtitles over as an ASS event line
+ * "ReadOrder,Layer,Style,Name,MarginL,MarginR,MarginV,Effect,Text" (AVSubtitleRect.ass):
+ * returns a pointer to Text (after the 8th comma), or ass itself when there are fewer commas.
+ * Feed it to cap_track_add with CAP_SRC_ASS. */
+const char *cap_ass_event_text(const char *ass);
 /* MIL-NCE per-video CSV: header `start,end,text` (any column order; no header = that order),
  * RFC 4180 quoting (commas, "" and newlines inside quotes). */
 int cap_parse_csv(cap_track *t, const char *name, const char *s, size_t len, qn_error *err);

@@ -222,6 +222,19 @@ START_TEST(ssa_marked_and_order)
 }
 END_TEST
 
+START_TEST(ass_event_from_ffmpeg)
+{
+    const char *ev = "0,0,Default,,0,0,0,,{\\an8}Hello,\\Nworld";
+    const char *txt = cap_ass_event_text(ev);
+    ck_assert_str_eq(txt, "{\\an8}Hello,\\Nworld");
+    cap_track *t = cap_track_new();
+    ck_assert_int_eq(cap_track_add(t, 1, 2, txt, strlen(txt), CAP_SRC_ASS, 0), QN_OK);
+    ck_assert_str_eq(t->cues[0].text, "Hello, world");
+    ck_assert_str_eq(cap_ass_event_text("no commas"), "no commas");
+    cap_track_free(t);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ charsets */
 
 START_TEST(charset_cp1252_fallback)
@@ -656,6 +669,7 @@ static Suite *captions_suite(void)
     tcase_add_test(tc, srt_not_srt);
     tcase_add_test(tc, ass_dialogue);
     tcase_add_test(tc, ssa_marked_and_order);
+    tcase_add_test(tc, ass_event_from_ffmpeg);
     tcase_add_test(tc, charset_cp1252_fallback);
     tcase_add_test(tc, charset_utf16_bom_and_bomless);
     tcase_add_test(tc, charset_forced);

@@ -1,0 +1,269 @@
+/* clips_probe.c — open a video with libavformat, read its video stream's facts and decode its
+ * first frame, so a truncated or undecodable file is caught here and recorded as failed.
+ *
+ * FFmpeg's return codes are terse (a zero-byte file and a missing moov atom are both
+ * AVERROR_INVALIDDATA) while its log carries the detail; libraries must not print, so a log
+ * callback swallows FFmpeg's messages and keeps the last error of the thread, appended to
+ * the reason: "Invalid data found when processing input (moov atom not found)".
+ */
+#include "extract/clips.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/log.h>
+
+static _Thread_local char last_log[256];
+static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+
+static void log_cb(void *avcl, int level, const char *fmt, va_list ap)
+{
+    (void)avcl;
+    if (level > AV_LOG_ERROR)
+        return;
+    char line[256];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == ' ' || line[n - 1] == '.'))
+        line[--n] = '\0';
+    if (n)
+        memcpy(last_log, line, n + 1);
+}
+
+static void install_log(void)
+{
+    av_log_set_callback(log_cb);
+}
+
+void clips_av_quiet(void)
+{
+    pthread_once(&log_once, install_log);
+    last_log[0] = '\0';
+}
+
+static void av_reason(int averr, char *buf, size_t size)
+{
+    char base[AV_ERROR_MAX_STRING_SIZE];
+    av_strerror(averr, base, sizeof base);
+    if (last_log[0] && !strstr(base, last_log))
+        snprintf(buf, size, "%s (%s)", base, last_log);
+    else
+        snprintf(buf, size, "%s", base);
+}
+
+/* Sends packets of stream si to dec until one frame comes out (flushing at the end). */
+static int first_frame(AVFormatContext *fc, int si, AVCodecContext *dec)
+{
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *fr = av_frame_alloc();
+    int rc = AVERROR(ENOMEM), got = 0, read_err = 0;
+    if (!pkt || !fr)
+        goto end;
+    while (!got) {
+        rc = av_read_frame(fc, pkt);
+        if (rc < 0) {
+            read_err = rc;
+            avcodec_send_packet(dec, NULL); /* flush: decoders with delay hold frames back */
+        } else if (pkt->stream_index != si) {
+            av_packet_unref(pkt);
+            continue;
+        } else {
+            rc = avcodec_send_packet(dec, pkt);
+            av_packet_unref(pkt);
+            if (rc < 0 && rc != AVERROR(EAGAIN))
+                goto end;
+        }
+        rc = avcodec_receive_frame(dec, fr);
+        if (rc == 0)
+            got = 1;
+        else if (rc != AVERROR(EAGAIN) && rc != AVERROR_EOF)
+            goto end;
+        else if (read_err) {
+            rc = read_err == AVERROR_EOF ? AVERROR_INVALIDDATA : read_err;
+            if (!last_log[0])
+                snprintf(last_log, sizeof last_log, "no decodable video frame");
+            goto end;
+        }
+    }
+    rc = 0;
+end:
+    av_frame_free(&fr);
+    av_packet_free(&pkt);
+    return rc;
+}
+
+static int is_text_sub(enum AVCodecID id)
+{
+    return id == AV_CODEC_ID_MOV_TEXT || id == AV_CODEC_ID_SUBRIP || id == AV_CODEC_ID_SRT ||
+           id == AV_CODEC_ID_ASS || id == AV_CODEC_ID_SSA || id == AV_CODEC_ID_WEBVTT ||
+           id == AV_CODEC_ID_TEXT;
+}
+
+int clips_probe(const char *path, clips_probe_info *pi, char *reason, size_t rsize)
+{
+    AVFormatContext *fc = NULL;
+    AVCodecContext *dec = NULL;
+    const AVCodec *codec = NULL;
+    memset(pi, 0, sizeof *pi);
+    clips_av_quiet();
+    int rc = avformat_open_input(&fc, path, NULL, NULL);
+    if (rc < 0)
+        goto fail;
+    if ((rc = avformat_find_stream_info(fc, NULL)) < 0)
+        goto fail;
+    int si = av_find_best_stream(fc, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+    if (si < 0) {
+        rc = si;
+        snprintf(last_log, sizeof last_log, "%s",
+                 si == AVERROR_DECODER_NOT_FOUND ? "no decoder for its video stream"
+                                                 : "no video stream");
+        goto fail;
+    }
+    AVStream *st = fc->streams[si];
+    for (unsigned i = 0; i < fc->nb_streams; i++)
+        if (fc->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_SUBTITLE &&
+            is_text_sub(fc->streams[i]->codecpar->codec_id))
+            pi->n_subs++;
+    if (fc->duration != AV_NOPTS_VALUE && fc->duration > 0)
+        pi->duration = fc->duration / (double)AV_TIME_BASE;
+    else if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
+        pi->duration = st->duration * av_q2d(st->time_base);
+    AVRational fr = av_guess_frame_rate(fc, st, NULL);
+    pi->fps = fr.num > 0 && fr.den > 0 ? av_q2d(fr) : 0;
+    pi->width = st->codecpar->width;
+    pi->height = st->codecpar->height;
+    snprintf(pi->codec, sizeof pi->codec, "%s", avcodec_get_name(st->codecpar->codec_id));
+    for (unsigned i = 0; i < fc->nb_streams; i++)
+        if ((int)i != si)
+            fc->streams[i]->discard = AVDISCARD_ALL;
+    rc = AVERROR(ENOMEM);
+    if (!(dec = avcodec_alloc_context3(codec)))
+        goto fail;
+    if ((rc = avcodec_parameters_to_context(dec, st->codecpar)) < 0)
+        goto fail;
+    dec->thread_count = 1;
+    if ((rc = avcodec_open2(dec, codec, NULL)) < 0)
+        goto fail;
+    if ((rc = first_frame(fc, si, dec)) < 0)
+        goto fail;
+    avcodec_free_context(&dec);
+    avformat_close_input(&fc);
+    return 0;
+fail:
+    av_reason(rc, reason, rsize);
+    avcodec_free_context(&dec);
+    avformat_close_input(&fc);
+    return rc < 0 ? rc : AVERROR_UNKNOWN;
+}
+
+/* ---- embedded subtitle streams --------------------------------------------------------- */
+
+static int lang_matches(const AVStream *st, const char *lang)
+{
+    const AVDictionaryEntry *e = av_dict_get(st->metadata, "language", NULL, 0);
+    if (!lang || !*lang)
+        return 1;
+    if (!e)
+        return 0;
+    size_t n = strlen(lang);
+    /* "en" matches "en", "eng", "en-US" */
+    return !strncasecmp(e->value, lang, n) || (n == 2 && !strncasecmp(e->value, lang, 2));
+}
+
+/* The stream to use: the first text subtitle stream in lang, else the first without a
+ * language tag, else -1. */
+static int pick_sub(AVFormatContext *fc, const char *lang)
+{
+    int untagged = -1;
+    for (unsigned i = 0; i < fc->nb_streams; i++) {
+        AVStream *st = fc->streams[i];
+        if (st->codecpar->codec_type != AVMEDIA_TYPE_SUBTITLE || !is_text_sub(st->codecpar->codec_id))
+            continue;
+        if (lang_matches(st, lang))
+            return (int)i;
+        if (untagged < 0 && !av_dict_get(st->metadata, "language", NULL, 0))
+            untagged = (int)i;
+    }
+    return untagged;
+}
+
+static void add_sub(cap_track *t, const AVSubtitle *sub, const AVPacket *pkt, AVRational tb)
+{
+    double base = sub->pts != AV_NOPTS_VALUE ? sub->pts / (double)AV_TIME_BASE
+                                             : pkt->pts * av_q2d(tb);
+    double start = base + sub->start_display_time / 1000.0;
+    double end = base + sub->end_display_time / 1000.0;
+    if (sub->end_display_time == 0 && pkt->duration > 0)
+        end = pkt->pts * av_q2d(tb) + pkt->duration * av_q2d(tb);
+    for (unsigned r = 0; r < sub->num_rects; r++) {
+        const AVSubtitleRect *rect = sub->rects[r];
+        const char *text = rect->ass ? cap_ass_event_text(rect->ass) : rect->text;
+        if (text && *text)
+            cap_track_add(t, start, end, text, strlen(text),
+                          rect->ass ? CAP_SRC_ASS : CAP_SRC_PLAIN, 0);
+    }
+}
+
+int clips_embedded(const char *path, const char *lang, cap_track *t, char *which, size_t wsize,
+                   char *reason, size_t rsize)
+{
+    AVFormatContext *fc = NULL;
+    AVCodecContext *dec = NULL;
+    AVPacket *pkt = NULL;
+    int found = 0;
+    clips_av_quiet();
+    int rc = avformat_open_input(&fc, path, NULL, NULL);
+    if (rc < 0 || (rc = avformat_find_stream_info(fc, NULL)) < 0)
+        goto fail;
+    int si = pick_sub(fc, lang);
+    if (si < 0)
+        goto done;
+    AVStream *st = fc->streams[si];
+    const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
+    if (!codec) {
+        rc = AVERROR_DECODER_NOT_FOUND;
+        goto fail;
+    }
+    const AVDictionaryEntry *e = av_dict_get(st->metadata, "language", NULL, 0);
+    snprintf(which, wsize, "embedded %s stream #%d%s%s", codec->name, si, e ? " " : "",
+             e ? e->value : "");
+    for (unsigned i = 0; i < fc->nb_streams; i++)
+        if ((int)i != si)
+            fc->streams[i]->discard = AVDISCARD_ALL;
+    rc = AVERROR(ENOMEM);
+    if (!(dec = avcodec_alloc_context3(codec)) || !(pkt = av_packet_alloc()))
+        goto fail;
+    if ((rc = avcodec_parameters_to_context(dec, st->codecpar)) < 0)
+        goto fail;
+    dec->pkt_timebase = st->time_base; /* so sub->pts and end times come filled */
+    if ((rc = avcodec_open2(dec, codec, NULL)) < 0)
+        goto fail;
+    found = 1;
+    while ((rc = av_read_frame(fc, pkt)) >= 0) {
+        if (pkt->stream_index == si) {
+            AVSubtitle sub;
+            int got = 0;
+            if (avcodec_decode_subtitle2(dec, &sub, &got, pkt) >= 0 && got) {
+                add_sub(t, &sub, pkt, st->time_base);
+                avsubtitle_free(&sub);
+            }
+        }
+        av_packet_unref(pkt);
+    }
+    if (rc != AVERROR_EOF)
+        goto fail;
+done:
+    av_packet_free(&pkt);
+    avcodec_free_context(&dec);
+    avformat_close_input(&fc);
+    return found;
+fail:
+    av_reason(rc, reason, rsize);
+    av_packet_free(&pkt);
+    avcodec_free_context(&dec);
+    avformat_close_input(&fc);
+    return rc < 0 ? rc : AVERROR_UNKNOWN;
+}
