@@ -16,6 +16,13 @@ extern "C" {
  * handles created); otherwise QN_EENV and a one-line reason. */
 int kn_cuda_probe(int device, qn_error *err);
 
+/* kn_pool_clips on the GPU (same contract and output; host arrays in and out,
+ * one block per clip and modality). QN_EENV without a usable GPU. */
+int kn_cuda_pool_clips(const float *rows2d, int n2d, int dim2d, double rate2d,
+                       const float *rows3d, int n3d, int dim3d, double rate3d,
+                       const double *starts, const double *ends, int nclips, float *out,
+                       qn_error *err);
+
 /* The op table, or NULL in a build without CUDA. */
 const kn_ops *kn_cuda_ops(void);
 

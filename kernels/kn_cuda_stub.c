@@ -11,3 +11,11 @@ const kn_ops *kn_cuda_ops(void)
 {
     return NULL;
 }
+
+int kn_cuda_pool_clips(const float *rows2d, int n2d, int dim2d, double rate2d,
+                       const float *rows3d, int n3d, int dim3d, double rate3d,
+                       const double *starts, const double *ends, int nclips, float *out,
+                       qn_error *err)
+{
+    return qn_error_set(err, QN_EENV, "built without CUDA");
+}

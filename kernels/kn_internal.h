@@ -92,6 +92,9 @@ void kn_normalize_2d(const uint8_t *in, size_t pixels, float *out);
 void kn_normalize_3d(const uint8_t *in, size_t pixels, float *out);
 /* Rows of dim floats: x / max(||x||2, 1e-12), norm accumulated in double. */
 void kn_l2norm_rows(float *x, int rows, int dim);
+/* A clip's rows for kn_pool_clips (n >= 1): [floor(s·rate), floor(e·rate)+1)
+ * clamped to [0,n), the last row when that is empty; e < s counts as e = s. */
+void kn_clip_rows(int n, double rate, double s, double e, int *b, int *e_out);
 /* Host-memory op-table pieces (malloc, normalise_2d/3d, nothing to sync). */
 void *kn_host_alloc(size_t elems);
 void kn_host_dealloc(void *p);

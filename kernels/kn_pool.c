@@ -5,15 +5,8 @@
 
 #include "kn_internal.h"
 
-/* Max over rows [floor(s·rate), floor(e·rate)+1) ∩ [0,n) (the last row when that
- * is empty), L2-normalised, into out[dim]; zeros when the modality is absent. */
-static void pool_one(const float *rows, int n, int dim, double rate, double s, double e,
-                     float *out)
+void kn_clip_rows(int n, double rate, double s, double e, int *b_out, int *e_out)
 {
-    if (!rows || n <= 0 || dim <= 0) {
-        memset(out, 0, (size_t)dim * sizeof *out);
-        return;
-    }
     if (e < s)
         e = s;
     double fb = floor(s * rate), fe = floor(e * rate) + 1;
@@ -23,8 +16,23 @@ static void pool_one(const float *rows, int n, int dim, double rate, double s, d
         b = n - 1;
     if (en <= b)
         en = b + 1;
+    *b_out = (int)b;
+    *e_out = (int)en;
+}
+
+/* Max over the clip's rows, L2-normalised, into out[dim]; zeros when the
+ * modality is absent. */
+static void pool_one(const float *rows, int n, int dim, double rate, double s, double e,
+                     float *out)
+{
+    if (!rows || n <= 0 || dim <= 0) {
+        memset(out, 0, (size_t)dim * sizeof *out);
+        return;
+    }
+    int b, en;
+    kn_clip_rows(n, rate, s, e, &b, &en);
     memcpy(out, rows + (size_t)b * dim, (size_t)dim * sizeof *out);
-    for (long r = b + 1; r < en; r++) {
+    for (int r = b + 1; r < en; r++) {
         const float *v = rows + (size_t)r * dim;
         for (int i = 0; i < dim; i++)
             if (v[i] > out[i])

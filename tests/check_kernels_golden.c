@@ -14,9 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check_main.h"
 #include "kernels/engine.h"
+#include "kernels/kn_cuda.h"
 #include "kernels/kn_internal.h"
 
 #define FIXTURE "kernels/fixtures/golden.json"
@@ -96,8 +99,10 @@ static kn_backend backend_under_test(void)
 {
     const char *b = getenv("QUERN_KN_BACKEND");
     kn_backend kb = KN_BACKEND_CPU;
-    if (b && *b)
-        ck_assert_int_eq(kn_backend_from_name(b, &kb, NULL), QN_OK);
+    if (b && *b && kn_backend_from_name(b, &kb, NULL) != QN_OK) {
+        fprintf(stderr, "QUERN_KN_BACKEND=%s: not ref, cpu or cuda\n", b);
+        exit(2);
+    }
     return kb;
 }
 
@@ -188,6 +193,13 @@ START_TEST(golden_resnext101_3d)
 }
 END_TEST
 
+/* With a usable GPU, make check also runs every case on the cuda backend. */
+START_TEST(golden_case_cuda)
+{
+    run_case(_i, KN_BACKEND_CUDA);
+}
+END_TEST
+
 /* The oracle itself against torch, on the cheapest case. */
 START_TEST(golden_resnet18_ref)
 {
@@ -229,6 +241,50 @@ START_TEST(golden_names_first_diverging_stage)
 }
 END_TEST
 
+/* The GPU clip pooling equals the CPU one (cuda runs only). */
+START_TEST(cuda_pool_clips_matches_cpu)
+{
+    enum { N2 = 37, N3 = 55, D = 2048, C = 40 };
+    float *r2 = malloc(sizeof(float) * N2 * D), *r3 = malloc(sizeof(float) * N3 * D);
+    float *a = malloc(sizeof(float) * C * 2 * D), *b = malloc(sizeof(float) * C * 2 * D);
+    double s[C], e[C];
+    kn_gen_uniform("r2", 1, -1, 1, r2, (size_t)N2 * D);
+    kn_gen_uniform("r3", 1, -1, 1, r3, (size_t)N3 * D);
+    for (int i = 0; i < C; i++) {
+        s[i] = i * 1.1 - 2;     /* some before 0, some past the end */
+        e[i] = s[i] + (i % 7) * 0.8 - 0.5;
+    }
+    kn_model *m = NULL; /* probes the GPU */
+    kn_golden g = {1, NULL, 0};
+    kn_options o = {KN_BACKEND_CUDA, 1, 0};
+    qn_error err = {0};
+    ck_assert_msg(kn_model_open_src(KN_RESNET18, kn_golden_tensor, &g, &o, &m, &err) == QN_OK, "%s",
+                  err.msg);
+    ck_assert_int_eq(kn_pool_clips(r2, N2, D, 1.0, r3, N3, D, 1.5, s, e, C, a, NULL), QN_OK);
+    ck_assert_msg(kn_cuda_pool_clips(r2, N2, D, 1.0, r3, N3, D, 1.5, s, e, C, b, &err) == QN_OK,
+                  "%s", err.msg);
+    double d = 0;
+    for (size_t i = 0; i < (size_t)C * 2 * D; i++)
+        d = fmax(d, fabs((double)a[i] - b[i]));
+    ck_assert_msg(d <= 1e-6, "GPU clip pooling differs by %g", d);
+    kn_model_close(m);
+    free(r2), free(r3), free(a), free(b), free(g.buf);
+}
+END_TEST
+
+/* Whether a GPU is usable, asked in a child: CUDA must not be initialised in
+ * the parent, whose forked test processes would then inherit a dead context. */
+static int gpu_usable(void)
+{
+    pid_t p = fork();
+    if (p == 0)
+        _exit(kn_cuda_probe(0, NULL) == QN_OK ? 0 : 1);
+    int st = 1;
+    if (p < 0 || waitpid(p, &st, 0) != p)
+        return 0;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
 static Suite *kernels_golden_suite(void)
 {
     Suite *s = suite_create("kernels_golden");
@@ -238,6 +294,13 @@ static Suite *kernels_golden_suite(void)
     tcase_add_test(tc, golden_resnet50);
     tcase_add_test(tc, golden_resnet152);
     tcase_add_test(tc, golden_resnext101_3d);
+    int gpu = backend_under_test() == KN_BACKEND_CUDA;
+    if (!gpu && !getenv("QUERN_KN_BACKEND") && gpu_usable()) {
+        tcase_add_loop_test(tc, golden_case_cuda, 0, 4);
+        gpu = 1;
+    }
+    if (gpu)
+        tcase_add_test(tc, cuda_pool_clips_matches_cpu);
     if (backend_under_test() != KN_BACKEND_CUDA) {
         tcase_add_test(tc, golden_resnet18_ref);
         tcase_add_test(tc, golden_names_first_diverging_stage);

@@ -158,6 +158,8 @@ static int is_gemm(const kn_conv *c)
            c->s[0] * c->s[1] * c->s[2] == 1 && c->p[0] + c->p[1] + c->p[2] == 0;
 }
 
+static void c_release(kn_conv *c);
+
 static int c_prepare(kn_conv *c)
 {
     cconv *g = (cconv *)calloc(1, sizeof *g);
@@ -191,6 +193,7 @@ static int c_prepare(kn_conv *c)
     c->packed = g;
     if (!ok) {
         cudaGetLastError();
+        c_release(c); /* the model releases only convs that prepared */
         return QN_ENOMEM;
     }
     return QN_OK;
@@ -225,6 +228,25 @@ static void set_tensor(cudnnTensorDescriptor_t d, int is3d, int n, int ch, int d
     }
 }
 
+/* Algorithms found so far, by conv geometry and input shape: ResNet-152 has
+ * 155 convs but only a few dozen distinct ones, and Find benchmarks them all. */
+typedef struct algo_key {
+    int v[17];
+} algo_key;
+static struct {
+    algo_key key;
+    cudnnConvolutionFwdAlgo_t algo;
+    size_t ws;
+} algo_cache[512];
+static int algo_n;
+
+static algo_key key_of(const kn_conv *c, const kn_tensor *x, int cin)
+{
+    algo_key k = {{cin, c->cout, c->groups, c->k[0], c->k[1], c->k[2], c->s[0], c->s[1], c->s[2],
+                   c->p[0], c->p[1], c->p[2], x->n, x->d, x->h, x->w, 0}};
+    return k;
+}
+
 /* Sets descriptors and finds the fastest algorithm for x's shape (cached). */
 static void plan(const kn_conv *c, const kn_tensor *x, const kn_tensor *y)
 {
@@ -249,6 +271,14 @@ static void plan(const kn_conv *c, const kn_tensor *x, const kn_tensor *y)
     }
     CK_DNN(cudnnSetConvolutionGroupCount(g->cd, c->groups));
     CK_DNN(cudnnSetConvolutionMathType(g->cd, CUDNN_TENSOR_OP_MATH));
+    algo_key key = key_of(c, x, g->cin);
+    for (int i = 0; i < algo_n; i++)
+        if (!memcmp(&algo_cache[i].key, &key, sizeof key)) {
+            g->algo = algo_cache[i].algo;
+            g->ws = algo_cache[i].ws;
+            g->shape[0] = x->n, g->shape[1] = x->d, g->shape[2] = x->h, g->shape[3] = x->w;
+            return;
+        }
     cudnnConvolutionFwdAlgoPerf_t perf[8];
     int got = 0;
     CK_DNN(cudnnFindConvolutionForwardAlgorithm(G.dnn, g->xd, g->wd, g->cd, g->yd, 8, &got, perf));
@@ -262,6 +292,11 @@ static void plan(const kn_conv *c, const kn_tensor *x, const kn_tensor *y)
     }
     g->algo = perf[pick].algo;
     g->ws = perf[pick].memory;
+    if (algo_n < (int)(sizeof algo_cache / sizeof algo_cache[0])) {
+        algo_cache[algo_n].key = key;
+        algo_cache[algo_n].algo = g->algo;
+        algo_cache[algo_n++].ws = g->ws;
+    }
     g->shape[0] = x->n, g->shape[1] = x->d, g->shape[2] = x->h, g->shape[3] = x->w;
 }
 
@@ -351,6 +386,91 @@ __global__ void k_to_f32(const __half *x, float *y, size_t n)
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
          i += (size_t)gridDim.x * blockDim.x)
         y[i] = __half2float(x[i]);
+}
+
+/* Clip pooling: block (clip, modality); threads stride over the dim features
+ * taking the max over the clip's rows, then a block reduction of the squares
+ * for the L2 norm. range[2*(clip*2+mod)] = first row, +1 = end (end <= first:
+ * modality absent → zeros). */
+__global__ void k_pool_clips(const float *rows2d, int dim2d, const float *rows3d, int dim3d,
+                             const int *range, float *out)
+{
+    int clip = blockIdx.x, mod = blockIdx.y;
+    const float *rows = mod ? rows3d : rows2d;
+    int dim = mod ? dim3d : dim2d, b = range[2 * (clip * 2 + mod)],
+        e = range[2 * (clip * 2 + mod) + 1];
+    float *o = out + (size_t)clip * (dim2d + dim3d) + (mod ? dim2d : 0);
+    __shared__ float part[256];
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+        float m = 0.f;
+        if (e > b) {
+            m = rows[(size_t)b * dim + i];
+            for (int r = b + 1; r < e; r++)
+                m = fmaxf(m, rows[(size_t)r * dim + i]);
+        }
+        o[i] = m;
+        ss += m * m;
+    }
+    part[threadIdx.x] = ss;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if ((int)threadIdx.x < s)
+            part[threadIdx.x] += part[threadIdx.x + s];
+        __syncthreads();
+    }
+    float nrm = fmaxf(sqrtf(part[0]), 1e-12f);
+    for (int i = threadIdx.x; i < dim; i += blockDim.x)
+        o[i] /= nrm;
+}
+
+extern "C" int kn_cuda_pool_clips(const float *rows2d, int n2d, int dim2d, double rate2d,
+                                  const float *rows3d, int n3d, int dim3d, double rate3d,
+                                  const double *starts, const double *ends, int nclips,
+                                  float *out, qn_error *err)
+{
+    if (!G.ready)
+        return qn_error_set(err, QN_EENV, "kn_cuda_pool_clips: no GPU probed");
+    if (n2d < 0 || n3d < 0 || dim2d < 0 || dim3d < 0 || nclips < 0 || !(rate2d > 0) ||
+        !(rate3d > 0))
+        return qn_error_set(err, QN_EUSAGE, "kn_cuda_pool_clips: bad counts or rates");
+    if (!nclips)
+        return QN_OK;
+    int *range = (int *)malloc((size_t)nclips * 4 * sizeof *range);
+    if (!range)
+        return qn_error_set(err, QN_ENOMEM, "kn_cuda_pool_clips: out of memory");
+    for (int c = 0; c < nclips; c++) {
+        int *r = range + 4 * c;
+        r[0] = r[1] = r[2] = r[3] = 0;
+        if (rows2d && n2d > 0)
+            kn_clip_rows(n2d, rate2d, starts[c], ends[c], &r[0], &r[1]);
+        if (rows3d && n3d > 0)
+            kn_clip_rows(n3d, rate3d, starts[c], ends[c], &r[2], &r[3]);
+    }
+    size_t b2 = (size_t)n2d * dim2d * sizeof(float), b3 = (size_t)n3d * dim3d * sizeof(float),
+           bo = (size_t)nclips * (dim2d + dim3d) * sizeof(float), br = (size_t)nclips * 4 * sizeof(int);
+    char *dmem = NULL;
+    CK_CUDA(cudaMalloc(&dmem, b2 + b3 + bo + br + 64));
+    if (dmem) {
+        float *d2 = (float *)dmem, *d3 = (float *)(dmem + b2), *dout = (float *)(dmem + b2 + b3);
+        int *dr = (int *)(dmem + b2 + b3 + bo);
+        if (b2)
+            CK_CUDA(cudaMemcpyAsync(d2, rows2d, b2, cudaMemcpyHostToDevice, G.stream));
+        if (b3)
+            CK_CUDA(cudaMemcpyAsync(d3, rows3d, b3, cudaMemcpyHostToDevice, G.stream));
+        CK_CUDA(cudaMemcpyAsync(dr, range, br, cudaMemcpyHostToDevice, G.stream));
+        k_pool_clips<<<dim3(nclips, 2), 256, 0, G.stream>>>(d2, dim2d, d3, dim3d, dr, dout);
+        CK_CUDA(cudaGetLastError());
+        CK_CUDA(cudaMemcpyAsync(out, dout, bo, cudaMemcpyDeviceToHost, G.stream));
+        CK_CUDA(cudaStreamSynchronize(G.stream));
+        cudaFree(dmem);
+    }
+    free(range);
+    int rc = G.status;
+    if (rc)
+        qn_error_set(err, rc, "cuda backend: %s", G.msg);
+    G.status = 0;
+    return rc;
 }
 
 /* ---- ops ------------------------------------------------------------------ */
