@@ -13,7 +13,7 @@
 # Ratios come last, one per line. Takes about 2 minutes (most of it writing the two copies of
 # the data); everything lives in a temp directory removed at the end.
 # Knobs (environment): STORE_BENCH_VIDEOS (2000), STORE_BENCH_MIN_DUR / _MAX_DUR (30 / 120 s
-# per video), STORE_BENCH_BATCHES (20 quern batches), STORE_BENCH_PEER_BATCHES (4).
+# per video), STORE_BENCH_BATCHES (30 quern batches), STORE_BENCH_PEER_BATCHES (6).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TOOLS=${QUERN_TEST_TOOLS:-$ROOT/build/rel/tests}
@@ -36,7 +36,7 @@ start=$(date +%s)
     --max-dur "$MAX_DUR"
 echo "store written in $(( $(date +%s) - start )) s"
 "$PY" "$ROOT/bench/store_read.py" "$T/store" "$T/work" \
-    --batches "${STORE_BENCH_BATCHES:-20}" --peer-batches "${STORE_BENCH_PEER_BATCHES:-4}" \
+    --batches "${STORE_BENCH_BATCHES:-30}" --peer-batches "${STORE_BENCH_PEER_BATCHES:-6}" \
     | tee "$T/py.out" | grep -v '^ratio'
 
 awk '/^clip_rows_per_s/ {c=$2} /^feature_MB_per_s/ {f=$2} /^dd_MB_per_s/ {d=$2}

@@ -186,7 +186,8 @@ def main():
 
     ds = qs.ClipDataset(a.store, n_pair=a.n_pair, min_time=a.min_time,
                         max_words=a.max_words, seed=1)
-    st = ds.store
+    ds.store                      # the Dataset's own (lazy_clips) store, opened before timing
+    st = qs.Store(a.store)        # the whole clip table, to write the peer's layout
     lay = os.path.join(a.workdir, "h100m")
     if not os.path.exists(os.path.join(lay, "done")):
         t0 = time.perf_counter()
