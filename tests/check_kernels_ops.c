@@ -105,6 +105,36 @@ START_TEST(shape_chain_224x398_is_7x13)
 }
 END_TEST
 
+/* The real 2D input size through a real net: layer4 must be 7×13. */
+static void shape_hook(int stage, const kn_tensor *t, void *ud)
+{
+    int *hw = ud;
+    hw[2 * stage] = t->h, hw[2 * stage + 1] = t->w;
+}
+
+START_TEST(resnet18_224x398_reaches_7x13)
+{
+    kn_golden g = {5, NULL, 0};
+    kn_options o = {KN_BACKEND_CPU, 2, 0};
+    kn_model *m = NULL;
+    ck_assert_int_eq(kn_model_open_src(KN_RESNET18, kn_golden_tensor, &g, &o, &m, NULL), QN_OK);
+    size_t px = 224 * 398;
+    uint8_t *in = malloc(px * 3);
+    kn_gen_u8("frame", 5, in, px * 3);
+    float out[512], out2[512];
+    int hw[2 * KN_STAGE_COUNT] = {0};
+    ck_assert_int_eq(kn_forward_u8(m, in, 1, 1, 224, 398, out, shape_hook, hw, NULL), QN_OK);
+    ck_assert_int_eq(hw[2 * KN_STAGE_STEM], 56);
+    ck_assert_int_eq(hw[2 * KN_STAGE_STEM + 1], 100);
+    ck_assert_int_eq(hw[2 * KN_STAGE_L4], 7);
+    ck_assert_int_eq(hw[2 * KN_STAGE_L4 + 1], 13);
+    ck_assert_int_eq(kn_run_2d(m, in, 1, 224, 398, out2, 0, NULL), QN_OK);
+    ck_assert_int_eq(memcmp(out, out2, sizeof out), 0);
+    kn_model_close(m);
+    free(in), free(g.buf);
+}
+END_TEST
+
 START_TEST(maxpool_and_mean_match_ref)
 {
     kn_tensor x = {NULL, 2, 3, 9, 13, 5};
@@ -536,6 +566,7 @@ static Suite *kernels_ops_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, conv_cpu_matches_ref);
     tcase_add_test(tc, shape_chain_224x398_is_7x13);
+    tcase_add_test(tc, resnet18_224x398_reaches_7x13);
     tcase_add_test(tc, maxpool_and_mean_match_ref);
     tcase_add_test(tc, normalisation_values);
     tcase_add_test(tc, pool_clips_windows);
