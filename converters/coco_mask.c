@@ -218,20 +218,31 @@ void qn_rle_bbox(const qn_rle *r, double bb[4])
 
 /* ---- polygons ----------------------------------------------------------------- */
 
-/* One polygon edge in rleFrPoly's 5× grid. Points are emitted for d = 0..n along
- * the major axis (x if dx >= dy); flip walks it backwards so the points keep the
- * edge's original direction while the slope is computed from the lower end. */
+/* rleFrPoly in the reference: vertices are scaled by 5 and rounded; each edge is
+ * walked one grid step at a time along its major axis, giving max(|dx|,|dy|)+1
+ * points (u, v); then every pair of consecutive points whose u differ and whose
+ * lower u is 5c+2 (the sample line of pixel column c, 0 <= c < w) toggles column c
+ * at row ceil(clamp((min(v)+.5)/5 - .5, 0, h)). The toggles, sorted, are the run
+ * boundaries (even-odd fill per column).
+ *
+ * Only those pairs matter, so instead of walking every point we go straight to
+ * them: on an edge walked along x (|dx| >= |dy|) u steps by exactly 1, so column
+ * c's pair is at a known step; on an edge walked along y, u changes at most |dx|
+ * times and is monotone, so each column's crossing is found by binary search.
+ * Toggles are sorted afterwards, so their order does not matter. The points, the
+ * rounding and the double arithmetic are the reference's. */
 typedef struct {
-    int xs, ys, n, xmajor, flip, zero;
+    int xs, ys, n, xmajor;
     double s;
 } edge;
 
+/* Edge from (x0,y0) to (x1,y1), oriented so that its major coordinate rises (the
+ * reference swaps the ends the same way; the walk order does not matter here). */
 static void edge_make(edge *e, int x0, int y0, int x1, int y1)
 {
     int dx = abs(x1 - x0), dy = abs(y0 - y1);
     e->xmajor = dx >= dy;
-    e->flip = (e->xmajor && x0 > x1) || (!e->xmajor && y0 > y1);
-    if (e->flip) {
+    if ((e->xmajor && x0 > x1) || (!e->xmajor && y0 > y1)) {
         int t = x0; x0 = x1; x1 = t;
         t = y0; y0 = y1; y1 = t;
     }
@@ -239,14 +250,13 @@ static void edge_make(edge *e, int x0, int y0, int x1, int y1)
     e->ys = y0;
     e->n = e->xmajor ? dx : dy;
     /* A zero-length edge makes the reference divide 0 by 0; its single point shares
-     * u with both neighbours, so it is never used: any finite value will do. */
-    e->zero = dx == 0 && dy == 0;
-    e->s = e->zero ? 0 : e->xmajor ? (double)(y1 - y0) / dx : (double)(x1 - x0) / dy;
+     * u with both neighbours, so it never toggles: any finite slope will do. */
+    e->s = e->n == 0 ? 0 : e->xmajor ? (double)(y1 - y0) / dx : (double)(x1 - x0) / dy;
 }
 
-static void edge_point(const edge *e, int d, int *u, int *v)
+/* The point t steps from the edge's lower end. */
+static void edge_point(const edge *e, int t, int *u, int *v)
 {
-    int t = e->flip ? e->n - d : d;
     if (e->xmajor) {
         *u = t + e->xs;
         *v = (int)(e->ys + e->s * t + .5);
@@ -256,46 +266,120 @@ static void edge_point(const edge *e, int d, int *u, int *v)
     }
 }
 
-static int edge_u(const edge *e, int d)
+static int edge_u(const edge *e, int t)
 {
     int u, v;
-    edge_point(e, d, &u, &v);
+    edge_point(e, t, &u, &v);
     return u;
 }
 
-/* u is monotone in d along an edge; returns the first d in [lo, hi] whose u is
- * >= x (rising) or <= x (falling), or hi + 1. */
-static int edge_search(const edge *e, int lo, int hi, int x, int rising)
+/* The reference's row for a boundary pair whose lower v is vmin:
+ * ceil(clamp((vmin + .5)/5 - .5, 0, h)). In doubles (vmin + .5)/5 - .5 is exactly
+ * (vmin - 2)/5 when that is an integer and otherwise at least 0.2 away from one,
+ * so integer arithmetic gives the same row. */
+static uint32_t toggle_row(int vmin, uint32_t h)
 {
-    while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2, u = edge_u(e, mid);
-        if (rising ? u >= x : u <= x)
-            hi = mid - 1;
-        else
-            lo = mid + 1;
-    }
-    return lo;
+    if (vmin <= 2)
+        return 0;
+    uint64_t row = ((uint64_t)vmin + 2) / 5; /* ceil((vmin - 2) / 5) */
+    return row > h ? h : (uint32_t)row;
 }
 
-/* The d range of an edge whose points can become toggles: a point is kept only if
- * it and its predecessor both have u in [2, 5w-2] (the column test below), so
- * points far outside the image are skipped without walking them. */
-static void edge_range(const edge *e, uint32_t w, int *d0, int *d1)
+/* Toggle positions (column-major pixel indices) with the bucket each sorts into:
+ * its column, or the next one when the row is h (the index is then the next
+ * column's first pixel), so bucket order is index order. */
+typedef struct {
+    u32vec key, bucket;
+    uint32_t bmin, bmax;
+} toggles;
+
+static int add_toggle(toggles *tg, uint32_t c, int vmin, uint32_t h)
 {
-    int lo = 2, hi = (int)(5 * (int64_t)w - 2 > 0x3fffffff ? 0x3fffffff : 5 * (int64_t)w - 2);
-    int rising = edge_u(e, e->n) >= edge_u(e, 0);
+    uint32_t row = toggle_row(vmin, h), b = c + (row == h);
+    if (vec_push(&tg->key, c * h + row) || vec_push(&tg->bucket, b))
+        return QN_ENOMEM;
+    if (tg->key.n == 1 || b < tg->bmin)
+        tg->bmin = b;
+    if (tg->key.n == 1 || b > tg->bmax)
+        tg->bmax = b;
+    return QN_OK;
+}
+
+/* Floor division for possibly negative numerators. */
+static int64_t floordiv5(int64_t x)
+{
+    return x >= 0 ? x / 5 : -((-x + 4) / 5);
+}
+
+/* Columns c whose pair (5c+2, 5c+3) lies within u in [ulo, uhi], clipped to the
+ * image; false when there are none. */
+static int column_span(int ulo, int uhi, uint32_t w, int64_t *c0, int64_t *c1)
+{
+    *c0 = -floordiv5(-((int64_t)ulo - 2)); /* ceil((ulo - 2) / 5) */
+    *c1 = floordiv5((int64_t)uhi - 3);
+    if (*c0 < 0)
+        *c0 = 0;
+    if (*c1 > (int64_t)w - 1)
+        *c1 = (int64_t)w - 1;
+    return *c0 <= *c1;
+}
+
+/* On an edge walked along y (|slope| < 1, u(0) <= m < u(n) when rising, u(n) <= m <
+ * u(0) when falling): the first t whose u is past m (rising) or down to m
+ * (falling). Guessed from the slope, then settled with the reference's own u. */
+static int first_past(const edge *e, int m, int rising)
+{
+    double g = (m + .5 - e->xs) / e->s;
+    g = rising ? ceil(g) : floor(g) + 1;
+    int t = g < 1 ? 1 : g > e->n ? e->n : (int)g;
     if (rising) {
-        *d0 = edge_search(e, 0, e->n, lo, 1);
-        *d1 = edge_search(e, *d0, e->n, hi + 1, 1) - 1;
+        while (t > 1 && edge_u(e, t - 1) > m)
+            t--;
+        while (t < e->n && edge_u(e, t) <= m)
+            t++;
     } else {
-        *d0 = edge_search(e, 0, e->n, hi, 0);
-        *d1 = edge_search(e, *d0, e->n, lo - 1, 0) - 1;
+        while (t > 1 && edge_u(e, t - 1) <= m)
+            t--;
+        while (t < e->n && edge_u(e, t) > m)
+            t++;
     }
+    return t;
 }
 
-/* The reference's boundary test for consecutive points (pu,pv) -> (u,v): a step
- * in u through a pixel column's sample line toggles that column at row ceil(yd). */
-static int poly_toggle(u32vec *a, int pu, int pv, int u, int v, uint32_t h, uint32_t w)
+/* Toggles from the pairs inside one edge. */
+static int edge_toggles(toggles *a, const edge *e, uint32_t h, uint32_t w)
+{
+    int64_t c0, c1;
+    if (e->n == 0)
+        return QN_OK;
+    if (e->xmajor) { /* u = xs + t: column c's pair is t = 5c+2-xs and t+1 */
+        if (!column_span(e->xs, e->xs + e->n, w, &c0, &c1))
+            return QN_OK;
+        for (int64_t c = c0; c <= c1; c++) {
+            int t = (int)(5 * c + 2 - e->xs), u, v0, v1;
+            edge_point(e, t, &u, &v0);
+            edge_point(e, t + 1, &u, &v1);
+            if (add_toggle(a, (uint32_t)c, v0 < v1 ? v0 : v1, h))
+                return QN_ENOMEM;
+        }
+        return QN_OK;
+    }
+    /* walked along y: u is monotone in t and moves by at most 1 per step */
+    int ua = edge_u(e, 0), ub = edge_u(e, e->n), rising = ub >= ua;
+    if (!column_span(rising ? ua : ub, rising ? ub : ua, w, &c0, &c1))
+        return QN_OK;
+    for (int64_t c = c0; c <= c1; c++) {
+        int m = (int)(5 * c + 2), t = first_past(e, m, rising);
+        /* points t-1 and t: v = ys + t, so the lower v is ys + t - 1 */
+        if (add_toggle(a, (uint32_t)c, e->ys + t - 1, h))
+            return QN_ENOMEM;
+    }
+    return QN_OK;
+}
+
+/* The reference's test for one pair of consecutive points, used where two edges
+ * meet (the last point of one and the first of the next). */
+static int pair_toggle(toggles *a, int pu, int pv, int u, int v, uint32_t h, uint32_t w)
 {
     if (u == pu)
         return QN_OK;
@@ -303,14 +387,18 @@ static int poly_toggle(u32vec *a, int pu, int pv, int u, int v, uint32_t h, uint
     xd = (xd + .5) / 5 - .5;
     if (floor(xd) != xd || xd < 0 || xd > (double)w - 1)
         return QN_OK;
-    double yd = (double)(v < pv ? v : pv);
-    yd = (yd + .5) / 5 - .5;
-    if (yd < 0)
-        yd = 0;
-    else if (yd > h)
-        yd = h;
-    yd = ceil(yd);
-    return vec_push(a, (uint32_t)((int64_t)(int)xd * h + (int)yd));
+    return add_toggle(a, (uint32_t)xd, v < pv ? v : pv, h);
+}
+
+static void insertion_sort(uint32_t *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        uint32_t x = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -319,12 +407,52 @@ static int cmp_u32(const void *a, const void *b)
     return x > y ? 1 : x < y ? -1 : 0;
 }
 
-/* Sorted toggle positions -> counts, exactly as the reference: differences, where a
- * zero difference (two toggles at one pixel) folds the next difference into the
- * previous count. The last position is h*w. */
-static int toggles_to_rle(qn_rle *r, u32vec *a, uint32_t h, uint32_t w)
+/* Sorts the toggle positions: a counting sort by bucket (column) over the
+ * polygon's column span, then each column's few rows in place. */
+static int sort_toggles(toggles *tg)
 {
-    qsort(a->v, a->n, sizeof *a->v, cmp_u32);
+    size_t n = tg->key.n;
+    uint32_t *k = tg->key.v, *b = tg->bucket.v;
+    if (n < 32) {
+        insertion_sort(k, n);
+        return QN_OK;
+    }
+    size_t span = (size_t)tg->bmax - tg->bmin + 1;
+    size_t *start = calloc(span + 1, sizeof *start);
+    uint32_t *out = malloc(n * sizeof *out);
+    if (!start || !out) {
+        free(start);
+        free(out);
+        return QN_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        start[b[i] - tg->bmin + 1]++;
+    for (size_t c = 0; c < span; c++)
+        start[c + 1] += start[c];
+    for (size_t i = 0; i < n; i++)
+        out[start[b[i] - tg->bmin]++] = k[i];
+    /* start[c] is now the end of bucket c */
+    for (size_t c = 0, lo = 0; c < span; lo = start[c++]) {
+        size_t m = start[c] - lo;
+        if (m > 32)
+            qsort(out + lo, m, sizeof *out, cmp_u32);
+        else
+            insertion_sort(out + lo, m);
+    }
+    memcpy(k, out, n * sizeof *k);
+    free(out);
+    free(start);
+    return QN_OK;
+}
+
+/* Toggle positions -> counts, exactly as the reference: sort, append h*w, take
+ * differences, where a zero difference (two toggles at one pixel) folds the next
+ * difference into the previous count. */
+static int toggles_to_rle(qn_rle *r, toggles *tg, uint32_t h, uint32_t w)
+{
+    u32vec *a = &tg->key;
+    if (sort_toggles(tg) || vec_push(a, h * w))
+        return QN_ENOMEM;
     uint32_t p = 0;
     for (size_t j = 0; j < a->n; j++) {
         uint32_t t = a->v[j];
@@ -357,37 +485,31 @@ int qn_rle_from_poly(qn_rle *r, const double *xy, size_t k, uint32_t h, uint32_t
     for (size_t j = 0; j < 2 * k; j++)
         if (!(fabs(xy[j]) <= POLY_COORD_MAX))
             return QN_EINPUT;
-    u32vec a = {0};
-    int have_prev = 0, pu = 0, pv = 0, rc = QN_OK;
+    toggles a = {{0}, {0}, 0, 0};
+    int rc = QN_OK, pu = 0, pv = 0;
     for (size_t j = 0; j < k && rc == QN_OK; j++) {
         size_t j1 = j + 1 < k ? j + 1 : 0;
+        int x0 = (int)(5 * xy[2 * j] + .5), y0 = (int)(5 * xy[2 * j + 1] + .5);
+        int x1 = (int)(5 * xy[2 * j1] + .5), y1 = (int)(5 * xy[2 * j1 + 1] + .5);
         edge e;
-        edge_make(&e, (int)(5 * xy[2 * j] + .5), (int)(5 * xy[2 * j + 1] + .5),
-                  (int)(5 * xy[2 * j1] + .5), (int)(5 * xy[2 * j1 + 1] + .5));
-        int d0, d1;
-        edge_range(&e, w, &d0, &d1);
-        if (d0 > 0) { /* the predecessor of the first walked point */
-            edge_point(&e, d0 - 1, &pu, &pv);
-            have_prev = 1;
-        }
-        for (int d = d0; d <= d1 && rc == QN_OK; d++) {
-            int u, v;
-            edge_point(&e, d, &u, &v);
-            if (have_prev)
-                rc = poly_toggle(&a, pu, pv, u, v, h, w);
-            pu = u;
-            pv = v;
-            have_prev = 1;
-        }
-        /* the edge's last point precedes the next edge's first */
-        edge_point(&e, e.n, &pu, &pv);
-        have_prev = 1;
+        edge_make(&e, x0, y0, x1, y1);
+        int swapped = e.xs != x0 || e.ys != y0 || (e.n == 0);
+        int fu, fv, lu, lv; /* the edge's first and last points in walk order */
+        edge_point(&e, swapped ? e.n : 0, &fu, &fv);
+        edge_point(&e, swapped ? 0 : e.n, &lu, &lv);
+        if (e.n == 0)
+            fv = lv = y0;
+        if (j > 0)
+            rc = pair_toggle(&a, pu, pv, fu, fv, h, w);
+        if (rc == QN_OK)
+            rc = edge_toggles(&a, &e, h, w);
+        pu = lu;
+        pv = lv;
     }
     if (rc == QN_OK)
-        rc = vec_push(&a, h * w);
-    if (rc == QN_OK)
         rc = toggles_to_rle(r, &a, h, w);
-    free(a.v);
+    free(a.key.v);
+    free(a.bucket.v);
     return rc;
 }
 
