@@ -72,7 +72,7 @@ typedef struct clips_result {
     size_t n_clips;
     int64_t n_words;
     size_t n_warnings;
-    const char *first_warning;  /* valid until the next call */
+    char warning[640];          /* the first warning (bad cue, broken info.json), or "" */
     cap_stats stats;
 } clips_result;
 
@@ -174,7 +174,6 @@ struct clips_ctx {
     size_t clips_cap;
     int32_t *tokens;            /* scratch token ids */
     size_t tokens_cap;
-    char *warn_buf;
 };
 /* Counts words, applies the word filter and writes video row + clips (OK) or the rejected
  * row. v->status/reason must be set by the caller for earlier rejections. existing > 0:
@@ -186,6 +185,12 @@ int64_t clips_track_words(const cap_track *t);
 /* Applies views/rank/duration filters to v; returns the clips_why (NONE when it passes) and
  * fills r->reason. */
 int clips_filter_meta(const clips_opts *o, const qn_store_video *v, clips_result *r);
+/* Finds the video's captions into c->track (clips_captions.c): 1 found, 0 none, -1 unusable
+ * (r->reason/why set), else an error status. */
+int clips_find_captions(clips_ctx *c, const char *path, const char *dir, const char *stem,
+                        const char *id, int n_subs, clips_result *r, qn_error *err);
+/* snprintf that may truncate on purpose (long paths in fixed reason fields). */
+void clips_setf(char *dst, size_t size, const char *fmt, ...);
 /* A unique ext_id for a duplicate ("ID#2", "ID#3", ...). */
 int clips_dup_id(clips_ctx *c, const char *id, char *out, size_t size, qn_error *err);
 /* Applies HowTo100M_v1.csv metadata of id to v (strings point into the map). */

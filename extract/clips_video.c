@@ -1,0 +1,270 @@
+/* clips_video.c — one video file: id, idempotency and duplicate checks, probe, metadata,
+ * captions, filters, and its own store batch (a kill loses at most the video in flight).
+ */
+#include "extract/clips.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Appends s as a JSON string to out[*n..size). */
+static void json_str(char *out, size_t size, size_t *n, const char *s)
+{
+    if (*n + 2 >= size)
+        return;
+    out[(*n)++] = '"';
+    for (; *s && *n + 8 < size; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            out[(*n)++] = '\\';
+            out[(*n)++] = (char)ch;
+        } else if (ch < 0x20) {
+            *n += (size_t)snprintf(out + *n, size - *n, "\\u%04x", ch);
+        } else {
+            out[(*n)++] = (char)ch;
+        }
+    }
+    out[(*n)++] = '"';
+    out[*n] = '\0';
+}
+
+static void json_key(char *out, size_t size, size_t *n, const char *key)
+{
+    if (*n + 2 < size) {
+        char sep = *n ? ',' : '{';
+        out[(*n)++] = sep;
+    }
+    json_str(out, size, n, key);
+    if (*n + 1 < size)
+        out[(*n)++] = ':';
+    out[*n] = '\0';
+}
+
+/* {"captions": SOURCE, "charset": ..., "rolling": true, "warnings": N, "categories": [...]} */
+static void build_meta_json(char *out, size_t size, const clips_result *r, const cap_track *t,
+                            const cap_info *info)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    if (r->source[0]) {
+        json_key(out, size, &n, "captions");
+        json_str(out, size, &n, r->source);
+    }
+    if (t && t->charset) {
+        json_key(out, size, &n, "charset");
+        json_str(out, size, &n, t->charset);
+    }
+    if (t && t->rolling) {
+        json_key(out, size, &n, "rolling");
+        n += (size_t)snprintf(out + n, size - n, "true");
+    }
+    if (t && t->n_warnings) {
+        json_key(out, size, &n, "warnings");
+        n += (size_t)snprintf(out + n, size - n, "%zu", t->n_warnings);
+    }
+    if (info && info->n_categories) {
+        json_key(out, size, &n, "categories");
+        for (size_t i = 0; i < info->n_categories && n + 8 < size; i++) {
+            out[n++] = i ? ',' : '[';
+            json_str(out, size, &n, info->categories[i]);
+        }
+        if (n + 2 < size)
+            out[n++] = ']';
+    }
+    if (n && n + 2 < size) {
+        out[n++] = '}';
+        out[n] = '\0';
+    } else {
+        out[0] = '\0';
+    }
+}
+
+/* DIR/STEM.info.json when present; a broken one is a warning, not a failure. */
+static void read_info(const char *dir, const char *stem, cap_info *info, char *warn, size_t wsize)
+{
+    char file[4096];
+    clips_setf(file, sizeof file, "%s/%s.info.json", dir, stem);
+    struct stat sb;
+    memset(info, 0, sizeof *info);
+    info->duration = -1;
+    info->view_count = -1;
+    if (stat(file, &sb) < 0)
+        return;
+    char *buf;
+    size_t len;
+    qn_error e;
+    qn_error_clear(&e);
+    if (clips_read_file(file, &buf, &len, &e) == QN_OK) {
+        if (cap_info_parse(info, file, buf, len, &e) != QN_OK) {
+            cap_info_free(info);
+            memset(info, 0, sizeof *info);
+            info->duration = -1;
+            info->view_count = -1;
+        }
+        free(buf);
+    }
+    if (e.status != QN_OK)
+        clips_setf(warn, wsize, "%s (metadata ignored)", e.msg);
+}
+
+static void split_path(const char *path, char *dir, size_t dsize, char *stem, size_t ssize)
+{
+    const char *b = strrchr(path, '/');
+    if (b)
+        snprintf(dir, dsize, "%.*s", (int)(b - path ? b - path : 1), path);
+    else
+        snprintf(dir, dsize, ".");
+    b = b ? b + 1 : path;
+    const char *dot = strchr(b, '.');
+    snprintf(stem, ssize, "%.*s", (int)(dot ? (size_t)(dot - b) : strlen(b)), b);
+}
+
+/* Looks the path and the id up: sets *existing (row to update), r->status = CLIPS_SKIPPED,
+ * or marks a duplicate (r->why) with a fresh ext_id in `id`. */
+static int check_store(clips_ctx *c, const char *path, const struct stat *sb, char *id,
+                       size_t idsize, int64_t *existing, clips_result *r, qn_error *err)
+{
+    qn_store_video v;
+    int found, rc;
+    *existing = 0;
+    if (!c->store)
+        return QN_OK;
+    if ((rc = qn_store_video_find_path(c->store, path, &v, &found, err)) != QN_OK)
+        return rc;
+    if (found) {
+        if (v.size == (int64_t)sb->st_size &&
+            v.mtime_ns == (int64_t)sb->st_mtim.tv_sec * 1000000000 + sb->st_mtim.tv_nsec) {
+            r->status = CLIPS_SKIPPED;
+            clips_setf(r->ext_id, sizeof r->ext_id, "%s", v.ext_id);
+            clips_setf(r->reason, sizeof r->reason, "unchanged since stored");
+            return QN_OK;
+        }
+        *existing = v.id; /* changed: processed again into the same row */
+        if (strchr(v.ext_id, '#'))
+            snprintf(id, idsize, "%s", v.ext_id); /* a recorded duplicate stays one */
+        return QN_OK;
+    }
+    if ((rc = qn_store_video_find(c->store, id, &v, &found, err)) != QN_OK)
+        return rc;
+    if (!found || v.id == *existing)
+        return QN_OK;
+    if (!v.path) { /* a caption-only import of this id: the file completes it */
+        *existing = v.id;
+        return QN_OK;
+    }
+    clips_setf(r->reason, sizeof r->reason, "duplicate id %s (already stored from %s)", id, v.path);
+    r->why = CLIPS_WHY_DUPLICATE;
+    if (*existing)
+        return QN_OK;
+    char dup[256];
+    if ((rc = clips_dup_id(c, id, dup, sizeof dup, err)) != QN_OK)
+        return rc;
+    snprintf(id, idsize, "%s", dup);
+    return QN_OK;
+}
+
+static int commit_video(clips_ctx *c, qn_store_video *v, int64_t existing, const cap_track *t,
+                        clips_result *r, qn_error *err)
+{
+    if (!c->store || c->o.dry_run)
+        return clips_store_video(c, v, existing, t, r, err);
+    int rc = qn_store_begin(c->store, err);
+    if (rc != QN_OK)
+        return rc;
+    rc = clips_store_video(c, v, existing, t, r, err);
+    if (rc == QN_OK)
+        rc = qn_store_commit(c->store, err);
+    if (rc != QN_OK)
+        qn_store_rollback(c->store, NULL);
+    return rc;
+}
+
+static void reject(qn_store_video *v, clips_result *r, int why)
+{
+    v->status = QN_VIDEO_REJECTED;
+    r->why = why;
+}
+
+int clips_video(clips_ctx *c, const char *path, clips_result *r, qn_error *err)
+{
+    char dir[4096], stem[256], id[256], warn[600] = "", meta_json[4096];
+    cap_info info;
+    struct stat sb;
+    memset(r, 0, sizeof *r);
+    split_path(path, dir, sizeof dir, stem, sizeof stem);
+    clips_setf(r->ext_id, sizeof r->ext_id, "%s", stem);
+    if (stat(path, &sb) < 0)
+        return qn_error_errno(err, QN_EINPUT, errno, "%s", path);
+    read_info(dir, stem, &info, warn, sizeof warn);
+    snprintf(id, sizeof id, "%s", info.id && *info.id ? info.id : stem);
+    int64_t existing = 0;
+    int rc = check_store(c, path, &sb, id, sizeof id, &existing, r, err);
+    if (rc != QN_OK || r->status == CLIPS_SKIPPED)
+        goto end;
+    clips_setf(r->ext_id, sizeof r->ext_id, "%s", id);
+
+    qn_store_video v;
+    qn_store_video_init(&v);
+    v.ext_id = id;
+    v.path = path;
+    v.size = (int64_t)sb.st_size;
+    v.mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+    v.views = info.view_count >= 0 ? info.view_count : QN_STORE_UNKNOWN;
+    v.title = info.title;
+    if (info.n_categories)
+        v.category1 = info.categories[0];
+    clips_apply_meta(c, id, &v);
+    if (r->why == CLIPS_WHY_DUPLICATE)
+        reject(&v, r, CLIPS_WHY_DUPLICATE);
+
+    clips_probe_info pi;
+    const cap_track *t = NULL;
+    if (v.status == QN_VIDEO_PENDING && clips_probe(path, &pi, r->reason, sizeof r->reason) < 0) {
+        v.status = QN_VIDEO_FAILED;
+    } else if (v.status == QN_VIDEO_PENDING) {
+        v.duration = pi.duration > 0 ? pi.duration : info.duration > 0 ? info.duration : -1;
+        v.fps = pi.fps;
+        v.width = pi.width;
+        v.height = pi.height;
+        v.codec = pi.codec;
+        int why = clips_filter_meta(&c->o, &v, r);
+        if (why != CLIPS_WHY_NONE)
+            reject(&v, r, why);
+        else {
+            rc = clips_find_captions(c, path, dir, stem, id, pi.n_subs, r, err);
+            if (rc < -1)
+                goto end;
+            if (rc == 0) {
+                clips_setf(r->reason, sizeof r->reason, "no captions");
+                reject(&v, r, CLIPS_WHY_NO_CAPTIONS);
+            } else if (rc < 0) {
+                reject(&v, r, r->why);
+            } else {
+                cap_track_finish(c->track, v.duration);
+                if ((rc = cap_track_filter(c->track)) != QN_OK) {
+                    rc = qn_error_set(err, rc, "out of memory");
+                    goto end;
+                }
+                t = c->track;
+                r->stats = t->stats;
+                r->n_warnings = t->n_warnings;
+                if (t->n_warnings)
+                    clips_setf(r->warning, sizeof r->warning, "%s", t->warnings[0]);
+            }
+            rc = QN_OK;
+        }
+    }
+    if (warn[0]) {
+        r->n_warnings++;
+        if (!r->warning[0])
+            clips_setf(r->warning, sizeof r->warning, "%s", warn);
+    }
+    build_meta_json(meta_json, sizeof meta_json, r, t, &info);
+    v.meta_json = meta_json[0] ? meta_json : NULL;
+    rc = commit_video(c, &v, existing, t, r, err);
+end:
+    cap_info_free(&info);
+    return rc;
+}
