@@ -32,9 +32,8 @@ Dataset (HowTo100M's Youtube_DataLoader): item i is video i; n_pair caption indi
 uniformly with replacement; each grown by merging neighbours until it lasts ≥ min_time
 seconds and has ≥ min_words tokens (the side whose merge gives the shorter span, ties to
 the earlier one; with min_time == 0 the earlier one unless the later has more tokens);
-tokens in merge order
-(seed caption first), cut or padded (pad_id) to max_words; features pooled over the
-merged window. Differences: token ids instead of word2vec vectors (Store.word_vectors()
+tokens in merge order (seed caption first), cut or padded (pad_id) to max_words; features
+pooled over the merged window. Differences: token ids instead of word2vec vectors (Store.word_vectors()
 gives the table), min_words counts in-vocabulary tokens, and the RNG is a numpy Generator.
 
 Half of the negatives from the same video: a batch holds B whole videos × n_pair clips
@@ -135,6 +134,11 @@ class FeatureSet:
     @property
     def row_bytes(self):
         return self.dim * self.dtype.itemsize
+
+    def __getstate__(self):     # never pickle the mapped rows: the unpickler maps the file
+        d = dict(self.__dict__)
+        d["_rows"] = d["_pid"] = None
+        return d
 
     def _check_header(self):
         try:
