@@ -109,6 +109,25 @@ def test_random_polygons(tools_dir):
         assert got_line(got) == ref_line(ref), (h, w, xy)
 
 
+def test_random_polygons_large(tools_dir):
+    """Cityscapes-sized images, and coordinates far outside them (clipping)."""
+    rng = np.random.default_rng(8)
+    polys = []
+    for i in range(1500):
+        h, w = int(rng.integers(1, 1100)), int(rng.integers(1, 2100))
+        k = int(rng.integers(3, 40))
+        if i % 3 == 0:
+            xy = np.stack([rng.uniform(-1e4, 1e4, k), rng.uniform(-1e4, 1e4, k)], 1)
+        elif i % 3 == 1:
+            xy = np.stack([rng.uniform(-0.5 * w, 1.5 * w, k), rng.uniform(-0.5 * h, 1.5 * h, k)], 1)
+        else:
+            xy = np.stack([rng.integers(0, 5 * w, k), rng.integers(0, 5 * h, k)], 1) / 5.0 + 0.5
+        polys.append((h, w, [float(v) for v in np.round(xy.ravel(), int(rng.integers(0, 6)))]))
+    out = drive(tools_dir, ["poly %d %d %s" % (h, w, " ".join(repr(v) for v in xy)) for h, w, xy in polys])
+    for (h, w, xy), got in zip(polys, out):
+        assert got_line(got) == ref_line(M.frPyObjects([xy], h, w)[0]), (h, w, xy)
+
+
 def test_random_boxes(tools_dir):
     rng = np.random.default_rng(11)
     cases = []
