@@ -230,8 +230,8 @@ def test_feature_rows_and_mappings_equal_c(made):
     assert [s["name"] for s in sets] == list(st.sets)
     for s in sets:
         fs = st.sets[s["name"]]
-        assert (fs.id, fs.dim, fs.rate, fs.n_rows, fs.model) == \
-            (s["id"], s["dim"], s["rate"], s["n_rows"], s["model"])
+        assert (fs.id, fs.dim, fs.rate, fs.n_rows, fs.model, fs.weights_sha256) == \
+            (s["id"], s["dim"], s["rate"], s["n_rows"], s["model"], s["weights_sha256"])
         assert fs.dtype.itemsize == {1: 2, 2: 4}[s["dtype"]]
         assert {"per_step": 1, "per_clip": 2, "per_item": 3}[fs.kind] == s["kind"]
         assert fs.rows.tobytes() == (d / (s["name"] + ".rows")).read_bytes()
