@@ -24,3 +24,8 @@ quern-cityscapes2coco_PKGS := jansson libdeflate spng
 TEST_TOOLS += cs_decode_floor
 cs_decode_floor_SRCS := converters/cityscapes_floor.c
 cs_decode_floor_LIBS := png16
+
+CHECKS += check_cityscapes
+check_cityscapes_SRCS := tests/check_cityscapes.c
+check_cityscapes_LIBS := cityscapes png16 imgsize mask
+check_cityscapes_PKGS := jansson libdeflate spng

@@ -213,9 +213,9 @@ static int get_polygon(json_t *poly, int **xy, size_t *cap, size_t *n, const cha
             json_t *v = json_is_array(pt) && json_array_size(pt) >= 2 ? json_array_get(pt, c)
                                                                       : NULL;
             double d = json_is_number(v) ? json_number_value(v) : NAN;
-            if (!(fabs(d) < 1e9))
+            if (!(fabs(d) <= 1e6)) /* keeps Pillow's int and float arithmetic in range */
                 return qn_error_set(err, QN_EINPUT, "%s: object %zu: point %zu is not a pair "
-                                    "of finite numbers", path, i, j);
+                                    "of numbers within +-1e6", path, i, j);
             (*xy)[2 * j + c] = (int)d;
         }
     }

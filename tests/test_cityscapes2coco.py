@@ -488,6 +488,9 @@ def test_polygons_match_pillow(bin_dir, tmp_path):
     docs = {f"p_{i:06d}_000019": random_polygons(rng, int(rng.integers(8, 90)),
                                                  int(rng.integers(8, 70)), 14)
             for i in range(40)}
+    docs["big_000000_000019"] = {"imgHeight": 30, "imgWidth": 40, "objects": [
+        {"label": "car", "polygon": [[-1000000, -1000000], [1000000, 5], [3, 1000000]]},
+        {"label": "bus", "polygon": [[-999999.9, 7], [39, -1e6], [20.5, 29.9]]}]}
     write_poly_root(tmp_path, docs)
     cp = run(PROG, tmp_path, "-o", tmp_path / "o", "--from", "polygons", bin_dir=bin_dir)
     assert cp.returncode == 0, cp.stderr
@@ -519,7 +522,7 @@ POLY_BAD = {
     "onepoint": ({"imgHeight": 4, "imgWidth": 4, "objects": [{"label": "car", "polygon": [[1, 1]]}]},
                  "object 0: polygon has 1 point, needs at least 2"),
     "point": ({"imgHeight": 4, "imgWidth": 4, "objects": [{"label": "car", "polygon": [[1, "a"], [2, 2]]}]},
-              "object 0: point 0 is not a pair of finite numbers"),
+              "object 0: point 0 is not a pair of numbers within +-1e6"),
     "objects": ({"imgHeight": 4, "imgWidth": 4}, "'objects' missing or not a list"),
 }
 
