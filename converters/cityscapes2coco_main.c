@@ -75,12 +75,15 @@ static void on_skip(void *ctx, const char *msg)
     fprintf(stderr, PROG ": skipped: %s\n", msg);
 }
 
-/* Splits "a,b,c" in place into list (at most max entries). */
+/* Splits "a,b,c" in place into list; max + 1 when there are more than max. */
 static size_t parse_splits(char *s, const char **list, size_t max)
 {
     size_t n = 0;
-    for (char *tok = strtok(s, ","); tok && n < max; tok = strtok(NULL, ","))
-        list[n++] = tok;
+    for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ","))
+        if (n == max)
+            return max + 1;
+        else
+            list[n++] = tok;
     return n;
 }
 
@@ -120,12 +123,16 @@ int main(int argc, char **argv)
         case O_SPLITS:
             o.nsplits = parse_splits(optarg, splits, 16);
             o.splits = splits;
-            if (!o.nsplits)
-                return bad_usage("--splits wants a list like train,val%s", "");
-            for (size_t i = 0; i < o.nsplits; i++)
+            if (!o.nsplits || o.nsplits > 16)
+                return bad_usage("--splits wants a list of 1 to 16 names like train,val%s", "");
+            for (size_t i = 0; i < o.nsplits; i++) {
                 if (strchr(splits[i], '/') || strcmp(splits[i], "..") == 0 ||
                     strcmp(splits[i], ".") == 0)
                     return bad_usage("--splits: '%s' is not a split name", splits[i]);
+                for (size_t k = 0; k < i; k++)
+                    if (strcmp(splits[k], splits[i]) == 0)
+                        return bad_usage("--splits: '%s' named twice", splits[i]);
+            }
             break;
         case O_CONTIG: o.contiguous_ids = 1; break;
         case O_FROM:

@@ -582,3 +582,38 @@ def test_real_datumaro_8bit(bin_dir, shared_dir, tmp_path):
     text = (tmp_path / "instancesonly_filtered_gtFine_val.json").read_text()
     assert text == mmdet_reference(root, "val")        # values 1 and 3: no annotations
     assert json.loads(text)["annotations"] == []
+
+
+def test_progress_bar_on_a_terminal(bin_dir, gen_root, tmp_path):
+    """On a terminal stderr gets a progress bar (split, done/total, rate, ETA); with -q
+    nothing; the summary line goes to stdout either way (-q drops it)."""
+    import pty
+    for quiet in (False, True):
+        master, slave = pty.openpty()
+        args = [str(bin_dir / PROG), str(gen_root), "-o", str(tmp_path / "o"), "--splits", "train"]
+        p = subprocess.Popen(args + (["-q"] if quiet else []), stdout=subprocess.PIPE,
+                             stderr=slave, close_fds=True)
+        os.close(slave)
+        out = p.communicate()[0].decode()
+        err = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            err += chunk
+        os.close(master)
+        assert p.returncode == 0
+        if quiet:
+            assert (out, err) == ("", b"")
+        else:
+            assert b"train [" in err and b"/6 " in err and b"/s ETA " in err
+            assert out.startswith(f"{PROG}: 1 split, 6 images, ")
+
+
+def test_split_named_twice(bin_dir, tmp_path):
+    root = make_root(tmp_path / "d", {"a_000000_000019": sample_ids()})
+    cp = run(PROG, root, "-o", tmp_path / "o", "--splits", "val,val", bin_dir=bin_dir)
+    assert cp.returncode == 2 and "--splits: 'val' named twice" in cp.stderr
