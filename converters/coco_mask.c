@@ -7,6 +7,13 @@
  * bounds checks (0/0 slopes, over-long strings, RLEs whose runs do not cover the
  * image) we reject the input or pick the harmless reading, and say so below.
  *
+ * Where we differ, on input pycocotools mishandles: qn_rle_from_string rejects bad
+ * characters, truncated numbers and runs past h*w (pycocotools reads past them);
+ * merge and IoU reject RLEs whose runs do not sum to h*w (pycocotools can loop
+ * forever on them); differences of 2^30 or more are decoded exactly (pycocotools'
+ * int shifts overflow); polygons with non-finite or huge (> 1e8) coordinates and
+ * images of more than 2^32 - 1 pixels are QN_EINPUT.
+ *
  * Floating point: rleFrPoly's results depend on the exact rounding of `ys + s*t + .5`;
  * like the reference wheel we rely on the compiler not contracting it into an FMA
  * (x86-64 without -mfma never does).
@@ -141,6 +148,8 @@ int qn_rle_encode(qn_rle *r, const uint8_t *mask, uint32_t h, uint32_t w)
     size_t a = (size_t)h * w, j = 0;
     u32vec c = {0};
     int fg = 0;
+    if ((uint64_t)h * w > UINT32_MAX) /* runs are uint32 */
+        return QN_EINPUT;
     /* Runs always start with background, so a set first pixel gives a 0 count. */
     do {
         size_t n = class_run(mask + j, a - j, fg);
@@ -228,7 +237,8 @@ void qn_rle_bbox(const qn_rle *r, double bb[4])
  * Only those pairs matter, so instead of walking every point we go straight to
  * them: on an edge walked along x (|dx| >= |dy|) u steps by exactly 1, so column
  * c's pair is at a known step; on an edge walked along y, u changes at most |dx|
- * times and is monotone, so each column's crossing is found by binary search.
+ * times and is monotone, so each column's crossing is guessed from the slope and
+ * settled by evaluating the reference's own rounding around the guess.
  * Toggles are sorted afterwards, so their order does not matter. The points, the
  * rounding and the double arithmetic are the reference's. */
 typedef struct {

@@ -490,6 +490,8 @@ START_TEST(test_bad_geometry)
     ck_assert_int_eq(qn_rle_from_bbox(&r, (double[]){0, 0, NAN, 1}, 10, 10), QN_EINPUT);
     double ok_xy[] = {1, 1, 5, 1, 8, 6};
     ck_assert_int_eq(qn_rle_from_poly(&r, ok_xy, 3, 70000, 70000), QN_EINPUT);
+    uint8_t px[1] = {0};
+    ck_assert_int_eq(qn_rle_encode(&r, px, 70000, 70000), QN_EINPUT);
     uint16_t lab[1] = {0};
     qn_label_rles lr;
     ck_assert_int_eq(qn_rle_from_labels(&lr, lab, 70000, 70000, 0), QN_EINPUT);
