@@ -3,7 +3,7 @@
  *
  * A conv is Y[M×Cout] = cols(X)[M×K] · W[K×Cout] per group, with M the output
  * positions and K = kd·kh·kw·Cin/groups ordered (kd,kh,kw,ci), so that im2col
- * copies contiguous channel runs. A stride-1 unpadded 1×1 conv needs no im2col
+ * copies contiguous channel runs; one im2col pass lays all groups side by side. A stride-1 unpadded 1×1 conv needs no im2col
  * at all: X itself is the M×Cin matrix. Rows are processed in tiles so the
  * im2col scratch stays a few MB whatever the batch. The residual is copied into
  * Y first and accumulated by the GEMM (beta = 1); bias and ReLU are one pass. */
@@ -96,9 +96,13 @@ static void cpu_release(kn_conv *c)
     c->packed = NULL;
 }
 
+/* im2col row length over all groups: columns ordered (g, kd, kh, kw, ci), so
+ * group g's K_g columns are contiguous at g·K_g and one pass serves all groups. */
+static size_t krow_of(const kn_conv *c) { return (size_t)c->groups * kg_of(c); }
+
 static int tile_rows(const kn_conv *c, size_t M)
 {
-    size_t t = SCRATCH_FLOATS / (size_t)kg_of(c);
+    size_t t = SCRATCH_FLOATS / krow_of(c);
     if (t < 16)
         t = 16;
     return (int)(t < M ? t : M);
@@ -109,21 +113,32 @@ static size_t cpu_conv_scratch(const kn_conv *c, const kn_tensor *x, const kn_te
     if (is_plain_1x1(c))
         return 0;
     size_t M = (size_t)y->n * y->d * y->h * y->w;
-    return (size_t)tile_rows(c, M) * kg_of(c);
+    return (size_t)tile_rows(c, M) * krow_of(c);
 }
 
-/* Rows [r0+a, r0+b) of the im2col matrix of group g into cols (rows × K). */
-static void im2col_rows(const kn_conv *c, const kn_tensor *x, const kn_tensor *y, size_t r0,
-                        size_t a, size_t b, int g, float *cols)
+/* Copies n floats; short runs (the 3-channel stem, 4-channel groups) inline. */
+static inline void copy_run(float *d, const float *s, int n)
 {
-    int cig = cig_of(c), kg = kg_of(c);
-    size_t run = (size_t)cig * sizeof(float);
+    if (n <= 8)
+        for (int i = 0; i < n; i++)
+            d[i] = s[i];
+    else
+        memcpy(d, s, (size_t)n * sizeof *d);
+}
+
+/* Rows [r0+a, r0+b) of the im2col matrix into cols (rows × krow). */
+static void im2col_rows(const kn_conv *c, const kn_tensor *x, const kn_tensor *y, size_t r0,
+                        size_t a, size_t b, float *cols)
+{
+    int cig = cig_of(c), kg = kg_of(c), G = c->groups;
+    size_t krow = krow_of(c);
     for (size_t r = a; r < b; r++) {
         size_t q = r0 + (size_t)r;
         int ow = (int)(q % (size_t)y->w), oh = (int)(q / y->w % (size_t)y->h);
         int od = (int)(q / ((size_t)y->w * y->h) % (size_t)y->d);
         int n = (int)(q / ((size_t)y->w * y->h * y->d));
-        float *dst = cols + (size_t)r * kg;
+        float *row = cols + (size_t)r * krow;
+        int s = 0; /* kernel tap index (kd, kh, kw) */
         for (int kd = 0; kd < c->k[0]; kd++) {
             int id = od * c->s[0] - c->p[0] + kd;
             for (int kh = 0; kh < c->k[1]; kh++) {
@@ -131,13 +146,18 @@ static void im2col_rows(const kn_conv *c, const kn_tensor *x, const kn_tensor *y
                 int rowok = id >= 0 && id < x->d && ih >= 0 && ih < x->h;
                 const float *src = x->data +
                     ((((size_t)n * x->d + (rowok ? id : 0)) * x->h + (rowok ? ih : 0)) * x->w) *
-                        x->c + (size_t)g * cig;
-                for (int kw = 0; kw < c->k[2]; kw++, dst += cig) {
+                        x->c;
+                for (int kw = 0; kw < c->k[2]; kw++, s++) {
                     int iw = ow * c->s[2] - c->p[2] + kw;
-                    if (rowok && iw >= 0 && iw < x->w)
-                        memcpy(dst, src + (size_t)iw * x->c, run);
-                    else
-                        memset(dst, 0, run);
+                    float *dst = row + (size_t)s * cig;
+                    if (rowok && iw >= 0 && iw < x->w) {
+                        const float *px = src + (size_t)iw * x->c;
+                        for (int g = 0; g < G; g++)
+                            copy_run(dst + (size_t)g * kg, px + (size_t)g * cig, cig);
+                    } else {
+                        for (int g = 0; g < G; g++)
+                            memset(dst + (size_t)g * kg, 0, (size_t)cig * sizeof *dst);
+                    }
                 }
             }
         }
@@ -156,7 +176,7 @@ typedef struct conv_ctx {
 static void im2col_part(void *p, size_t a, size_t b)
 {
     conv_ctx *k = p;
-    im2col_rows(k->c, k->x, k->y, k->r0, a, b, k->g, k->cols);
+    im2col_rows(k->c, k->x, k->y, k->r0, a, b, k->cols);
 }
 
 static void epilogue_part(void *p, size_t a, size_t b)
@@ -200,15 +220,16 @@ static void cpu_conv(const kn_conv *c, const kn_tensor *x, kn_tensor *y, const k
                     x->data, c->cin, W, c->cout, beta, y->data, c->cout);
     } else {
         int kg = kg_of(c), cog = cog_of(c), T = tile_rows(c, M);
+        size_t krow = krow_of(c);
+        float *cols = scratch;
         for (size_t r0 = 0; r0 < M; r0 += (size_t)T) {
             int rows = (int)(M - r0 < (size_t)T ? M - r0 : (size_t)T);
-            for (int g = 0; g < c->groups; g++) {
-                conv_ctx k = {c, x, y, r0, g, 0, scratch};
-                par_for((size_t)rows, (size_t)rows * kg, im2col_part, &k);
+            conv_ctx k = {c, x, y, r0, 0, 0, cols};
+            par_for((size_t)rows, (size_t)rows * krow, im2col_part, &k);
+            for (int g = 0; g < c->groups; g++)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cog, kg, 1.0f,
-                            scratch, kg, W + (size_t)g * kg * cog, cog, beta,
+                            cols + (size_t)g * kg, (int)krow, W + (size_t)g * kg * cog, cog, beta,
                             y->data + r0 * c->cout + (size_t)g * cog, c->cout);
-            }
         }
     }
     epilogue(c, y, relu);
