@@ -510,6 +510,7 @@ def test_polygons_generated(bin_dir, gen_root, tmp_path):
               json2instance(json.loads(p.read_text())) for p in gt.glob("*/*_polygons.json")}
     text = (tmp_path / "instancesonly_filtered_gtFine_train.json").read_text()
     assert text == mmdet_reference(gen_root, "train", images)
+    coco_check(tmp_path / "instancesonly_filtered_gtFine_train.json")
 
 
 POLY_BAD = {
