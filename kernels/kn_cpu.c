@@ -70,22 +70,25 @@ static int is_plain_1x1(const kn_conv *c)
            c->p[0] + c->p[1] + c->p[2] == 0;
 }
 
-/* packed[g][K][cout_g], K ordered (kd,kh,kw,ci). */
+/* packed[g][K][cout_g], K ordered (kd,kh,kw,ci). Written in blocks of 16
+ * output channels so that both sides stay cache-friendly (load time matters:
+ * ResNet-152 has 60 M weights). */
 static int cpu_prepare(kn_conv *c)
 {
     int cig = cig_of(c), cog = cog_of(c), kg = kg_of(c), ksp = c->k[0] * c->k[1] * c->k[2];
     float *p = malloc((size_t)c->groups * kg * cog * sizeof *p);
     if (!p)
         return QN_ENOMEM;
-    for (int co = 0; co < c->cout; co++) {
-        int g = co / cog, j = co % cog;
-        for (int ci = 0; ci < cig; ci++)
-            for (int s = 0; s < ksp; s++) {
-                size_t src = ((size_t)co * cig + ci) * ksp + s;
-                size_t row = (size_t)s * cig + ci;
-                p[((size_t)g * kg + row) * cog + j] = c->w[src];
+    for (int g = 0; g < c->groups; g++)
+        for (int jb = 0; jb < cog; jb += 16) {
+            int je = jb + 16 < cog ? jb + 16 : cog;
+            for (int row = 0; row < kg; row++) {
+                int s = row / cig, ci = row % cig;
+                float *dst = p + ((size_t)g * kg + row) * cog;
+                for (int j = jb; j < je; j++)
+                    dst[j] = c->w[(((size_t)g * cog + j) * cig + ci) * ksp + s];
             }
-    }
+        }
     c->packed = p;
     return QN_OK;
 }
