@@ -16,7 +16,7 @@ typedef struct import {
     void (*each)(void *ud, const clips_result *r, uint64_t offset);
     void *ud;
     int in_batch, n_batch;
-    clips_map *seen;   /* ids of this run: a repeated key is a duplicate (dry run: no store) */
+    clips_map *seen;   /* id -> entries of it so far in this file */
 } import;
 
 static int flush(import *im, qn_error *err)
@@ -32,34 +32,37 @@ static int one_entry(import *im, const cap_json_video *jv, clips_result *r, qn_e
 {
     clips_ctx *c = im->c;
     char id[256], dup[256];
-    int rc, found = 0, created = 1;
+    int rc, found = 0, created;
     snprintf(id, sizeof id, "%.*s", (int)(jv->id_len < 255 ? jv->id_len : 255), jv->id);
     clips_setf(r->ext_id, sizeof r->ext_id, "%s", id);
     clips_setf(r->source, sizeof r->source, "caption.json line %llu", (unsigned long long)jv->line);
-    if (c->store) {
-        qn_store_video old;
-        if ((rc = qn_store_video_find(c->store, id, &old, &found, err)) != QN_OK)
-            return rc;
-    }
-    if (im->seen && !clips_map_put(im->seen, id, strlen(id), &created))
+    /* The k-th entry of an id (k >= 2) is the duplicate "ID#k": the same name on every run,
+     * so a re-run finds it stored and skips it like the first. */
+    int *count = clips_map_put(im->seen, id, strlen(id), &created);
+    if (!count)
         return qn_error_set(err, QN_ENOMEM, "out of memory");
+    int k = ++*count;
+    if (k > 1)
+        snprintf(dup, sizeof dup, "%s#%d", id, k);
     qn_store_video v;
     qn_store_video_init(&v);
-    v.ext_id = id;
-    if (found && created) { /* stored by an earlier run: nothing to do */
+    v.ext_id = k > 1 ? dup : id;
+    snprintf(r->ext_id, sizeof r->ext_id, "%s", v.ext_id);
+    if (c->store) {
+        qn_store_video old;
+        if ((rc = qn_store_video_find(c->store, v.ext_id, &old, &found, err)) != QN_OK)
+            return rc;
+    }
+    if (found) { /* stored by an earlier run: nothing to do */
         r->status = CLIPS_SKIPPED;
-        clips_setf(r->reason, sizeof r->reason, "already stored");
+        snprintf(r->reason, sizeof r->reason, "already stored");
         return QN_OK;
     }
-    if (found || !created) {
-        clips_setf(r->reason, sizeof r->reason, "duplicate id %s (caption.json line %llu)", id,
+    if (k > 1) {
+        snprintf(r->reason, sizeof r->reason, "duplicate id %s (caption.json line %llu)", id,
                  (unsigned long long)jv->line);
         r->why = CLIPS_WHY_DUPLICATE;
         v.status = QN_VIDEO_REJECTED;
-        if ((rc = clips_dup_id(c, id, dup, sizeof dup, err)) != QN_OK)
-            return rc;
-        v.ext_id = dup;
-        clips_setf(r->ext_id, sizeof r->ext_id, "%s", dup);
     }
     clips_apply_meta(c, id, &v);
     cap_track *t = c->track;
@@ -115,9 +118,7 @@ int clips_import_json(clips_ctx *c, const char *path,
     import im = {c, each, ud, 0, 0, NULL};
     if (c->o.batch < 1)
         c->o.batch = 1;
-    /* Duplicates within the file: the store finds them once committed; a dry run (or the
-     * open batch) needs its own record of the ids seen. */
-    if (!(im.seen = clips_map_new(0)))
+    if (!(im.seen = clips_map_new(sizeof(int))))
         return qn_error_set(err, QN_ENOMEM, "out of memory");
     int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
     if (fd < 0) {

@@ -1,0 +1,607 @@
+"""End-to-end tests of quern-clips: videos generated here with the ffmpeg CLI (lavfi testsrc,
+tiny, a few seconds) muxed with subtitle streams (mov_text in mp4, subrip and ass in mkv, webvtt
+in webm) or with sidecar files; broken videos (truncated, zero-byte, moov atom missing,
+garbage); info.json filters; caption.json + HowTo100M_v1.csv imports; idempotency; dry run;
+every error path with its exit code and message. Store contents are read with sqlite3 and
+`quern-store export`. Real files from ../shared/data/real are used when present."""
+import fcntl
+import json
+import os
+import pathlib
+import shutil
+import sqlite3
+import struct
+import subprocess
+
+import pytest
+
+from conftest import ROOT, SHARED, run
+
+FFMPEG = shutil.which("ffmpeg")
+needs_ffmpeg = pytest.mark.skipif(FFMPEG is None, reason="ffmpeg CLI not installed")
+
+SRT = """1
+00:00:00,500 --> 00:00:01,200
+hello <i>world</i> one
+
+2
+00:00:01,300 --> 00:00:02,500
+second line &amp; more
+
+3
+00:00:02,800 --> 00:00:02,800
+zero length dropped
+"""
+EMBEDDED = [(0.5, 1.2, "hello world one", "hello world"),
+            (1.3, 2.5, "second line & more", "second line")]
+
+
+def qc(bin_dir, *args, **kw):
+    return run("quern-clips", *args, bin_dir=bin_dir, **kw)
+
+
+def ffmpeg(*args):
+    cp = subprocess.run([FFMPEG, "-v", "error", "-y", *map(str, args)], capture_output=True,
+                        text=True)
+    assert cp.returncode == 0, cp.stderr
+
+
+def lavfi_src(seconds=3):
+    return ["-f", "lavfi", "-i", f"testsrc=size=64x48:rate=10:duration={seconds}"]
+
+
+def h264():
+    return ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+
+
+def videos(db):
+    con = sqlite3.connect(f"file:{db}/meta.db?mode=ro", uri=True)
+    con.row_factory = sqlite3.Row
+    rows = {r["ext_id"]: dict(r) for r in con.execute("SELECT * FROM video ORDER BY id")}
+    con.close()
+    return rows
+
+
+def clips(db, ext_id):
+    con = sqlite3.connect(f"file:{db}/meta.db?mode=ro", uri=True)
+    rows = con.execute("SELECT start_s, end_s, clean, filtered, raw, tokens FROM clip JOIN video "
+                       "ON video.id = clip.video_id WHERE ext_id = ? ORDER BY idx",
+                       (ext_id,)).fetchall()
+    con.close()
+    return rows
+
+
+def words(n, start=0):
+    """n distinct caption words (none of them stop words), one SRT cue per 10."""
+    cues = []
+    for i in range(0, n, 10):
+        text = " ".join(f"word{j}" for j in range(start + i, start + min(i + 10, n)))
+        cues.append((i // 10 * 0.2, i // 10 * 0.2 + 0.15, text))
+    return cues
+
+
+def srt_of(cues):
+    def ts(t):
+        ms = round(t * 1000)
+        return f"{ms // 3600000:02}:{ms // 60000 % 60:02}:{ms // 1000 % 60:02},{ms % 1000:03}"
+    return "".join(f"{i + 1}\n{ts(a)} --> {ts(b)}\n{t}\n\n" for i, (a, b, t) in enumerate(cues))
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    """Generated once: embedded-subtitle videos of every kind, a plain video, broken files."""
+    if FFMPEG is None:
+        pytest.skip("ffmpeg CLI not installed")
+    d = tmp_path_factory.mktemp("media")
+    (d / "s.srt").write_text(SRT)
+    emb = d / "emb"
+    emb.mkdir()
+    ffmpeg(*lavfi_src(), "-i", d / "s.srt", *h264(), "-c:s", "mov_text",
+           "-metadata:s:s:0", "language=eng", emb / "movtext.mp4")
+    ffmpeg(*lavfi_src(), "-i", d / "s.srt", *h264(), "-c:s", "srt", emb / "subrip.mkv")
+    ffmpeg(*lavfi_src(), "-i", d / "s.srt", *h264(), "-c:s", "ass", emb / "ass.mkv")
+    ffmpeg(*lavfi_src(), "-i", d / "s.srt", "-c:v", "libvpx-vp9", "-deadline", "realtime",
+           "-c:s", "webvtt", emb / "webvtt.webm")
+    # two streams: French first, English second; --sub-lang picks
+    (d / "fr.srt").write_text("1\n00:00:00,100 --> 00:00:01,000\nbonjour le monde\n")
+    ffmpeg(*lavfi_src(), "-i", d / "fr.srt", "-i", d / "s.srt", "-map", "0", "-map", "1",
+           "-map", "2", *h264(), "-c:s", "srt", "-metadata:s:s:0", "language=fre",
+           "-metadata:s:s:1", "language=eng", d / "twolang.mkv")
+    ffmpeg(*lavfi_src(), *h264(), d / "plain.mp4")
+    ffmpeg(*lavfi_src(), *h264(), "-movflags", "+faststart", d / "fast.mp4")
+    return d
+
+
+def setup_dir(tmp_path, media, names):
+    d = tmp_path / "in"
+    d.mkdir(exist_ok=True)
+    for src, dst in names:
+        shutil.copy(media / src, d / dst)
+    return d
+
+
+# ---------------------------------------------------------------- usage
+
+
+def test_help_version_usage(bin_dir, tmp_path):
+    cp = qc(bin_dir, "--help")
+    assert cp.returncode == 0
+    for word in ("--store", "--captions", "--sub-lang", "--sub-charenc", "--caption-json",
+                 "--caption-csv-dir", "--metadata", "--span", "--drop-sound-tags",
+                 "--keep-sound-tags", "--max-words", "--max-duration", "--min-words",
+                 "--min-views", "--max-rank", "--dry-run", "-q", "Example"):
+        assert word in cp.stdout, word
+    cp = qc(bin_dir, "--version")
+    assert cp.returncode == 0 and cp.stdout.startswith("quern-clips ")
+    cases = [
+        ((), "no --store DIR given"),
+        (("--store", tmp_path / "s"), "no VIDEO or DIR given"),
+        (("--store", tmp_path / "s", "--span", "long", "x"), "--span: 'long' is not spoken or displayed"),
+        (("--store", tmp_path / "s", "--captions", "web", "x"), "--captions: 'web'"),
+        (("--store", tmp_path / "s", "--captions", "json", "x"), "--captions json needs --caption-json"),
+        (("--store", tmp_path / "s", "--captions", "csv", "x"), "--captions csv needs --caption-csv-dir"),
+        (("--store", tmp_path / "s", "--min-words", "many", "x"), "--min-words: 'many'"),
+        (("--store", tmp_path / "s", "--max-duration", "-5", "x"), "--max-duration: '-5'"),
+        (("--store", tmp_path / "s", "--bogus", "x"), "Try 'quern-clips --help'"),
+    ]
+    for args, msg in cases:
+        cp = qc(bin_dir, *args)
+        assert cp.returncode == 2, (args, cp.stderr)
+        assert msg in cp.stderr, (args, cp.stderr)
+    assert not (tmp_path / "s").exists()
+
+
+def test_missing_inputs(bin_dir, tmp_path):
+    cp = qc(bin_dir, "--store", tmp_path / "s", tmp_path / "nope.mp4")
+    assert cp.returncode == 2
+    assert f"quern-clips: {tmp_path / 'nope.mp4'}: No such file or directory" in cp.stderr
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("x")
+    cp = qc(bin_dir, "--store", tmp_path / "s", tmp_path / "empty")
+    assert cp.returncode == 2 and f"no video files found in {tmp_path / 'empty'}" in cp.stderr
+    cp = qc(bin_dir, "--store", tmp_path / "s", "--caption-json", tmp_path / "none.json")
+    assert cp.returncode == 2 and "none.json: No such file or directory" in cp.stderr
+    cp = qc(bin_dir, "--store", tmp_path / "s", "--caption-json", tmp_path / "none.json",
+            "--metadata", tmp_path / "none.csv")
+    assert cp.returncode == 2 and "none.csv" in cp.stderr
+
+
+# ---------------------------------------------------------------- the sample
+
+
+def test_sample_videos(bin_dir, tmp_path):
+    store = tmp_path / "store"
+    cp = qc(bin_dir, "--store", store, ROOT / "data/sample/videos")
+    assert cp.returncode == 0, cp.stderr
+    assert "videos 2 ok, 0 rejected, 0 failed, 0 unchanged; 22 clips, 242 words" in cp.stderr
+    v = videos(store)
+    assert list(v) == ["qnSample0001", "qnSample0002"]
+    a, b = v["qnSample0001"], v["qnSample0002"]
+    assert a["status"] == "ok" and a["codec"] == "h264" and (a["width"], a["height"]) == (192, 108)
+    assert a["duration"] == pytest.approx(36.0) and a["fps"] == pytest.approx(25.0)
+    assert b["codec"] == "vp9" and b["n_words"] == 121
+    assert a["size"] == os.path.getsize(ROOT / "data/sample/videos/qnSample0001.mp4")
+    assert json.loads(a["meta_json"]) == {"captions": "sidecar qnSample0001.en.vtt",
+                                          "charset": "UTF-8", "rolling": True}
+    c = clips(store, "qnSample0001")
+    assert len(c) == 11
+    assert c[0][:4] == (0.5, 3.31, "today we are going to build a small wooden birdhouse",
+                        "build small wooden birdhouse")
+    assert c[1][:2] == (3.31, 6.12)
+    # spoken spans: each line once, monotonic, no overlap
+    assert all(x[1] <= y[0] + 1e-9 for x, y in zip(c, c[1:]))
+    assert len({x[2] for x in c}) == len(c)
+    c2 = clips(store, "qnSample0002")
+    assert c2[0][:3] == (0.0, 1.8, "today we are going to build a small wooden birdhouse")
+    # re-running changes nothing
+    before = (store / "meta.db").read_bytes()
+    cp = qc(bin_dir, "--store", store, ROOT / "data/sample/videos")
+    assert cp.returncode == 0 and "videos 0 ok, 0 rejected, 0 failed, 2 unchanged" in cp.stderr
+    assert videos(store) == v and clips(store, "qnSample0001") == c
+    # exported like HowTo100M's caption.json
+    out = tmp_path / "caption.json"
+    assert run("quern-store", "export", store, "--captions", out, bin_dir=bin_dir).returncode == 0
+    cj = json.loads(out.read_text())
+    assert cj["qnSample0001"]["text"][0] == "build small wooden birdhouse"
+    assert before is not None
+
+
+def test_span_displayed_and_sound_tags(bin_dir, tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    shutil.copy(ROOT / "data/sample/videos/qnSample0001.mp4", d / "v.mp4")
+    shutil.copy(ROOT / "data/sample/videos/qnSample0001.en.vtt", d / "v.en.vtt")
+    cp = qc(bin_dir, "--store", tmp_path / "s", "--span", "displayed", d)
+    assert cp.returncode == 0, cp.stderr
+    c = clips(tmp_path / "s", "v")
+    assert c[0][:2] == (0.5, 6.11)  # on screen until the line scrolls away: overlap
+    assert c[1][0] < c[0][1]
+    (d / "w.en.srt").write_text(srt_of([(0, 1, "[Music] hello there"), (1, 2, "[Applause]")]))
+    shutil.copy(ROOT / "data/sample/videos/qnSample0002.webm", d / "w.webm")
+    qc(bin_dir, "--store", tmp_path / "t", "--min-words", "1", d / "w.webm", check=True)
+    assert [x[2] for x in clips(tmp_path / "t", "w")] == ["hello there"]
+    qc(bin_dir, "--store", tmp_path / "u", "--min-words", "1", "--keep-sound-tags",
+       d / "w.webm", check=True)
+    assert [x[2] for x in clips(tmp_path / "u", "w")] == ["[Music] hello there", "[Applause]"]
+
+
+# ---------------------------------------------------------------- embedded streams
+
+
+@needs_ffmpeg
+def test_embedded_streams(bin_dir, tmp_path, media):
+    store = tmp_path / "s"
+    cp = qc(bin_dir, "--store", store, "--min-words", "1", media / "emb")
+    assert cp.returncode == 0, cp.stderr
+    assert "videos 4 ok" in cp.stderr and "8 clips, 24 words" in cp.stderr
+    v = videos(store)
+    assert sorted(v) == ["ass", "movtext", "subrip", "webvtt"]
+    assert json.loads(v["movtext"]["meta_json"])["captions"] == "embedded mov_text stream #1 eng"
+    assert json.loads(v["subrip"]["meta_json"])["captions"].startswith("embedded s")
+    assert json.loads(v["webvtt"]["meta_json"])["captions"] == "embedded webvtt stream #1"
+    for name in v:
+        got = [(round(a, 3), round(b, 3), c, f) for a, b, c, f, *_ in clips(store, name)]
+        assert got == EMBEDDED, name
+        assert v[name]["duration"] == pytest.approx(3.0, abs=0.1)
+        assert (v[name]["width"], v[name]["height"]) == (64, 48)
+
+
+@needs_ffmpeg
+def test_sub_lang_and_source_choice(bin_dir, tmp_path, media):
+    d = setup_dir(tmp_path, media, [("twolang.mkv", "two.mkv")])
+    qc(bin_dir, "--store", tmp_path / "a", "--min-words", "1", d, check=True)
+    assert [c[2] for c in clips(tmp_path / "a", "two")] == [e[2] for e in EMBEDDED]
+    qc(bin_dir, "--store", tmp_path / "b", "--min-words", "1", "--sub-lang", "fr", d, check=True)
+    assert [c[2] for c in clips(tmp_path / "b", "two")] == ["bonjour le monde"]
+    # a sidecar wins over the embedded stream, unless --captions embedded
+    (d / "two.en.srt").write_text(srt_of([(0.1, 0.9, "from the sidecar")]))
+    qc(bin_dir, "--store", tmp_path / "c", "--min-words", "1", d, check=True)
+    assert [c[2] for c in clips(tmp_path / "c", "two")] == ["from the sidecar"]
+    qc(bin_dir, "--store", tmp_path / "d", "--min-words", "1", "--captions", "embedded", d,
+       check=True)
+    assert [c[2] for c in clips(tmp_path / "d", "two")] == [e[2] for e in EMBEDDED]
+    cp = qc(bin_dir, "--store", tmp_path / "e", "--min-words", "1", "--captions", "csv",
+            "--caption-csv-dir", tmp_path, d)
+    assert cp.returncode == 0
+    assert videos(tmp_path / "e")["two"]["reason"] == "no captions"
+
+
+# ---------------------------------------------------------------- broken videos
+
+
+@needs_ffmpeg
+def test_broken_videos(bin_dir, tmp_path, media):
+    d = tmp_path / "in"
+    d.mkdir()
+    data = (media / "plain.mp4").read_bytes()   # moov at the end
+    (d / "nomoov.mp4").write_bytes(data[: len(data) // 2])
+    (d / "zero.mp4").write_bytes(b"")
+    (d / "garbage.mkv").write_bytes(os.urandom(4096))
+    fast = (media / "fast.mp4").read_bytes()    # moov first, frames cut away
+    (d / "cut.mp4").write_bytes(fast[:1200])
+    shutil.copy(media / "emb" / "subrip.mkv", d / "good.mkv")
+    store = tmp_path / "s"
+    cp = qc(bin_dir, "--store", store, "--min-words", "1", d)
+    assert cp.returncode == 1, cp.stderr
+    v = videos(store)
+    assert v["good"]["status"] == "ok"
+    for name in ("nomoov", "zero", "garbage", "cut"):
+        assert v[name]["status"] == "failed", name
+        assert f"quern-clips: {d}/{name}." in cp.stderr
+    assert v["nomoov"]["reason"] == "Invalid data found when processing input (moov atom not found)"
+    assert "Invalid data found when processing input" in v["zero"]["reason"]
+    assert v["cut"]["reason"]
+    assert "4 failed" in cp.stderr
+    assert v["zero"]["size"] == 0
+    # failed videos are recorded, not retried: a re-run is clean
+    cp = qc(bin_dir, "--store", store, "--min-words", "1", d)
+    assert cp.returncode == 0 and "5 unchanged" in cp.stderr
+    # ... unless the file changed
+    shutil.copy(media / "emb" / "ass.mkv", d / "zero.mp4")
+    cp = qc(bin_dir, "--store", store, "--min-words", "1", d)
+    assert cp.returncode == 0 and "videos 1 ok" in cp.stderr, cp.stderr
+    v2 = videos(store)
+    assert v2["zero"]["status"] == "ok" and v2["zero"]["id"] == v["zero"]["id"]
+    assert len(clips(store, "zero")) == 2
+
+
+# ---------------------------------------------------------------- filters and metadata
+
+
+def mk_sidecar_video(media, d, name, cues, info=None):
+    shutil.copy(media / "plain.mp4", d / f"{name}.mp4")
+    (d / f"{name}.en.srt").write_text(srt_of(cues))
+    if info is not None:
+        (d / f"{name}.info.json").write_text(json.dumps(info))
+
+
+@needs_ffmpeg
+def test_filters_and_info_json(bin_dir, tmp_path, media):
+    d = tmp_path / "in"
+    d.mkdir()
+    mk_sidecar_video(media, d, "good", words(120), {"id": "YTgood", "view_count": 5000,
+                                                    "title": "Birdhouse", "categories": ["DIY"]})
+    mk_sidecar_video(media, d, "few", words(40))
+    mk_sidecar_video(media, d, "unseen", words(120), {"view_count": 50})
+    mk_sidecar_video(media, d, "broken_info", words(120))
+    (d / "broken_info.info.json").write_text("{not json")
+    shutil.copy(media / "plain.mp4", d / "silent.mp4")
+    store = tmp_path / "s"
+    cp = qc(bin_dir, "--store", store, d)
+    assert cp.returncode == 0, cp.stderr
+    v = videos(store)
+    assert sorted(v) == ["YTgood", "broken_info", "few", "silent", "unseen"]
+    g = v["YTgood"]
+    assert (g["status"], g["views"], g["title"], g["category1"], g["n_words"]) == \
+        ("ok", 5000, "Birdhouse", "DIY", 120)
+    assert json.loads(g["meta_json"])["categories"] == ["DIY"]
+    assert v["broken_info"]["status"] == "ok"  # a broken info.json is a warning only
+    assert (v["few"]["status"], v["few"]["reason"]) == ("rejected", "40 caption words < 100")
+    assert (v["unseen"]["status"], v["unseen"]["reason"]) == ("rejected", "views 50 < 100")
+    assert (v["silent"]["status"], v["silent"]["reason"]) == ("rejected", "no captions")
+    assert "rejected (words 1, views 1, no captions 1)" in cp.stderr
+    assert "1 warnings" in cp.stderr
+    assert clips(store, "few") == []  # rejected videos keep no clips
+    c = clips(store, "YTgood")
+    assert len(c) == 12 and c[0][:3] == (0.0, 0.15, " ".join(f"word{j}" for j in range(10)))
+    # each filter is configurable
+    cp = qc(bin_dir, "--store", tmp_path / "t", "--min-words", "30", "--min-views", "-1",
+            "--max-duration", "2", d)
+    assert cp.returncode == 0
+    v = videos(tmp_path / "t")
+    assert v["few"]["reason"] == "duration 3.0 s > 2 s"
+    cp = qc(bin_dir, "--store", tmp_path / "u", "--min-words", "30", "--min-views", "-1", d)
+    v = videos(tmp_path / "u")
+    assert v["few"]["status"] == "ok" and v["unseen"]["status"] == "ok"
+
+
+@needs_ffmpeg
+def test_duplicates_and_metadata_csv(bin_dir, tmp_path, media):
+    d = tmp_path / "in"
+    (d / "a").mkdir(parents=True)
+    (d / "b").mkdir()
+    mk_sidecar_video(media, d / "a", "vid1", words(120))
+    mk_sidecar_video(media, d / "b", "vid1", words(120))
+    mk_sidecar_video(media, d / "b", "vid2", words(120))
+    meta = tmp_path / "HowTo100M_v1.csv"
+    meta.write_text("video_id,category_1,category_2,rank,task_id\n"
+                    "vid1,Hobbies and Crafts,Woodworking,3,1001\nvid2,Food,Bread,250,2002\n")
+    store = tmp_path / "s"
+    cp = qc(bin_dir, "--store", store, "--metadata", meta, d)
+    assert cp.returncode == 0, cp.stderr
+    v = videos(store)
+    assert sorted(v) == ["vid1", "vid1#2", "vid2"]
+    assert v["vid1"]["path"] == f"{d}/a/vid1.mp4"
+    assert (v["vid1"]["category1"], v["vid1"]["category2"], v["vid1"]["rank"],
+            v["vid1"]["task_id"]) == ("Hobbies and Crafts", "Woodworking", 3, 1001)
+    assert v["vid1#2"]["status"] == "rejected"
+    assert v["vid1#2"]["reason"] == f"duplicate id vid1 (already stored from {d}/a/vid1.mp4)"
+    assert v["vid2"]["reason"] == "search rank 250 > 200"
+    assert "rejected (rank 1, duplicate 1)" in cp.stderr
+    cp = qc(bin_dir, "--store", store, "--metadata", meta, d)
+    assert cp.returncode == 0 and "3 unchanged" in cp.stderr
+
+
+@needs_ffmpeg
+def test_charset_and_bad_captions(bin_dir, tmp_path, media):
+    d = tmp_path / "in"
+    d.mkdir()
+    shutil.copy(media / "plain.mp4", d / "latin.mp4")
+    (d / "latin.en.srt").write_bytes("1\n00:00:00,000 --> 00:00:01,000\ncaf\xe9 cr\xe8me\n"
+                                     .encode("latin-1"))
+    qc(bin_dir, "--store", tmp_path / "a", "--min-words", "1", d, check=True)
+    assert clips(tmp_path / "a", "latin")[0][2] == "café crème"
+    assert json.loads(videos(tmp_path / "a")["latin"]["meta_json"])["charset"] == "CP1252"
+    cp = qc(bin_dir, "--store", tmp_path / "b", "--min-words", "1", "--sub-charenc", "UTF-8", d)
+    assert cp.returncode == 0
+    r = videos(tmp_path / "b")["latin"]
+    assert r["status"] == "rejected" and "latin.en.srt: not valid UTF-8" in r["reason"]
+    assert "bad captions 1" in cp.stderr
+
+
+@needs_ffmpeg
+def test_clamped_and_dropped_spans(bin_dir, tmp_path, media):
+    d = tmp_path / "in"
+    d.mkdir()
+    mk_sidecar_video(media, d, "v", [(0.0, 1.0, "one two"), (2.5, 9.0, "runs past the end"),
+                                     (4.0, 5.0, "after the end"), (1.5, 1.2, "inverted"),
+                                     (2.0, 2.0, "zero")])
+    cp = qc(bin_dir, "--store", tmp_path / "s", "--min-words", "1", d)
+    assert cp.returncode == 0, cp.stderr
+    c = clips(tmp_path / "s", "v")
+    assert [(a, round(b, 2), t) for a, b, t, *_ in c] == [(0.0, 1.0, "one two"),
+                                                          (2.5, 3.0, "runs past the end")]
+    assert "3 spans dropped, 1 clamped" in cp.stderr
+
+
+# ---------------------------------------------------------------- caption.json, CSV
+
+
+CAPTION_JSON = {
+    "vidA": {"start": [0.0, 2.5, 5.0], "end": [3.0, 5.5, 8.0],
+             "text": ["<i>hello</i> there friends", "the second  line", "[Music] third one"]},
+    "vidB": {"start": [1.0], "end": [2.0], "text": ["short video"]},
+    "vidC": {"start": [0.0, 1.0], "end": [1.0], "text": ["x", "y"]},
+    "vidD": {"start": [0.0], "end": [1.0], "text": ["ranked low"]},
+}
+
+
+def write_caption_json(path, entries=CAPTION_JSON, dup=None):
+    parts = [f"{json.dumps(k)}: {json.dumps(v)}" for k, v in entries.items()]
+    if dup:
+        parts.append(f"{json.dumps(dup)}: {json.dumps(entries[dup])}")
+    path.write_text("{" + ",\n".join(parts) + "}\n")
+
+
+def test_caption_json_import(bin_dir, tmp_path):
+    cj = tmp_path / "caption.json"
+    write_caption_json(cj, dup="vidB")
+    meta = tmp_path / "meta.csv"
+    meta.write_text("video_id,category_1,category_2,rank,task_id\nvidA,Food,Bread,1,7\n"
+                    "vidD,Food,Cake,900,8\n")
+    store = tmp_path / "s"
+    cp = qc(bin_dir, "--store", store, "--caption-json", cj, "--metadata", meta,
+            "--min-words", "1", "--batch", "2")
+    assert cp.returncode == 0, cp.stderr
+    v = videos(store)
+    assert sorted(v) == ["vidA", "vidB", "vidB#2", "vidC", "vidD"]
+    assert (v["vidA"]["status"], v["vidA"]["rank"], v["vidA"]["category2"], v["vidA"]["path"]) \
+        == ("ok", 1, "Bread", None)
+    assert v["vidA"]["n_words"] == 8
+    assert clips(store, "vidA") == [
+        (0.0, 3.0, "hello there friends", "hello friends", "<i>hello</i> there friends", None),
+        (2.5, 5.5, "the second line", "second line", "the second  line", None),
+        (5.0, 8.0, "third one", "", "[Music] third one", None)]  # both stop words
+    assert v["vidB#2"]["reason"].startswith("duplicate id vidB (caption.json line ")
+    assert v["vidC"]["status"] == "rejected" and v["vidC"]["reason"].startswith(f"{cj}:")
+    assert v["vidD"]["reason"] == "search rank 900 > 200"
+    assert "videos 2 ok, 3 rejected (rank 1, duplicate 1, bad captions 1)" in cp.stderr
+    assert "4 clips" in cp.stderr
+    # default --min-words 100 rejects these short tracks; a re-run skips what is stored
+    cp = qc(bin_dir, "--store", store, "--caption-json", cj)
+    assert cp.returncode == 0 and "videos 0 ok, 0 rejected, 0 failed, 5 unchanged" in cp.stderr
+    cp = qc(bin_dir, "--store", tmp_path / "t", "--caption-json", cj)
+    assert "vidA" in videos(tmp_path / "t")
+    assert videos(tmp_path / "t")["vidA"]["reason"] == "8 caption words < 100"
+    # stdin
+    with open(cj) as f:
+        cp = qc(bin_dir, "--store", tmp_path / "u", "--caption-json", "-", "--min-words", "1",
+                "-q", stdin=f)
+    assert cp.returncode == 0 and cp.stderr == ""
+    assert len(clips(tmp_path / "u", "vidA")) == 3
+
+
+def test_caption_json_malformed(bin_dir, tmp_path):
+    cj = tmp_path / "bad.json"
+    cj.write_text('{"vidA": {"start": [0], "end": [1], "text": ["fine words"]},\n "vidB": {"start": [0}\n')
+    cp = qc(bin_dir, "--store", tmp_path / "s", "--caption-json", cj, "--min-words", "1")
+    assert cp.returncode == 2
+    assert f"quern-clips: {cj}:2:" in cp.stderr
+    assert list(videos(tmp_path / "s")) == ["vidA"]  # entries before the error are kept
+
+
+@needs_ffmpeg
+def test_caption_json_and_csv_per_video(bin_dir, tmp_path, media):
+    d = setup_dir(tmp_path, media, [("plain.mp4", "vidA.mp4"), ("plain.mp4", "other.mp4")])
+    cj = tmp_path / "caption.json"
+    write_caption_json(cj)
+    cp = qc(bin_dir, "--store", tmp_path / "s", "--caption-json", cj, "--min-words", "1", d)
+    assert cp.returncode == 0, cp.stderr
+    v = videos(tmp_path / "s")
+    assert v["vidA"]["status"] == "ok" and v["other"]["reason"] == "no captions"
+    c = clips(tmp_path / "s", "vidA")
+    assert [(a, b) for a, b, *_ in c] == [(0.0, 3.0), (2.5, 3.0)]  # clamped to 3 s, 1 dropped
+    csvd = tmp_path / "csv"
+    csvd.mkdir()
+    (csvd / "other.csv").write_text('start,end,text\n0.5,1.5,"a, quoted"\n1.5,2.5,plain text\n')
+    cp = qc(bin_dir, "--store", tmp_path / "t", "--caption-csv-dir", csvd, "--min-words", "1", d)
+    assert cp.returncode == 0
+    assert [x[2] for x in clips(tmp_path / "t", "other")] == ["a, quoted", "plain text"]
+    assert json.loads(videos(tmp_path / "t")["other"]["meta_json"])["captions"] == \
+        f"csv {csvd}/other.csv"
+
+
+# ---------------------------------------------------------------- dry run, lock, vocabulary
+
+
+def test_dry_run(bin_dir, tmp_path):
+    store = tmp_path / "s"
+    cp = qc(bin_dir, "--store", store, "--dry-run", ROOT / "data/sample/videos")
+    assert cp.returncode == 0, cp.stderr
+    assert not store.exists()
+    lines = cp.stdout.splitlines()
+    assert lines == ["qnSample0001\tok\t11 clips\t121 words\tsidecar qnSample0001.en.vtt",
+                     "qnSample0002\tok\t11 clips\t121 words\tsidecar qnSample0002.en.srt"]
+    assert "dry run" in cp.stderr
+    qc(bin_dir, "--store", store, ROOT / "data/sample/videos", check=True)
+    before = videos(store)
+    cp = qc(bin_dir, "--store", store, "--dry-run", ROOT / "data/sample/videos")
+    assert [ln.split("\t")[1] for ln in cp.stdout.splitlines()] == ["skipped", "skipped"]
+    assert videos(store) == before
+
+
+def test_store_locked_exit_3(bin_dir, tmp_path):
+    store = tmp_path / "s"
+    qc(bin_dir, "--store", store, "--caption-json", tmp_path / "x.json", "-q")  # exit 2, no store
+    run("quern-store", "init", store, bin_dir=bin_dir, check=True)
+    with open(store / "store.lock", "r+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        f.truncate(0)
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        cp = qc(bin_dir, "--store", store, ROOT / "data/sample/videos")
+        assert cp.returncode == 3
+        assert f"store is locked by pid {os.getpid()}" in cp.stderr
+    cp = qc(bin_dir, "--store", tmp_path / "file.txt", ROOT / "data/sample/videos")
+    (tmp_path / "ro").mkdir()
+    os.chmod(tmp_path / "ro", 0o500)
+    if os.geteuid() != 0:
+        cp = qc(bin_dir, "--store", tmp_path / "ro" / "s", ROOT / "data/sample/videos")
+        assert cp.returncode == 3
+
+
+def write_w2v(path, words_, dim=3):
+    with open(path, "wb") as f:
+        f.write(f"{len(words_)} {dim}\n".encode())
+        for i, w in enumerate(words_):
+            f.write(w.encode() + b" " + struct.pack(f"<{dim}f", *([float(i)] * dim)) + b"\n")
+
+
+def test_tokens_from_vocabulary(bin_dir, tmp_path):
+    store = tmp_path / "s"
+    w2v = tmp_path / "w.bin"
+    write_w2v(w2v, ["</s>", "build", "small", "wooden", "birdhouse", "measure", "board"])
+    run("quern-store", "vocab", "import", store, w2v, bin_dir=bin_dir, check=True)
+    qc(bin_dir, "--store", store, ROOT / "data/sample/videos/qnSample0001.mp4", check=True)
+    c = clips(store, "qnSample0001")
+    ids = [list(struct.unpack(f"<{len(t) // 4}i", t)) if t else [] for *_, t in c]
+    assert ids[0] == [1, 2, 3, 4]     # "build small wooden birdhouse"
+    assert ids[1] == [5, 6]           # "measure board mark cutting lines pencil"
+    qc(bin_dir, "--store", store, "--max-words", "2",
+       ROOT / "data/sample/videos/qnSample0002.webm", check=True)
+    c = clips(store, "qnSample0002")
+    assert struct.unpack("<2i", c[0][5]) == (1, 2)
+    cp = run("quern-store", "verify", store, bin_dir=bin_dir)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+
+
+# ---------------------------------------------------------------- real files
+
+
+def test_real_videos_and_subtitles(bin_dir, tmp_path):
+    vdir = SHARED / "data/real/video"
+    sdir = SHARED / "data/real/subtitles"
+    if not vdir.is_dir() or not sdir.is_dir():
+        pytest.skip(f"{vdir} or {sdir} absent: shared real data not available")
+    d = tmp_path / "in"
+    d.mkdir()
+    files = sorted(p for p in vdir.iterdir() if p.suffix in (".mp4", ".webm"))
+    for p in files:
+        os.symlink(p, d / p.name)
+    subs = {"counting_h264": sdir / "youtube_auto/FOMC_press_conference_2021-11-03.en.vtt",
+            "moviepy_example": sdir / "misc/moviepy_subtitles.srt",
+            "mmpose_demo": sdir / "astisub/example-in-non-utf8.srt"}
+    for stem, sub in subs.items():
+        if sub.exists():
+            ext = ".en.vtt" if sub.suffix == ".vtt" else ".en.srt"
+            os.symlink(sub, d / (stem + ext))
+    store = tmp_path / "s"
+    cp = qc(bin_dir, "--store", store, "--min-words", "1", "--max-duration", "0", d)
+    assert cp.returncode == 0, cp.stderr
+    v = videos(store)
+    assert len(v) == len(files)
+    for name, row in v.items():
+        assert row["status"] in ("ok", "rejected"), (name, row["reason"])
+        assert row["duration"] > 0 and row["width"] > 0 and row["codec"]
+        if name not in subs:
+            assert row["reason"] == "no captions"
+    for stem in subs:
+        if stem in v and v[stem]["status"] == "ok":
+            c = clips(store, stem)
+            assert c and all(a <= b <= v[stem]["duration"] + 1e-6 for a, b, *_ in c)
+            assert all(x[0] <= y[0] for x, y in zip(c, c[1:]))
+    if "counting_h264" in v and subs["counting_h264"].exists():
+        # YouTube automatic captions: each spoken line once, spans not overlapping
+        c = clips(store, "counting_h264")
+        assert all(x[1] <= y[0] + 1e-9 for x, y in zip(c, c[1:]))
+        assert all(x[2] != y[2] for x, y in zip(c, c[1:]))
