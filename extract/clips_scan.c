@@ -83,7 +83,7 @@ int clips_scan_dir(const char *dir, char ***list, size_t *n, size_t *cap, qn_err
 {
     size_t first = *n;
     int rc = scan(dir, list, n, cap, 0, err);
-    if (rc == QN_OK)
+    if (rc == QN_OK && *n - first > 1)
         qsort(*list + first, *n - first, sizeof **list, cmp);
     return rc;
 }
