@@ -211,6 +211,13 @@ static void report(run *R, const char *path, const clips_result *r)
     clips_totals_add(&R->tot, r);
     if (r->status == QN_VIDEO_FAILED)
         fprintf(stderr, "%s: %s: failed: %s\n", prog, path, r->reason);
+    if (r->warning[0] && !R->quiet) {
+        if (r->n_warnings > 1)
+            fprintf(stderr, "%s: warning: %s (and %zu more)\n", prog, r->warning,
+                    r->n_warnings - 1);
+        else
+            fprintf(stderr, "%s: warning: %s\n", prog, r->warning);
+    }
     if (R->o.dry_run)
         printf("%s\t%s\t%zu clips\t%" PRId64 " words\t%s\n", r->ext_id, status_name(r->status),
                r->n_clips, r->n_words, r->status == QN_VIDEO_OK ? r->source : r->reason);

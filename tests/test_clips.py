@@ -605,3 +605,58 @@ def test_real_videos_and_subtitles(bin_dir, tmp_path):
         c = clips(store, "counting_h264")
         assert all(x[1] <= y[0] + 1e-9 for x, y in zip(c, c[1:]))
         assert all(x[2] != y[2] for x, y in zip(c, c[1:]))
+
+
+@needs_ffmpeg
+def test_bad_cue_warning(bin_dir, tmp_path, media):
+    d = setup_dir(tmp_path, media, [("plain.mp4", "v.mp4")])
+    (d / "v.en.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nfine one\n\n"
+                                "2\n00:00:0x,000 --> 00:00:02,000\nbad timing\n\n"
+                                "3\n00:00:02,000 --> 00:00:02,500\nfine two\n")
+    cp = qc(bin_dir, "--store", tmp_path / "s", "--min-words", "1", d)
+    assert cp.returncode == 0, cp.stderr
+    assert f"quern-clips: warning: {d}/v.en.srt:6: bad cue timing" in cp.stderr
+    assert "1 warnings" in cp.stderr
+    assert [c[2] for c in clips(tmp_path / "s", "v")] == ["fine one", "fine two"]
+    assert json.loads(videos(tmp_path / "s")["v"]["meta_json"])["warnings"] == 1
+    cp = qc(bin_dir, "--store", tmp_path / "t", "--min-words", "1", "-q", d)
+    assert cp.returncode == 0 and cp.stderr == ""
+
+
+def test_kill_during_import_then_resume(bin_dir, tools_dir, tmp_path):
+    """SIGKILL in the middle of a caption-only import: the store verifies, holds whole
+    batches only, and a re-run completes it."""
+    gen = tools_dir / "cap_bench"
+    if not gen.exists():
+        pytest.skip(f"{gen} not built (make tests-built)")
+    cj = tmp_path / "caption.json"
+    with open(cj, "w") as f:
+        subprocess.run([str(gen), "--gen-json", "6000", "20"], stdout=f, check=True)
+    store = tmp_path / "s"
+    args = [str(bin_dir / "quern-clips"), "--store", str(store), "--caption-json", str(cj),
+            "--min-words", "1", "--batch", "500", "-q"]
+    p = subprocess.Popen(args)
+    import time
+    deadline = time.time() + 20
+    while time.time() < deadline and p.poll() is None:
+        db = store / "meta.db"
+        if db.exists():
+            try:
+                n = len(videos(store))
+            except sqlite3.Error:
+                n = 0
+            if n >= 500:
+                break
+        time.sleep(0.02)
+    p.kill()
+    p.wait()
+    cp = run("quern-store", "verify", store, bin_dir=bin_dir)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    n = len(videos(store))
+    assert n % 500 == 0 and n <= 6000
+    con = sqlite3.connect(store / "meta.db")
+    assert con.execute("SELECT count(*) FROM clip").fetchone()[0] == n * 20
+    con.close()
+    cp = qc(bin_dir, "--store", store, "--caption-json", cj, "--min-words", "1")
+    assert cp.returncode == 0, cp.stderr
+    assert f"videos {6000 - n} ok, 0 rejected, 0 failed, {n} unchanged" in cp.stderr
