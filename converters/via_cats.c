@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "via_int.h"
 
@@ -161,7 +162,12 @@ int via_cats_load(via_cats *c, const char *path, const char *default_super, qn_e
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return qn_error_set(err, QN_EINPUT, "%s: %s", path, strerror(errno));
+        return qn_error_errno(err, QN_EINPUT, errno, "%s", path);
+    struct stat sb; /* a directory opens, then reads as empty: say what it is */
+    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(f);
+        return qn_error_errno(err, QN_EINPUT, EISDIR, "%s", path);
+    }
     int ch;
     while ((ch = fgetc(f)) != EOF && isspace(ch))
         ;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "imgsize.h"
 #include "qn_atomic.h"
@@ -38,8 +39,8 @@ static int load_json(const char *path, json_t **out, qn_error *err)
 {
     *out = NULL;
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return qn_error_set(err, QN_EINPUT, "%s: %s", path, strerror(errno));
+    if (!f) /* missing: bad input (2); not ours to read: environment (3) */
+        return qn_error_errno(err, QN_EINPUT, errno, "%s", path);
     char *buf = NULL;
     size_t len = 0, cap = 0;
     int rc = QN_OK;
@@ -52,7 +53,7 @@ static int load_json(const char *path, json_t **out, qn_error *err)
         len += n;
         if (n == 0) {
             if (ferror(f))
-                rc = qn_error_set(err, QN_EINPUT, "%s: read error: %s", path, strerror(errno));
+                rc = qn_error_errno(err, QN_EINPUT, errno, "%s: read error", path);
             break;
         }
     }
@@ -289,10 +290,24 @@ static int check_options(const via_options *o, qn_error *err)
     return QN_OK;
 }
 
+/* The output is replaced by renaming a temporary over it, which would turn a
+ * device or a FIFO given as -o (/dev/null, /dev/stdout) into a regular file:
+ * refuse those instead. */
+static int check_output_path(const char *path, qn_error *err)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode))
+        return qn_error_set(err, QN_EUSAGE, "%s: not a regular file (the output is written to "
+                            "a temporary file renamed over it, which would replace it)", path);
+    return QN_OK;
+}
+
 static int write_output(run *r)
 {
     qn_atomic af;
-    int rc = qn_atomic_open(&af, r->o->output, r->err);
+    int rc = check_output_path(r->o->output, r->err);
+    if (rc == QN_OK)
+        rc = qn_atomic_open(&af, r->o->output, r->err);
     if (rc != QN_OK)
         return rc;
     char *buf = malloc(1 << 20);

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import pathlib
+import stat
 import struct
 import subprocess
 import sys
@@ -767,6 +768,67 @@ def test_unwritable_output_dir(bin_dir, ds):
     src = dump(ds / "v.json", via2_meta())
     cp = convert(bin_dir, src, "-o", ds / "no" / "such" / "o.json", "--class", "x")
     assert cp.returncode in (2, 3) and str(ds / "no" / "such" / "o.json") in cp.stderr
+
+
+def test_output_over_a_device_or_fifo_is_refused(bin_dir, ds):
+    """-o names something that is not a regular file: refused, left as it was (renaming
+    the temporary over /dev/null would have turned it into a regular file)."""
+    src = dump(ds / "v.json", via2_meta())
+    fifo = ds / "fifo"
+    os.mkfifo(fifo)
+    cp = convert(bin_dir, src, "-o", fifo, "--class", "x")
+    assert cp.returncode == 2
+    assert cp.stderr == PROG + ": %s: not a regular file (the output is written to a temporary " \
+        "file renamed over it, which would replace it)\n" % fifo
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(p.name for p in ds.iterdir()) == ["a.jpg", "b.png", "c.jpg", "fifo", "v.json"]
+
+
+def test_file_size_limit_is_an_error_without_leftovers(bin_dir, ds):
+    """Past RLIMIT_FSIZE: one line, exit 3, no temporary left (not killed by SIGXFSZ)."""
+    import resource
+    src = dump(ds / "v.json", via2_meta())
+    cp = convert(bin_dir, src, "-o", ds / "o.json", "--class", "x",
+                 preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200)))
+    assert cp.returncode == 3, cp.stderr
+    assert cp.stderr == PROG + ": %s: cannot write output: File too large\n" % (ds / "o.json")
+    assert sorted(p.name for p in ds.iterdir()) == ["a.jpg", "b.png", "c.jpg", "v.json"]
+
+
+def test_categories_file_is_a_directory(bin_dir, ds):
+    src = dump(ds / "v.json", via2_meta())
+    cp = convert(bin_dir, src, "-o", ds / "o.json", "--category-attr", "label", "--categories", ds)
+    assert cp.returncode == 2
+    assert cp.stderr == PROG + ": %s: Is a directory\n" % ds
+
+
+def test_unreadable_input_is_an_environment_error(bin_dir):
+    """Permission denied on the input (or --categories) file: exit 3 (environment), one line."""
+    import tempfile
+    d = pathlib.Path(tempfile.mkdtemp(prefix="quern-via-perm-"))
+    try:
+        os.chmod(d, 0o777)  # reachable by the unprivileged user below when we run as root
+        src = dump(d / "v.json", via2_meta())
+        write_images(d)
+        cats = d / "cats.txt"
+        cats.write_text("balloon\n")
+        for f in (src, cats):
+            os.chmod(f, 0o000)
+        drop = (lambda: os.setuid(65534)) if os.geteuid() == 0 else None
+        if drop is None and os.access(src, os.R_OK):
+            pytest.skip("cannot make a file unreadable here")
+        cp = convert(bin_dir, src, "-o", d / "o.json", "--class", "x", preexec_fn=drop)
+        assert cp.returncode == 3
+        assert cp.stderr == PROG + ": %s: Permission denied\n" % src
+        os.chmod(src, 0o644)
+        cp = convert(bin_dir, src, "-o", d / "o.json", "--category-attr", "label",
+                     "--categories", cats, preexec_fn=drop)
+        assert cp.returncode == 3
+        assert cp.stderr == PROG + ": %s: Permission denied\n" % cats
+        assert not (d / "o.json").exists()
+    finally:
+        import shutil
+        shutil.rmtree(d)
 
 
 # ---------------------------------------------------------------- gen_via.py data
