@@ -124,11 +124,13 @@ static void split_path(const char *path, char *dir, size_t dsize, char *stem, si
 /* Looks the path and the id up: sets *existing (row to update), r->status = CLIPS_SKIPPED,
  * or marks a duplicate (r->why) with a fresh ext_id in `id`. */
 static int check_store(clips_ctx *c, const char *path, const struct stat *sb, char *id,
-                       size_t idsize, int64_t *existing, clips_result *r, qn_error *err)
+                       size_t idsize, int64_t *existing, int *attach, clips_result *r,
+                       qn_error *err)
 {
     qn_store_video v;
     int found, rc;
     *existing = 0;
+    *attach = 0;
     if (!c->store)
         return QN_OK;
     if ((rc = qn_store_video_find_path(c->store, path, &v, &found, err)) != QN_OK)
@@ -142,8 +144,11 @@ static int check_store(clips_ctx *c, const char *path, const struct stat *sb, ch
             return QN_OK;
         }
         *existing = v.id; /* changed: processed again into the same row */
-        if (strchr(v.ext_id, '#'))
-            snprintf(id, idsize, "%s", v.ext_id); /* a recorded duplicate stays one */
+        if (strchr(v.ext_id, '#')) { /* a recorded duplicate stays one */
+            snprintf(id, idsize, "%s", v.ext_id);
+            clips_setf(r->reason, sizeof r->reason, "%s", v.reason ? v.reason : "duplicate id");
+            r->why = CLIPS_WHY_DUPLICATE;
+        }
         return QN_OK;
     }
     if ((rc = qn_store_video_find(c->store, id, &v, &found, err)) != QN_OK)
@@ -152,6 +157,7 @@ static int check_store(clips_ctx *c, const char *path, const struct stat *sb, ch
         return QN_OK;
     if (!v.path) { /* a caption-only import of this id: the file completes it */
         *existing = v.id;
+        *attach = 1;
         return QN_OK;
     }
     clips_setf(r->reason, sizeof r->reason, "duplicate id %s (already stored from %s)", id, v.path);
@@ -163,6 +169,33 @@ static int check_store(clips_ctx *c, const char *path, const struct stat *sb, ch
         return rc;
     snprintf(id, idsize, "%s", dup);
     return QN_OK;
+}
+
+/* The clips a caption-only import stored for this video, back into c->track (raw text, so
+ * they are cleaned and clamped to the now known duration like any other source). 1 when
+ * there were some. */
+static int load_stored(clips_ctx *c, int64_t video_id, clips_result *r, qn_error *err)
+{
+    qn_clip_iter *it;
+    qn_store_clip k;
+    int rc = qn_store_clip_iter(c->store, video_id, &it, err), n = 0;
+    if (rc != QN_OK)
+        return rc;
+    cap_track_reset(c->track);
+    while ((rc = qn_store_clip_next(it, &k, err)) == 1) {
+        const char *raw = k.raw ? k.raw : k.clean ? k.clean : "";
+        if (cap_track_add(c->track, k.start, k.end, raw, strlen(raw), CAP_SRC_PLAIN, 0) != QN_OK) {
+            rc = qn_error_set(err, QN_ENOMEM, "out of memory");
+            break;
+        }
+        n++;
+    }
+    qn_store_clip_iter_free(it);
+    if (rc < 0)
+        return rc;
+    if (n)
+        clips_setf(r->source, sizeof r->source, "caption-only import");
+    return n > 0;
 }
 
 static int commit_video(clips_ctx *c, qn_store_video *v, int64_t existing, const cap_track *t,
@@ -200,7 +233,8 @@ int clips_video(clips_ctx *c, const char *path, clips_result *r, qn_error *err)
     read_info(dir, stem, &info, warn, sizeof warn);
     snprintf(id, sizeof id, "%s", info.id && *info.id ? info.id : stem);
     int64_t existing = 0;
-    int rc = check_store(c, path, &sb, id, sizeof id, &existing, r, err);
+    int attach = 0;
+    int rc = check_store(c, path, &sb, id, sizeof id, &existing, &attach, r, err);
     if (rc != QN_OK || r->status == CLIPS_SKIPPED)
         goto end;
     clips_setf(r->ext_id, sizeof r->ext_id, "%s", id);
@@ -234,6 +268,8 @@ int clips_video(clips_ctx *c, const char *path, clips_result *r, qn_error *err)
             reject(&v, r, why);
         else {
             rc = clips_find_captions(c, path, dir, stem, id, pi.n_subs, r, err);
+            if (rc == 0 && attach)
+                rc = load_stored(c, existing, r, err);
             if (rc < -1)
                 goto end;
             if (rc == 0) {

@@ -660,3 +660,21 @@ def test_kill_during_import_then_resume(bin_dir, tools_dir, tmp_path):
     cp = qc(bin_dir, "--store", store, "--caption-json", cj, "--min-words", "1")
     assert cp.returncode == 0, cp.stderr
     assert f"videos {6000 - n} ok, 0 rejected, 0 failed, {n} unchanged" in cp.stderr
+
+
+@needs_ffmpeg
+def test_video_completes_caption_only_import(bin_dir, tmp_path, media):
+    cj = tmp_path / "caption.json"
+    write_caption_json(cj)
+    store = tmp_path / "s"
+    qc(bin_dir, "--store", store, "--caption-json", cj, "--min-words", "1", check=True)
+    assert videos(store)["vidA"]["path"] is None
+    d = setup_dir(tmp_path, media, [("plain.mp4", "vidA.mp4")])
+    cp = qc(bin_dir, "--store", store, "--min-words", "1", d)
+    assert cp.returncode == 0, cp.stderr
+    v = videos(store)["vidA"]
+    assert v["path"] == f"{d}/vidA.mp4" and v["codec"] == "h264" and v["status"] == "ok"
+    assert json.loads(v["meta_json"])["captions"] == "caption-only import"
+    # the stored captions, now clamped to the video's 3 s
+    assert [(a, b, t) for a, b, t, *_ in clips(store, "vidA")] == [
+        (0.0, 3.0, "hello there friends"), (2.5, 3.0, "the second line")]
