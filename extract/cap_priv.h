@@ -68,6 +68,9 @@ int cap_has_arrow(const char *s, size_t len);
 /* cap_json_stream_fd's first buffer size (default 1 MiB); tests shrink it to force refills. */
 extern size_t cap_json_buf_init;
 
+/* Like cap_tokenize but stops scanning at the max-th token; returns the tokens stored. */
+size_t cap_tokenize_some(const char *text, size_t len, cap_token *toks, size_t max);
+
 /* Stable sort of the cues by start time (no-op when already in order). */
 void cap_track_sort(cap_track *t);
 

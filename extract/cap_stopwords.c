@@ -66,11 +66,11 @@ size_t cap_filter_stopwords(const char *text, size_t len, char *out)
 {
     cap_token tok[64];
     size_t n = 0, off = 0;
-    /* Tokenise in windows of 64 tokens so long texts need no allocation. */
+    /* Tokenise in windows of 64 tokens so long texts need no allocation; each window's scan
+     * stops at its 64th token (cap_tokenize_some), so long texts stay linear. */
     while (off < len) {
-        size_t nt = cap_tokenize(text + off, len - off, tok, 64);
-        size_t use = nt < 64 ? nt : 64;
-        for (size_t i = 0; i < use; i++) {
+        size_t nt = cap_tokenize_some(text + off, len - off, tok, 64);
+        for (size_t i = 0; i < nt; i++) {
             const char *w = text + off + tok[i].off;
             if (cap_is_stopword(w, tok[i].len))
                 continue;
@@ -79,7 +79,7 @@ size_t cap_filter_stopwords(const char *text, size_t len, char *out)
             memcpy(out + n, w, tok[i].len);
             n += tok[i].len;
         }
-        if (nt <= 64)
+        if (nt < 64)
             break;
         off += tok[63].off + tok[63].len;
     }

@@ -84,6 +84,24 @@ size_t cap_tokenize(const char *text, size_t len, cap_token *toks, size_t max)
     return nt;
 }
 
+size_t cap_tokenize_some(const char *text, size_t len, cap_token *toks, size_t max)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0, nt = 0;
+    while (i < len && nt < max) {
+        size_t w = word_char(s + i, len - i);
+        if (!w) {
+            i++;
+            continue;
+        }
+        size_t a = i;
+        while (i < len && (w = word_char(s + i, len - i)))
+            i += w;
+        toks[nt++] = (cap_token){(uint32_t)a, (uint32_t)(i - a)};
+    }
+    return nt;
+}
+
 size_t cap_count_words(const char *text, size_t len)
 {
     return cap_tokenize(text, len, NULL, 0);

@@ -32,7 +32,7 @@ extract/cap_stopwords_table.c: extract/data/stopwords.txt
 	} > $@.tmp && mv $@.tmp $@
 
 # Fuzz targets (libFuzzer, clang): make fuzz -> build/fuzz/fuzz_<target>.
-FUZZ_TARGETS := vtt srt ass caption_json info_json
+FUZZ_TARGETS := vtt srt ass caption_json info_json csv
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I. -Icommon -Iextract
 .PHONY: fuzz
