@@ -38,7 +38,7 @@ fi
 cat "$V" > /dev/null # page cache
 
 # Sizes exactly as video_loader.py computes them from ffprobe's width and height.
-set -- $(ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of csv=p=0:s=' ' "$V")
+set -- $(ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of csv=p=0 "$V" | tr ',' ' ')
 W=$1 H=$2
 set -- $(awk -v w="$W" -v h="$H" 'function d(s) { if (h >= w) { a = s; b = int(h * s / w) }
         else { a = int(w * s / h); b = s } return a " " b }

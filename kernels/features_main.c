@@ -773,9 +773,10 @@ int main(int argc, char **argv)
     todo td = {0};
     totals t = {0};
     double t0 = qn_now();
-    int rc = open_models(&o, &m2d, &m3d, &err);
+    /* the store first: a busy lock or a bad directory fails before loading weights */
+    int rc = qn_store_open(o.store, QN_STORE_WRITE, &st, &err);
     if (rc == QN_OK)
-        rc = qn_store_open(o.store, QN_STORE_WRITE, &st, &err);
+        rc = open_models(&o, &m2d, &m3d, &err);
     if (rc == QN_OK)
         rc = open_sets(st, m2d, m3d, &fs, &err);
     if (rc == QN_OK)

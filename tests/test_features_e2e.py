@@ -10,6 +10,7 @@ re-implementation of HowTo100M's youtube_dataloader._get_video applied to the
 stored per-step rows, and the row counts must follow the frame sampling
 (1 per second; ceil(24 fps frames / 16)).
 """
+import fcntl
 import json
 import os
 import shutil
@@ -215,7 +216,7 @@ def test_features_end_to_end(bin_dir, tools_dir, tmp_path, weights):
     assert "failed" in info.stdout + info.stderr
 
 
-def test_usage_and_bad_weights(bin_dir, tmp_path, weights):
+def test_usage_and_bad_weights(bin_dir, tools_dir, tmp_path, weights):
     cp = run("quern-features", "--help", bin_dir=bin_dir)
     assert cp.returncode == 0 and "--weights-2d" in cp.stdout and "Example" in cp.stdout
     cp = run("quern-features", "--version", bin_dir=bin_dir)
@@ -226,7 +227,32 @@ def test_usage_and_bad_weights(bin_dir, tmp_path, weights):
              "y", "--backend", "tpu", bin_dir=bin_dir)
     assert cp.returncode == 2 and "tpu" in cp.stderr
     w2, w3 = weights
-    # the 3D weights given as 2D: the engine names the first tensor that does not fit
+    cp = run("quern-features", "--store", tmp_path / "nostore", "--weights-2d", w2,
+             "--weights-3d", w3, bin_dir=bin_dir)
+    assert cp.returncode in (2, 3) and str(tmp_path / "nostore") in cp.stderr
+    clips = tmp_path / "c.txt"
+    clips.write_text("0 1 x\n")
+    subprocess.run([str(tools_dir / "features_seed"), str(tmp_path / "s"), "v",
+                    str(tmp_path / "v.mp4"), str(clips)], check=True, capture_output=True)
+    # the 3D weights given as 2D: the engine names the file and the tensor that does not fit
     cp = run("quern-features", "--store", tmp_path / "s", "--weights-2d", w3, "--weights-3d", w3,
              "--backend", "cpu", bin_dir=bin_dir)
     assert cp.returncode == 2 and str(w3) in cp.stderr
+    # nothing was written: the video still has no features
+    assert not (tmp_path / "s" / "features" / "resnet152-2d.qnf").exists()
+
+
+def test_store_locked(bin_dir, tools_dir, tmp_path, weights):
+    """Another writer holds the store: exit 3, the message says it is locked."""
+    store = tmp_path / "store"
+    clips = tmp_path / "c.txt"
+    clips.write_text("0 1 x\n")
+    subprocess.run([str(tools_dir / "features_seed"), str(store), "v", str(tmp_path / "v.mp4"),
+                    str(clips)], check=True, capture_output=True)
+    w2, w3 = weights
+    with open(store / "store.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        cp = run("quern-features", "--store", store, "--weights-2d", w2, "--weights-3d", w3,
+                 "--backend", "cpu", bin_dir=bin_dir)
+    assert cp.returncode == 3, cp.stderr
+    assert "locked" in cp.stderr and str(store) in cp.stderr
