@@ -38,7 +38,8 @@ extern "C" {
 /* ---------------------------------------------------------------- options */
 
 enum cap_span {
-    CAP_SPAN_SPOKEN = 0,   /* line's first word to the next line's first word: no overlap */
+    CAP_SPAN_SPOKEN = 0,   /* line's first word to the next line's first word (never past the
+                              line's time on screen, so silences are not swallowed): no overlap */
     CAP_SPAN_DISPLAYED = 1 /* the line's time on screen (HowTo100M caption.json overlap) */
 };
 
@@ -128,7 +129,8 @@ enum cap_format cap_format_guess(const char *name, const void *buf, size_t len);
  * (before cleaning, so each line is cleaned once), with spans per o->span, unless
  * o->no_dedupe; t->rolling says it happened, t->stats.parsed counts the file's cues.
  * Returns QN_OK (even with skipped cues: see t->warnings, t->stats.skipped_bad),
- * QN_EINPUT (not such a file / undecodable, err says why, naming the file) or QN_ENOMEM. */
+ * QN_EINPUT (not such a file / undecodable in the forced charset; err says why, naming the
+ * file), QN_EUSAGE (o->charenc unknown to iconv) or QN_ENOMEM. */
 int cap_parse(cap_track *t, enum cap_format fmt, const char *name, const void *buf, size_t len,
               const cap_opts *o, qn_error *err);
 /* The same for one format, on text already in UTF-8 (no BOM handling beyond UTF-8's), with
@@ -202,7 +204,8 @@ size_t cap_filter_stopwords(const char *text, size_t len, char *out);
 int cap_track_filter(cap_track *t);
 
 /* One token of HowTo100M's tokeniser: regex `[\w']+` with Python's Unicode \w (letters,
- * digits, underscore, marks), case kept. off/len index the input. */
+ * digits, underscore; exact for ASCII/Latin, block-level approximation elsewhere: see
+ * cap_tokens.c), case kept. off/len index the input. */
 typedef struct cap_token {
     uint32_t off, len;
 } cap_token;
