@@ -43,6 +43,20 @@ static void json_num(FILE *fp, double v)
     fputs(buf, fp);
 }
 
+/* qn_atomic_open, but refusing a target that exists and is not a regular file:
+ * renaming the temporary over a device or FIFO (/dev/null, /dev/stdout) would
+ * replace it with a regular file. */
+static int open_out(qn_atomic *af, const char *path, qn_error *err)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
+        memset(af, 0, sizeof *af);
+        return qn_error_set(err, QN_EUSAGE, "%s: not a regular file (outputs are written to a "
+                            "temporary file renamed over them, which would replace it)", path);
+    }
+    return qn_atomic_open(af, path, err);
+}
+
 static int finish(qn_atomic *af, int rc, qn_error *err)
 {
     if (rc) {
@@ -109,7 +123,7 @@ static int jsonl_video(qn_store *s, const qn_store_video *v, void *p, qn_error *
 int qn_store_export_jsonl(qn_store *s, const char *out_path, int64_t *n_clips, qn_error *err)
 {
     qn_atomic af;
-    int rc = qn_atomic_open(&af, out_path, err);
+    int rc = open_out(&af, out_path, err);
     if (rc)
         return rc;
     jsonl_ctx c = {af.fp, 0, 0, 1};
@@ -160,7 +174,7 @@ int qn_store_export_caption_json(qn_store *s, const char *out_path, int raw, int
                                  qn_error *err)
 {
     qn_atomic af;
-    int rc = qn_atomic_open(&af, out_path, err);
+    int rc = open_out(&af, out_path, err);
     if (rc)
         return rc;
     jsonl_ctx c = {af.fp, 0, raw, 1};
@@ -196,7 +210,7 @@ static void npy_header(FILE *fp, int dtype, int64_t rows, int32_t dim)
 static int write_npy(const char *path, qn_fset *fs, const void *rows, int64_t n, qn_error *err)
 {
     qn_atomic af;
-    int rc = qn_atomic_open(&af, path, err);
+    int rc = open_out(&af, path, err);
     if (rc)
         return rc;
     npy_header(af.fp, fs->dtype, n, fs->dim);
@@ -205,12 +219,23 @@ static int write_npy(const char *path, qn_fset *fs, const void *rows, int64_t n,
     return finish(&af, QN_OK, err);
 }
 
-static void safe_name(char *dst, size_t size, const char *src)
+/* A video id as a file name: '/', '%' and a leading '.' are percent-encoded, so
+ * two ids never share a file (YouTube ids, [A-Za-z0-9_-], are kept as they are).
+ * Fails when the name would not fit a file name (NAME_MAX less ".npy"). */
+static int safe_name(char *dst, size_t size, const char *src)
 {
-    snprintf(dst, size, "%s", src);
-    for (char *p = dst; *p; p++)
-        if (*p == '/' || (p == dst && *p == '.'))
-            *p = '_';
+    size_t n = 0;
+    for (const char *p = src; *p; p++) {
+        int enc = *p == '/' || *p == '%' || (p == src && *p == '.');
+        if (n + (enc ? 3 : 1) + 1 > size)
+            return -1;
+        if (enc)
+            n += (size_t)snprintf(dst + n, size - n, "%%%02X", (unsigned char)*p);
+        else
+            dst[n++] = *p;
+    }
+    dst[n] = 0;
+    return n ? 0 : -1;
 }
 
 typedef struct npy_ctx {
@@ -227,8 +252,10 @@ static int npy_video(qn_store *s, const qn_store_video *v, void *p, qn_error *er
     int rc = qn_fset_video_rows(s, c->fs, v->id, &rows, &n, err);
     if (rc || !rows)
         return rc;
-    char name[512], path[4096];
-    safe_name(name, sizeof name, v->ext_id);
+    char name[252], path[4096]; /* 251 + ".npy" = NAME_MAX */
+    if (safe_name(name, sizeof name, v->ext_id) != 0)
+        return qn_error_set(err, QN_EINPUT, "%s: video '%.200s': id too long (or empty) for a "
+                            "file name", c->dir, v->ext_id);
     snprintf(path, sizeof path, "%s/%s.npy", c->dir, name);
     rc = write_npy(path, c->fs, rows, n, err);
     if (!rc)
@@ -241,7 +268,7 @@ static int npy_clips(qn_store *s, qn_fset *fs, const char *dir, int64_t *n_files
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.clips.txt", dir, fs->name);
     qn_atomic list;
-    int rc = qn_atomic_open(&list, path, err);
+    int rc = open_out(&list, path, err);
     if (rc)
         return rc;
     /* gather the rows in clip order into one buffer, then one .npy */
@@ -292,7 +319,7 @@ int qn_store_export_npy(qn_store *s, qn_fset *fs, const char *out_dir, int64_t *
         n_files = &dummy;
     *n_files = 0;
     if (mkdir(out_dir, 0777) != 0 && errno != EEXIST)
-        return qn_error_errno(err, QN_EENV, errno, "%s: cannot create", out_dir);
+        return qn_error_errno(err, QN_EINPUT, errno, "%s: cannot create", out_dir);
     int rc = store_fset_refresh(s, fs, err);
     if (rc)
         return rc;

@@ -1,6 +1,7 @@
 /* quern-store — create, inspect, check, merge, export and maintain a quern store.
  * A thin layer over store.h: parse, call, print the error once, map it to an exit code. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,11 +53,12 @@ static const char usage_text[] =
     "GoogleNews-vectors-negative300.bin\n"
     "  quern-store merge all shard-0000-of-0004 shard-0001-of-0004 && quern-store verify all\n";
 
+/* One line, like every other error: "quern-store: what (see --help)". */
 static int usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "%s: ", prog);
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry '%s --help'.\n", prog);
+    fprintf(stderr, " (see --help)\n");
     return QN_EXIT_INPUT;
 }
 
@@ -334,7 +336,8 @@ static int parse(int argc, char **argv, args *a)
         {"max-words", required_argument, NULL, OPT_MAXW}, {NULL, 0, NULL, 0}};
     int c;
     char *end;
-    while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
+    opterr = 0; /* we name the bad option ourselves, on our one line */
+    while ((c = getopt_long(argc, argv, ":hq", opts, NULL)) != -1) {
         switch (c) {
         case 'h': fputs(usage_text, stdout); exit(0);
         case OPT_VERSION: printf("quern-store %s\n", QUERN_VERSION); exit(0);
@@ -350,10 +353,11 @@ static int parse(int argc, char **argv, args *a)
         case OPT_F16: a->f16 = 1; break;
         case OPT_MAXW:
             a->max_words = strtoll(optarg, &end, 10);
-            if (*end || a->max_words < 0)
+            if (!*optarg || *end || a->max_words < 0)
                 return usage_error("--max-words: '%s' is not a non-negative number", optarg);
             break;
-        default: return usage_error("%s", "bad option");
+        case ':': return usage_error("option %s needs a value", argv[optind - 1]);
+        default: return usage_error("unknown option %s", argv[optind - 1]);
         }
     }
     for (int i = optind; i < argc; i++) {
@@ -366,6 +370,9 @@ static int parse(int argc, char **argv, args *a)
 
 int main(int argc, char **argv)
 {
+    /* Past RLIMIT_FSIZE, write(2) then fails with EFBIG: reported (exit 3), the
+     * temporary removed, instead of a SIGXFSZ death with no word said. */
+    signal(SIGXFSZ, SIG_IGN);
     args a = {0};
     int rc = parse(argc, argv, &a);
     if (rc)

@@ -859,6 +859,50 @@ START_TEST(export_formats)
 }
 END_TEST
 
+/* Video ids that are not plain file names get distinct, reversible .npy names;
+ * outputs that are not regular files (a FIFO here, /dev/null for a user) are
+ * refused and left as they are. */
+START_TEST(export_odd_names_and_targets)
+{
+    const char *ids[] = {"a/b", "a_b", "%41", ".hidden", "..", "x"};
+    const char *files[] = {"a%2Fb.npy", "a_b.npy", "%2541.npy", "%2Ehidden.npy", "%2E..npy",
+                           "x.npy"};
+    enum { NV = sizeof ids / sizeof ids[0] };
+    qn_store *s = open_store(sub("a"), QN_STORE_WRITE | QN_STORE_CREATE);
+    qn_fset *ps = make_set(s, "ps", QN_FSET_PER_STEP, 8, QN_F32, 1.0);
+    OK(qn_store_begin(s, E));
+    for (int i = 0; i < NV; i++) {
+        float buf[(i + 1) * 8];
+        fill_rows(buf, i, i + 1, 8);
+        OK(qn_fset_put_video(s, ps, add_video(s, ids[i], QN_VIDEO_OK), buf, QN_F32, i + 1, E));
+    }
+    OK(qn_store_commit(s, E));
+    int64_t n;
+    OK(qn_store_export_npy(s, ps, sub("npy"), &n, E));
+    ck_assert_int_eq(n, NV);
+    for (int i = 0; i < NV; i++) {
+        char f[128];
+        snprintf(f, sizeof f, "npy/%s", files[i]);
+        size_t len;
+        slurp(sub(f), &len);
+        ck_assert_int_eq(len, 128 + (size_t)(i + 1) * 8 * 4); /* each video its own file */
+    }
+    ck_assert_int_eq(mkfifo(sub("fifo"), 0644), 0);
+    qn_error e;
+    qn_error_clear(&e);
+    expect_fail(qn_store_export_jsonl(s, sub("fifo"), &n, &e), &e, QN_EUSAGE, "not a regular file");
+    qn_error_clear(&e);
+    expect_fail(qn_store_export_caption_json(s, sub("fifo"), 0, &n, &e), &e, QN_EUSAGE,
+                "not a regular file");
+    struct stat sb;
+    ck_assert_int_eq(stat(sub("fifo"), &sb), 0);
+    ck_assert(S_ISFIFO(sb.st_mode));
+    qn_error_clear(&e); /* a missing parent is bad usage, not the environment */
+    expect_fail(qn_store_export_npy(s, ps, sub("nodir/npy"), &n, &e), &e, QN_EINPUT, "nodir");
+    qn_store_close(s);
+}
+END_TEST
+
 START_TEST(vacuum_keeps_data)
 {
     build_store(sub("a"), "x", 3);
@@ -1207,6 +1251,7 @@ Suite *store_suite(void)
     tcase_add_test(tc, vocab_round_trip);
     tcase_add_test(tc, verify_and_merge);
     tcase_add_test(tc, export_formats);
+    tcase_add_test(tc, export_odd_names_and_targets);
     tcase_add_test(tc, vacuum_keeps_data);
     suite_add_tcase(s, tc);
     TCase *bad = tcase_create("failures");

@@ -62,6 +62,15 @@ def test_help_version_usage(bin_dir):
     assert cp.returncode == 2 and "no store DIR" in cp.stderr
     cp = qs(bin_dir, "info", "a", "b")
     assert cp.returncode == 2 and "b: unexpected argument" in cp.stderr
+    # every usage error is one line, naming what is wrong (getopt's own line silenced)
+    for argv, line in [((), "no command given (init, info, verify, merge, export, vacuum, vocab)"),
+                       (("--bogus", "info", "x"), "unknown option --bogus"),
+                       (("info", "x", "--store"), "option --store needs a value"),
+                       (("vocab", "import", "x", "f.bin", "--max-words", ""),
+                        "--max-words: '' is not a non-negative number")]:
+        cp = qs(bin_dir, *argv)
+        assert cp.returncode == 2
+        assert cp.stderr == "quern-store: %s (see --help)\n" % line, cp.stderr
 
 
 def test_init_info_verify(bin_dir, tmp_path):
@@ -226,6 +235,30 @@ def test_export(bin_dir, make_store, tmp_path):
     cp = qs(bin_dir, "export", d, "--clips", tmp_path / "missing" / "x.jsonl")
     assert cp.returncode == 2 and "missing" in cp.stderr
     assert not (tmp_path / "missing").exists()
+
+
+def test_export_refuses_fifo_and_survives_file_size_limit(bin_dir, make_store, tmp_path):
+    """An output that is a FIFO or device is refused and left alone (the rename would
+    replace it); past RLIMIT_FSIZE: one line, exit 3, no temporary left behind."""
+    import resource
+    import stat
+    d = make_store("a", batches=30)  # 450 clips: a JSONL of ~70 KB
+    out = tmp_path / "out"
+    out.mkdir()
+    fifo = out / "fifo"
+    os.mkfifo(fifo)
+    cp = qs(bin_dir, "export", d, "--clips", fifo)
+    assert cp.returncode == 2
+    assert cp.stderr == ("quern-store: %s: not a regular file (outputs are written to a temporary "
+                         "file renamed over them, which would replace it)\n" % fifo)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    limit = 40000  # above the reader's meta.db-shm (32 KiB), below the clips JSONL
+    cp = qs(bin_dir, "export", d, "--clips", out / "c.jsonl",
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+    assert cp.returncode == 3, cp.stderr
+    assert cp.stderr.endswith(": File too large\n") and cp.stderr.count("\n") == 1
+    assert str(out / "c.jsonl") in cp.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["fifo"]
 
 
 def test_vacuum(bin_dir, make_store):
