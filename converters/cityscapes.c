@@ -550,7 +550,8 @@ static int make_dir(const char *path, qn_error *err)
 {
     if (mkdir(path, 0777) == 0 || (errno == EEXIST && is_dir(path)))
         return QN_OK;
-    return qn_error_errno(err, QN_EENV, errno, "%s: cannot create output folder", path);
+    /* a bad path is bad usage (2); permissions, read-only or full disks map to 3 */
+    return qn_error_errno(err, QN_EINPUT, errno, "%s: cannot create output folder", path);
 }
 
 int cs_convert(const cs_options *o, const cs_callbacks *cb, cs_stats *st, qn_error *err)
