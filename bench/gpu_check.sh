@@ -25,11 +25,16 @@ make --no-print-directory -s HAVE_CUDA=1 build/rel/tests/check_kernels_golden bu
 echo "== golden tests on the cuda backend"
 QUERN_KN_BACKEND=cuda QUERN_KN_VERBOSE=1 build/rel/tests/check_kernels_golden
 golden=$?
+echo "== golden tests on the cuda backend with CUDA graphs (kn_run_* replays a captured forward)"
+QUERN_KN_BACKEND=cuda QUERN_KN_CUDA_GRAPH=1 build/rel/tests/check_kernels_golden || golden=1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "== timing"
 build/rel/tests/kn_bench resnet152 cuda "$BATCH2D" 224 398 "$ITERS" | tee "$tmp/r152.ours"
 build/rel/tests/kn_bench resnext101-3d cuda "$BATCH3D" 112 112 "$ITERS" | tee "$tmp/x3d.ours"
+echo "(with QUERN_KN_CUDA_GRAPH=1:)"
+QUERN_KN_CUDA_GRAPH=1 build/rel/tests/kn_bench resnet152 cuda "$BATCH2D" 224 398 "$ITERS"
+QUERN_KN_CUDA_GRAPH=1 build/rel/tests/kn_bench resnext101-3d cuda "$BATCH3D" 112 112 "$ITERS"
 if "$PY" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
     "$PY" bench/peers/torch_cnn.py resnet152 cuda "$BATCH2D" 224 398 "$ITERS" | tee "$tmp/r152.torch"
     "$PY" bench/peers/torch_cnn.py resnext101-3d cuda "$BATCH3D" 112 112 "$ITERS" | tee "$tmp/x3d.torch"

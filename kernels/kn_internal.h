@@ -50,6 +50,16 @@ typedef struct kn_pool {
     int k[3], s[3], p[3];
 } kn_pool;
 
+/* What a captured forward depends on: the model, the input shape and every
+ * buffer address (a graph replays fixed pointers). */
+typedef struct kn_graph_key {
+    uint64_t model;          /* kn_model serial, unique per open */
+    int n, d, h, w;
+    const void *ptrs[7];     /* buf[0..3], scratch, input, spare */
+} kn_graph_key;
+
+enum { KN_GRAPH_REPLAY = 0, KN_GRAPH_BEGIN, KN_GRAPH_END, KN_GRAPH_DROP };
+
 /* Backend op table. The model's forward walk (kn_model.c) is written once
  * against it. Tensors' data pointers live wherever the backend keeps its
  * activations: host fp32 for ref/cpu, device fp16 for cuda (`device` = 1);
@@ -80,6 +90,11 @@ typedef struct kn_ops {
     /* Waits for queued work; returns the first error since the last call. */
     int (*sync)(qn_error *err);
     void (*set_threads)(int threads);
+    /* Optional (NULL: none). Whole-forward capture: REPLAY launches the graph
+     * stored under key (returns 1) or returns 0; BEGIN starts capturing (QN_OK,
+     * or an error: run uncaptured); END stops, stores and launches it; DROP
+     * forgets every graph of key->model. */
+    int (*graph)(int phase, const kn_graph_key *key);
 } kn_ops;
 
 extern const kn_ops kn_ref_ops;

@@ -30,6 +30,7 @@ struct kn_model {
     int nblock;
     int stage_start[5];
     int nprepared; /* convs the backend has prepared (released at close) */
+    uint64_t serial; /* unique per open: names this model's captured graphs */
     char sha[65];
     char notice[512];
     void *buf[4];   /* activations, in the backend's memory */
@@ -205,6 +206,8 @@ static int open_common(kn_arch arch, getter get, void *ud, const kn_options *opt
     kn_model *m = calloc(1, sizeof *m);
     if (!m)
         return qn_error_set(err, QN_ENOMEM, "out of memory");
+    static uint64_t next_serial;
+    m->serial = __atomic_add_fetch(&next_serial, 1, __ATOMIC_RELAXED);
     m->arch = arch;
     m->desc = kn_arch_get(arch);
     int rc = kn_arch_build(arch, &m->convs, &m->nconv, &m->blocks, &m->nblock, m->stage_start, err);
@@ -259,6 +262,10 @@ void kn_model_close(kn_model *m)
     free(m->convs);
     free(m->blocks);
     if (m->ops) {
+        if (m->ops->graph) {
+            kn_graph_key k = {.model = m->serial};
+            m->ops->graph(KN_GRAPH_DROP, &k);
+        }
         for (int i = 0; i < 4; i++)
             m->ops->dealloc(m->buf[i]);
         m->ops->dealloc(m->scratch);
@@ -289,6 +296,8 @@ typedef struct plan {
     size_t act, scr; /* max activation / scratch elements */
     kn_stage_fn hook;
     void *ud;
+    int no_mean;     /* stop before the global mean (it is run after a capture) */
+    kn_tensor last;  /* the layer4 output's shape */
 } plan;
 
 static void do_conv(kn_model *m, plan *p, int ci, const kn_tensor *x, kn_tensor *y,
@@ -358,7 +367,8 @@ static void walk(kn_model *m, const kn_tensor *x, float *out, plan *p)
         }
         stage(m, p, KN_STAGE_L1 + L, &cur);
     }
-    if (!p->dry) {
+    p->last = cur;
+    if (!p->dry && !p->no_mean) {
         m->ops->global_mean(&cur, out);
         if (p->hook) {
             kn_tensor f = {out, cur.n, 1, 1, 1, cur.c};
@@ -378,11 +388,30 @@ static int reserve(const kn_ops *ops, void **p, size_t *cap, size_t n)
     return *p ? QN_OK : QN_ENOMEM;
 }
 
+/* Replays or captures the forward (up to layer4) as one backend graph; 0 when
+ * the backend declines, and the caller runs it op by op. */
+static int run_graphed(kn_model *m, const kn_tensor *x, plan *p)
+{
+    kn_graph_key k = {m->serial, x->n, x->d, x->h, x->w,
+                      {m->buf[0], m->buf[1], m->buf[2], m->buf[3], m->scratch, x->data, NULL}};
+    p->last.data = m->buf[0];
+    if (m->ops->graph(KN_GRAPH_REPLAY, &k) == 1)
+        return 1;
+    if (m->ops->graph(KN_GRAPH_BEGIN, &k) != QN_OK)
+        return 0;
+    p->no_mean = 1;
+    walk(m, x, NULL, p);
+    p->no_mean = 0;
+    m->ops->graph(KN_GRAPH_END, &k); /* errors surface in sync() */
+    p->last.data = m->buf[0];
+    return 1;
+}
+
 /* Plans (sizes buffers for this input shape), then runs. x->data is set. */
 static int forward(kn_model *m, const kn_tensor *x, float *out, kn_stage_fn hook, void *ud,
                    qn_error *err)
 {
-    plan p = {1, 0, 0, hook, ud};
+    plan p = {1, 0, 0, hook, ud, 0, {0}};
     walk(m, x, out, &p);
     int rc = m->ops->sync(err);
     if (rc)
@@ -402,7 +431,10 @@ static int forward(kn_model *m, const kn_tensor *x, float *out, kn_stage_fn hook
         return qn_error_set(err, QN_ENOMEM, "%s backend: out of memory for scratch (%zu elements)",
                             m->ops->name, p.scr);
     p.dry = 0;
-    walk(m, x, out, &p);
+    if (!hook && m->ops->graph && run_graphed(m, x, &p))
+        m->ops->global_mean(&p.last, out);
+    else
+        walk(m, x, out, &p);
     return m->ops->sync(err);
 }
 

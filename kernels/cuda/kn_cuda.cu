@@ -8,7 +8,9 @@
  * - the residual is copied into Y and accumulated by the conv/GEMM (beta = 1);
  *   folded-BN bias and ReLU are one element-wise kernel;
  * - own kernels: u8 → normalised fp16 input (3 channels padded to 8 so the
- *   stem can use tensor cores), max pooling, global mean, fp16 → fp32.
+ *   stem can use tensor cores), max pooling, global mean, fp16 → fp32;
+ * - optionally (QUERN_KN_CUDA_GRAPH=1) the forward up to layer4 replayed as
+ *   one CUDA graph per model, input shape and buffer set.
  * Errors are asynchronous: ops record the first failure and sync() returns it.
  * One cuDNN/cuBLAS context per process (the first probed device). */
 #include <cublas_v2.h>
@@ -98,6 +100,12 @@ extern "C" int kn_cuda_probe(int device, qn_error *err)
     }
     cudnnSetStream(G.dnn, G.stream);
     cublasSetStream(G.blas, G.stream);
+    /* our own cuBLAS workspace, so that nothing allocates inside a graph capture */
+    void *ws = NULL;
+    if (cudaMalloc(&ws, (size_t)32 << 20) == cudaSuccess)
+        cublasSetWorkspace(G.blas, ws, (size_t)32 << 20);
+    else
+        cudaGetLastError();
     G.ready = 1;
     G.device = device;
     return QN_OK;
@@ -577,6 +585,82 @@ static void c_threads(int)
 {
 }
 
+/* Whole-forward CUDA graphs, opt-in with QUERN_KN_CUDA_GRAPH=1: after the
+ * first (planning) pass every op of a given model/shape/buffer set is fixed,
+ * so the ~500 launches of a ResNet-152 forward replay as one graph. */
+static struct {
+    kn_graph_key key;
+    cudaGraphExec_t exec;
+    unsigned long used;
+} graphs[16];
+static unsigned long graph_tick;
+
+static int graphs_enabled(void)
+{
+    static int on = -1;
+    if (on < 0) {
+        const char *e = getenv("QUERN_KN_CUDA_GRAPH");
+        on = e && e[0] == '1';
+    }
+    return on;
+}
+
+static void graph_forget(int i)
+{
+    if (graphs[i].exec)
+        cudaGraphExecDestroy(graphs[i].exec);
+    memset(&graphs[i], 0, sizeof graphs[i]);
+}
+
+static int c_graph(int phase, const kn_graph_key *k)
+{
+    const int ng = (int)(sizeof graphs / sizeof graphs[0]);
+    if (phase == KN_GRAPH_DROP) {
+        for (int i = 0; i < ng; i++)
+            if (graphs[i].exec && graphs[i].key.model == k->model)
+                graph_forget(i);
+        return QN_OK;
+    }
+    if (!graphs_enabled() || G.status)
+        return phase == KN_GRAPH_REPLAY ? 0 : QN_EUSAGE;
+    if (phase == KN_GRAPH_REPLAY) {
+        for (int i = 0; i < ng; i++)
+            if (graphs[i].exec && !memcmp(&graphs[i].key, k, sizeof *k)) {
+                graphs[i].used = ++graph_tick;
+                CK_CUDA(cudaGraphLaunch(graphs[i].exec, G.stream));
+                return 1;
+            }
+        return 0;
+    }
+    if (phase == KN_GRAPH_BEGIN) {
+        cudaError_t e = cudaStreamBeginCapture(G.stream, cudaStreamCaptureModeRelaxed);
+        if (e != cudaSuccess) {
+            cudaGetLastError();
+            return QN_EENV;
+        }
+        return QN_OK;
+    }
+    cudaGraph_t gr = NULL; /* KN_GRAPH_END */
+    CK_CUDA(cudaStreamEndCapture(G.stream, &gr));
+    if (!gr)
+        return QN_EENV;
+    int slot = 0;
+    for (int i = 0; i < ng; i++)
+        if (graphs[i].used < graphs[slot].used)
+            slot = i;
+    graph_forget(slot);
+    cudaGraphExec_t exec = NULL;
+    CK_CUDA(cudaGraphInstantiate(&exec, gr, 0));
+    cudaGraphDestroy(gr);
+    if (!exec)
+        return QN_EENV;
+    graphs[slot].key = *k;
+    graphs[slot].exec = exec;
+    graphs[slot].used = ++graph_tick;
+    CK_CUDA(cudaGraphLaunch(exec, G.stream));
+    return G.status;
+}
+
 static const kn_ops cuda_ops = {
     "cuda",        /* name */
     1,             /* device */
@@ -593,6 +677,7 @@ static const kn_ops cuda_ops = {
     c_to_host,
     c_sync,
     c_threads,
+    c_graph,
 };
 
 extern "C" const kn_ops *kn_cuda_ops(void)
