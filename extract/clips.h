@@ -169,6 +169,7 @@ struct clips_ctx {
     int have_vocab;
     clips_map *meta;            /* HowTo100M_v1.csv, or NULL */
     clips_map *json;            /* preloaded caption.json entries, or NULL */
+    clips_map *dry_ids;         /* dry run: ids this run would have stored -> first path */
     cap_track *track;
     qn_store_clip *clips;       /* scratch rows */
     size_t clips_cap;

@@ -121,6 +121,41 @@ static void split_path(const char *path, char *dir, size_t dsize, char *stem, si
     snprintf(stem, ssize, "%.*s", (int)(dot ? (size_t)(dot - b) : strlen(b)), b);
 }
 
+/* A dry run stores nothing, so duplicates within the run are found here: 1 when `id` was
+ * seen before (*first = its path). */
+static int dry_duplicate(clips_ctx *c, const char *id, const char *path, const char **first,
+                         qn_error *err)
+{
+    int created;
+    if (!c->dry_ids && !(c->dry_ids = clips_map_new(sizeof(char *))))
+        return qn_error_set(err, QN_ENOMEM, "out of memory");
+    const char **slot = clips_map_put(c->dry_ids, id, strlen(id), &created);
+    if (!slot)
+        return qn_error_set(err, QN_ENOMEM, "out of memory");
+    if (created && !(*slot = clips_map_strdup(c->dry_ids, path, strlen(path))))
+        return qn_error_set(err, QN_ENOMEM, "out of memory");
+    *first = *slot;
+    return !created;
+}
+
+static int dry_check(clips_ctx *c, const char *path, char *id, size_t idsize, clips_result *r,
+                     qn_error *err)
+{
+    const char *first = "";
+    if (!c->o.dry_run)
+        return QN_OK;
+    int rc = dry_duplicate(c, id, path, &first, err);
+    if (rc <= 0)
+        return rc;
+    clips_setf(r->reason, sizeof r->reason, "duplicate id %s (already stored from %s)", id, first);
+    r->why = CLIPS_WHY_DUPLICATE;
+    char dup[256];
+    if ((rc = clips_dup_id(c, id, dup, sizeof dup, err)) != QN_OK)
+        return rc;
+    clips_setf(id, idsize, "%s", dup);
+    return QN_OK;
+}
+
 /* Looks the path and the id up: sets *existing (row to update), r->status = CLIPS_SKIPPED,
  * or marks a duplicate (r->why) with a fresh ext_id in `id`. */
 static int check_store(clips_ctx *c, const char *path, const struct stat *sb, char *id,
@@ -132,7 +167,7 @@ static int check_store(clips_ctx *c, const char *path, const struct stat *sb, ch
     *existing = 0;
     *attach = 0;
     if (!c->store)
-        return QN_OK;
+        return dry_check(c, path, id, idsize, r, err);
     if ((rc = qn_store_video_find_path(c->store, path, &v, &found, err)) != QN_OK)
         return rc;
     if (found) {
@@ -154,7 +189,7 @@ static int check_store(clips_ctx *c, const char *path, const struct stat *sb, ch
     if ((rc = qn_store_video_find(c->store, id, &v, &found, err)) != QN_OK)
         return rc;
     if (!found || v.id == *existing)
-        return QN_OK;
+        return dry_check(c, path, id, idsize, r, err);
     if (!v.path) { /* a caption-only import of this id: the file completes it */
         *existing = v.id;
         *attach = 1;

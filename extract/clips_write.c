@@ -91,6 +91,7 @@ void clips_ctx_close(clips_ctx *c)
     qn_store_close(c->store);
     clips_map_free(c->meta);
     clips_map_free(c->json);
+    clips_map_free(c->dry_ids);
     cap_track_free(c->track);
     free(c->clips);
     free(c->tokens);

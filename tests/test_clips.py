@@ -378,6 +378,10 @@ def test_duplicates_and_metadata_csv(bin_dir, tmp_path, media):
     assert v["vid1#2"]["reason"] == f"duplicate id vid1 (already stored from {d}/a/vid1.mp4)"
     assert v["vid2"]["reason"] == "search rank 250 > 200"
     assert "rejected (rank 1, duplicate 1)" in cp.stderr
+    dry = qc(bin_dir, "--store", tmp_path / "dry", "--metadata", meta, "--dry-run", d)
+    assert dry.returncode == 0 and not (tmp_path / "dry").exists()
+    assert dry.stdout.splitlines()[1] == \
+        f"vid1#2\trejected\t0 clips\t0 words\tduplicate id vid1 (already stored from {d}/a/vid1.mp4)"
     cp = qc(bin_dir, "--store", store, "--metadata", meta, d)
     assert cp.returncode == 0 and "3 unchanged" in cp.stderr
 
@@ -532,7 +536,10 @@ def test_store_locked_exit_3(bin_dir, tmp_path):
         cp = qc(bin_dir, "--store", store, ROOT / "data/sample/videos")
         assert cp.returncode == 3
         assert f"store is locked by pid {os.getpid()}" in cp.stderr
+    (tmp_path / "file.txt").write_text("x")
     cp = qc(bin_dir, "--store", tmp_path / "file.txt", ROOT / "data/sample/videos")
+    assert cp.returncode == 2
+    assert f"quern-clips: {tmp_path / 'file.txt'}: not a directory" in cp.stderr
     (tmp_path / "ro").mkdir()
     os.chmod(tmp_path / "ro", 0o500)
     if os.geteuid() != 0:
