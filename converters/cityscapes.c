@@ -300,6 +300,8 @@ static void *worker(void *arg)
     job *j = arg;
     qn_png16 *dec = qn_png16_new();
     cs_canvas cv = {0};
+    if (dec) /* ids < 24 are never annotated: let the decoder flatten them to 0 */
+        qn_png16_zero_below(dec, 24);
     pthread_mutex_lock(&j->mu);
     for (;;) {
         while (!j->stop && j->next < j->items->n && j->next >= j->emitted + j->window)

@@ -22,6 +22,7 @@ struct qn_png16 {
     uint16_t *px;   size_t px_cap;     /* decoded samples, libspng path (bytes) */
     uint8_t *rows;  size_t rows_cap;   /* two unfiltered rows (fast path) */
     const uint16_t *out;               /* the decoded image: in raw or px */
+    uint16_t zero_below;               /* samples < this decode as 0 (0: off) */
 };
 
 typedef struct ihdr {
@@ -55,6 +56,11 @@ void qn_png16_free(qn_png16 *d)
     free(d->px);
     free(d->rows);
     free(d);
+}
+
+void qn_png16_zero_below(qn_png16 *d, uint16_t v)
+{
+    d->zero_below = v;
 }
 
 /* Grows *buf to at least n bytes (contents kept up to the old capacity). */
@@ -313,19 +319,24 @@ static void unfilter_row(unsigned type, uint8_t *cur, const uint8_t *src,
     }
 }
 
-/* Big-endian samples to host order. */
-static void store_row(uint16_t *out, const uint8_t *r, uint32_t w)
+/* Big-endian samples to host order; samples below zb (if zb > 0) become 0. */
+static void store_row(uint16_t *out, const uint8_t *r, uint32_t w, uint16_t zb)
 {
     uint32_t x = 0;
 #ifdef __SSE2__
+    const __m128i below = _mm_set1_epi16((short)(uint16_t)(zb ? zb - 1 : 0)), zero = _mm_setzero_si128();
     for (; x + 8 <= w; x += 8) {
         __m128i v = _mm_loadu_si128((const __m128i *)(r + 2 * x));
         v = _mm_or_si128(_mm_slli_epi16(v, 8), _mm_srli_epi16(v, 8));
+        if (zb) /* v - (zb-1) saturates to 0 exactly when v < zb */
+            v = _mm_andnot_si128(_mm_cmpeq_epi16(_mm_subs_epu16(v, below), zero), v);
         _mm_storeu_si128((__m128i *)(out + x), v);
     }
 #endif
-    for (; x < w; x++)
-        out[x] = (uint16_t)(r[2 * x] << 8 | r[2 * x + 1]);
+    for (; x < w; x++) {
+        uint16_t v = (uint16_t)(r[2 * x] << 8 | r[2 * x + 1]);
+        out[x] = v < zb ? 0 : v;
+    }
 }
 
 /* Inflates into d->raw, then unfilters row by row through two small row buffers and
@@ -360,7 +371,7 @@ static int decode_fast(qn_png16 *d, size_t idat_n, const ihdr *h, const char *na
             return qn_error_set(err, QN_EINPUT, "%s: bad filter type %u on row %u", name,
                                 row[0], y);
         unfilter_row(row[0], cur, row + 1, prev, rb);
-        store_row(out + (size_t)y * h->w, cur, h->w);
+        store_row(out + (size_t)y * h->w, cur, h->w, d->zero_below);
         uint8_t *t = prev;
         prev = cur;
         cur = t;
@@ -396,6 +407,9 @@ static int decode_spng(qn_png16 *d, const uint8_t *buf, size_t n, const ihdr *h,
     if (h->depth == 8)
         for (size_t i = 0; i < npx; i++)
             d->px[i] = d->raw[i];
+    if (d->zero_below)
+        for (size_t i = 0; i < npx; i++)
+            d->px[i] = d->px[i] < d->zero_below ? 0 : d->px[i];
     d->out = d->px;
     return QN_OK;
 }

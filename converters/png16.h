@@ -46,6 +46,12 @@ qn_png16 *qn_png16_new(void);
 /* NULL is a harmless no-op. */
 void qn_png16_free(qn_png16 *d);
 
+/* From now on, samples below v decode as 0 (v = 0: off, the default). For callers
+ * that ignore small values anyway — the Cityscapes converter ignores ids < 24 — this
+ * costs nothing here (it rides on the byte swap) and removes every boundary between
+ * ignored values from the image, which later passes then need not walk. */
+void qn_png16_zero_below(qn_png16 *d, uint16_t v);
+
 /* Reads and decodes the file at path; error messages start with path. */
 int qn_png16_read_file(qn_png16 *d, const char *path, unsigned flags, qn_png16_image *img,
                        qn_error *err);

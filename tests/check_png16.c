@@ -330,6 +330,35 @@ START_TEST(bad_files)
 }
 END_TEST
 
+/* zero_below: samples under the bound read as 0 on both paths, the others unchanged */
+START_TEST(zero_below)
+{
+    uint32_t w = 29, h = 7;
+    uint16_t *px = make_pixels(w, h, 9);
+    for (uint32_t i = 0; i < w * h; i += 3)
+        px[i] = (uint16_t)(i % 40); /* plenty of values around the bound */
+    qn_png16 *d = qn_png16_new();
+    for (int pass = 0; pass < 2; pass++) {
+        opts o = PLAIN;
+        o.interlace = pass; /* Adam7 goes through libspng */
+        buf b = encode(px, w, h, o);
+        qn_png16_image img;
+        qn_error e;
+        qn_error_clear(&e);
+        qn_png16_zero_below(d, 24);
+        ck_assert_int_eq(qn_png16_read_mem(d, b.p, b.n, "t.png", 0, &img, &e), QN_OK);
+        for (uint32_t i = 0; i < w * h; i++)
+            ck_assert_uint_eq(img.px[i], px[i] < 24 ? 0 : px[i]);
+        qn_png16_zero_below(d, 0);
+        ck_assert_int_eq(qn_png16_read_mem(d, b.p, b.n, "t.png", 0, &img, &e), QN_OK);
+        assert_same(&img, px, w, h);
+        free(b.p);
+    }
+    qn_png16_free(d);
+    free(px);
+}
+END_TEST
+
 START_TEST(missing_file)
 {
     qn_png16 *d = qn_png16_new();
@@ -382,6 +411,7 @@ static Suite *png16_suite(void)
     tcase_add_test(c, adam7_via_spng);
     tcase_add_test(c, eight_bit);
     tcase_add_test(c, colour_rejected);
+    tcase_add_test(c, zero_below);
     suite_add_tcase(s, c);
     TCase *bad = tcase_create("bad input");
     tcase_add_test(bad, bad_files);
