@@ -27,6 +27,8 @@ QUERN_KN_BACKEND=cuda QUERN_KN_VERBOSE=1 build/rel/tests/check_kernels_golden
 golden=$?
 echo "== golden tests on the cuda backend with CUDA graphs (kn_run_* replays a captured forward)"
 QUERN_KN_BACKEND=cuda QUERN_KN_CUDA_GRAPH=1 build/rel/tests/check_kernels_golden || golden=1
+echo "== golden tests with the direct-convolution fallback forced (QUERN_KN_CUDA_DIRECT=1)"
+QUERN_KN_BACKEND=cuda QUERN_KN_CUDA_DIRECT=1 build/rel/tests/check_kernels_golden || golden=1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "== timing"

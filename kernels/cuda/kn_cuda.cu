@@ -157,7 +157,9 @@ typedef struct cconv {
     cudnnFilterDescriptor_t wd;
     cudnnConvolutionDescriptor_t cd;
     cudnnConvolutionFwdAlgo_t algo;
+    cudnnMathType_t math;
     size_t ws;
+    int direct;  /* cuDNN offered no algorithm: our own direct kernel */
 } cconv;
 
 static int is_gemm(const kn_conv *c)
@@ -244,7 +246,9 @@ typedef struct algo_key {
 static struct {
     algo_key key;
     cudnnConvolutionFwdAlgo_t algo;
+    cudnnMathType_t math;
     size_t ws;
+    int direct;
 } algo_cache[512];
 static int algo_n;
 
@@ -278,34 +282,51 @@ static void plan(const kn_conv *c, const kn_tensor *x, const kn_tensor *y)
                                                CUDNN_DATA_FLOAT));
     }
     CK_DNN(cudnnSetConvolutionGroupCount(g->cd, c->groups));
-    CK_DNN(cudnnSetConvolutionMathType(g->cd, CUDNN_TENSOR_OP_MATH));
+    g->shape[0] = x->n, g->shape[1] = x->d, g->shape[2] = x->h, g->shape[3] = x->w;
     algo_key key = key_of(c, x, g->cin);
     for (int i = 0; i < algo_n; i++)
         if (!memcmp(&algo_cache[i].key, &key, sizeof key)) {
             g->algo = algo_cache[i].algo;
+            g->math = algo_cache[i].math;
             g->ws = algo_cache[i].ws;
-            g->shape[0] = x->n, g->shape[1] = x->d, g->shape[2] = x->h, g->shape[3] = x->w;
+            g->direct = algo_cache[i].direct;
+            CK_DNN(cudnnSetConvolutionMathType(g->cd, g->math));
             return;
         }
-    cudnnConvolutionFwdAlgoPerf_t perf[8];
-    int got = 0;
-    CK_DNN(cudnnFindConvolutionForwardAlgorithm(G.dnn, g->xd, g->wd, g->cd, g->yd, 8, &got, perf));
+    /* tensor cores first; plain FMA math if no tensor-op kernel takes this
+     * shape (e.g. 4 channels per group); our direct kernel as the last resort */
+    static const cudnnMathType_t maths[2] = {CUDNN_TENSOR_OP_MATH, CUDNN_DEFAULT_MATH};
+    static int force_direct = -1; /* QUERN_KN_CUDA_DIRECT=1 tests the fallback */
+    if (force_direct < 0)
+        force_direct = getenv("QUERN_KN_CUDA_DIRECT") && getenv("QUERN_KN_CUDA_DIRECT")[0] == '1';
     int pick = -1;
-    for (int i = 0; i < got && pick < 0; i++)
-        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= WS_LIMIT)
-            pick = i;
-    if (pick < 0) {
-        fail(c->name, "cuDNN found no forward algorithm", __FILE__, __LINE__);
-        return;
+    cudnnConvolutionFwdAlgoPerf_t perf[8];
+    for (int m = 0; m < 2 && pick < 0 && !force_direct; m++) {
+        int got = 0;
+        if (cudnnSetConvolutionMathType(g->cd, maths[m]) != CUDNN_STATUS_SUCCESS ||
+            cudnnFindConvolutionForwardAlgorithm(G.dnn, g->xd, g->wd, g->cd, g->yd, 8, &got,
+                                                 perf) != CUDNN_STATUS_SUCCESS)
+            got = 0;
+        for (int i = 0; i < got && pick < 0; i++)
+            if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= WS_LIMIT)
+                pick = i;
     }
-    g->algo = perf[pick].algo;
-    g->ws = perf[pick].memory;
+    cudaGetLastError();
+    g->direct = pick < 0;
+    g->ws = 0;
+    if (!g->direct) {
+        g->algo = perf[pick].algo;
+        g->math = perf[pick].mathType;
+        g->ws = perf[pick].memory;
+        CK_DNN(cudnnSetConvolutionMathType(g->cd, g->math));
+    }
     if (algo_n < (int)(sizeof algo_cache / sizeof algo_cache[0])) {
         algo_cache[algo_n].key = key;
         algo_cache[algo_n].algo = g->algo;
-        algo_cache[algo_n++].ws = g->ws;
+        algo_cache[algo_n].math = g->math;
+        algo_cache[algo_n].ws = g->ws;
+        algo_cache[algo_n++].direct = g->direct;
     }
-    g->shape[0] = x->n, g->shape[1] = x->d, g->shape[2] = x->h, g->shape[3] = x->w;
 }
 
 static size_t c_conv_scratch(const kn_conv *c, const kn_tensor *x, const kn_tensor *y)
@@ -326,6 +347,48 @@ __global__ void k_bias_relu(__half *y, const float *bias, size_t n, int ch, int 
     }
 }
 
+typedef struct shape5 {
+    int n, d, h, w, c;
+} shape5;
+
+typedef struct convp {
+    int cin, cout, groups, k[3], s[3], p[3];
+} convp;
+
+/* Direct convolution, one thread per output element, fp32 accumulation: the
+ * fallback for shapes cuDNN declines. y = conv(x) + beta·y (bias comes later). */
+__global__ void k_conv_direct(const __half *x, shape5 xs, const __half *w, convp c, __half *y,
+                              shape5 ys, float beta)
+{
+    size_t n = (size_t)ys.n * ys.d * ys.h * ys.w * ys.c;
+    int cig = c.cin / c.groups, cog = c.cout / c.groups;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
+         i += (size_t)gridDim.x * blockDim.x) {
+        int co = (int)(i % ys.c);
+        size_t q = i / ys.c;
+        int ow = (int)(q % ys.w), oh = (int)(q / ys.w % ys.h), od = (int)(q / ys.w / ys.h % ys.d);
+        int b = (int)(q / ys.w / ys.h / ys.d), g = co / cog;
+        float acc = 0.f;
+        const __half *wp = w + (size_t)co * c.k[0] * c.k[1] * c.k[2] * cig;
+        for (int kd = 0; kd < c.k[0]; kd++) {
+            int id = od * c.s[0] - c.p[0] + kd;
+            for (int kh = 0; kh < c.k[1]; kh++) {
+                int ih = oh * c.s[1] - c.p[1] + kh;
+                for (int kw = 0; kw < c.k[2]; kw++, wp += cig) {
+                    int iw = ow * c.s[2] - c.p[2] + kw;
+                    if (id < 0 || id >= xs.d || ih < 0 || ih >= xs.h || iw < 0 || iw >= xs.w)
+                        continue;
+                    const __half *xp =
+                        x + ((((size_t)b * xs.d + id) * xs.h + ih) * xs.w + iw) * xs.c + g * cig;
+                    for (int ci = 0; ci < cig; ci++)
+                        acc += __half2float(xp[ci]) * __half2float(wp[ci]);
+                }
+            }
+        }
+        y[i] = __float2half(acc + beta * __half2float(y[i]));
+    }
+}
+
 __constant__ float c_mean[3], c_scale[3];
 
 /* u8 pixels → (u·scale - mean) per channel, padded to IN_C channels. */
@@ -339,10 +402,6 @@ __global__ void k_input(const uint8_t *in, __half *out, size_t pixels)
             out[p * IN_C + c] = __float2half(0.f);
     }
 }
-
-typedef struct shape5 {
-    int n, d, h, w, c;
-} shape5;
 
 __global__ void k_maxpool(const __half *x, shape5 xs, __half *y, shape5 ys, int3 k, int3 s, int3 p)
 {
@@ -525,8 +584,16 @@ static void c_conv(const kn_conv *c, const kn_tensor *x, kn_tensor *y, const kn_
                              CUDA_R_16F, c->cout, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
     } else {
         plan(c, x, y);
-        CK_DNN(cudnnConvolutionForward(G.dnn, &alpha, g->xd, x->data, g->wd, g->w, g->cd, g->algo,
-                                       scratch, g->ws, &beta, g->yd, y->data));
+        if (g->direct) {
+            shape5 xs = {x->n, x->d, x->h, x->w, g->cin}, ys = {y->n, y->d, y->h, y->w, y->c};
+            convp cp = {g->cin, c->cout, c->groups, {c->k[0], c->k[1], c->k[2]},
+                        {c->s[0], c->s[1], c->s[2]}, {c->p[0], c->p[1], c->p[2]}};
+            k_conv_direct<<<blocks_for(ny, 256), 256, 0, G.stream>>>(
+                (const __half *)x->data, xs, g->w, cp, (__half *)y->data, ys, beta);
+        } else {
+            CK_DNN(cudnnConvolutionForward(G.dnn, &alpha, g->xd, x->data, g->wd, g->w, g->cd,
+                                           g->algo, scratch, g->ws, &beta, g->yd, y->data));
+        }
     }
     k_bias_relu<<<blocks_for(ny, 256), 256, 0, G.stream>>>((__half *)y->data, g->bias, ny, y->c,
                                                            relu);
