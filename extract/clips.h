@@ -42,6 +42,7 @@ typedef struct clips_opts {
     double max_duration;       /* s; <= 0: no limit */
     int64_t min_words, min_views, max_rank; /* < 0: no limit */
     int dry_run;
+    int sha256;                /* --sha256: hash each video's content into the store */
     int batch;                 /* caption-only import: videos per commit */
 } clips_opts;
 void clips_opts_default(clips_opts *o);
@@ -157,6 +158,9 @@ typedef struct clips_json_entry {
     const char *problem;        /* the stream's reason this entry is unusable, or NULL */
     int seen;                   /* taken by a video already (a second file is a duplicate) */
 } clips_json_entry;
+
+/* SHA-256 of a file's content as 64 lowercase hex digits (clips_hash.c). */
+int clips_sha256(const char *path, char hex[65], qn_error *err);
 
 /* Reads a whole file (NUL-terminated copy); QN_EINPUT/QN_EENV naming it. */
 int clips_read_file(const char *path, char **buf, size_t *len, qn_error *err);

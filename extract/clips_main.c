@@ -56,6 +56,7 @@ static const char usage_text[] =
     "  --max-rank N            reject videos ranked below N in search, when known (200; -1: no\n"
     "                          limit)\n"
     "  --batch N               caption-only import: videos per commit (1000)\n"
+    "  --sha256                store each video's content hash (reads every file whole)\n"
     "  --dry-run               print what would be stored (ID, status, clips, words, source or\n"
     "                          reason, one line per video), store nothing\n"
     "  -q, --quiet             no progress bar, no summary line\n"
@@ -72,7 +73,7 @@ static const char usage_text[] =
 enum {
     OPT_STORE = 256, OPT_CAPTIONS, OPT_SUB_LANG, OPT_SUB_CHARENC, OPT_CAPTION_JSON, OPT_CSV_DIR,
     OPT_METADATA, OPT_SPAN, OPT_DROP_SOUND, OPT_KEEP_SOUND, OPT_NO_DEDUPE, OPT_MAX_WORDS,
-    OPT_MAX_DURATION, OPT_MIN_WORDS, OPT_MIN_VIEWS, OPT_MAX_RANK, OPT_BATCH, OPT_DRY_RUN,
+    OPT_MAX_DURATION, OPT_MIN_WORDS, OPT_MIN_VIEWS, OPT_MAX_RANK, OPT_BATCH, OPT_DRY_RUN, OPT_SHA,
     OPT_VERSION
 };
 
@@ -95,6 +96,7 @@ static const struct option long_opts[] = {
     {"max-rank", required_argument, 0, OPT_MAX_RANK},
     {"batch", required_argument, 0, OPT_BATCH},
     {"dry-run", no_argument, 0, OPT_DRY_RUN},
+    {"sha256", no_argument, 0, OPT_SHA},
     {"quiet", no_argument, 0, 'q'},
     {"help", no_argument, 0, 'h'},
     {"version", no_argument, 0, OPT_VERSION},
@@ -185,6 +187,7 @@ static int parse_opts(run *R, int argc, char **argv, int *done)
             R->o.batch = (int)v;
             break;
         case OPT_DRY_RUN: R->o.dry_run = 1; break;
+        case OPT_SHA: R->o.sha256 = 1; break;
         case 'q': R->quiet = 1; break;
         case 'h': fputs(usage_text, stdout); *done = 1; return QN_EXIT_OK;
         case OPT_VERSION: printf("%s %s\n", prog, QUERN_VERSION); *done = 1; return QN_EXIT_OK;

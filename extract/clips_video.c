@@ -288,6 +288,12 @@ int clips_video(clips_ctx *c, const char *path, clips_result *r, qn_error *err)
     if (r->why == CLIPS_WHY_DUPLICATE)
         reject(&v, r, CLIPS_WHY_DUPLICATE);
 
+    char sha[65];
+    if (c->o.sha256 && v.status == QN_VIDEO_PENDING) {
+        if ((rc = clips_sha256(path, sha, err)) != QN_OK)
+            goto end;
+        v.sha256 = sha;
+    }
     clips_probe_info pi;
     const cap_track *t = NULL;
     if (v.status == QN_VIDEO_PENDING && clips_probe(path, &pi, r->reason, sizeof r->reason) < 0) {

@@ -179,7 +179,7 @@ def test_sample_videos(bin_dir, tmp_path):
     a, b = v["qnSample0001"], v["qnSample0002"]
     assert a["status"] == "ok" and a["codec"] == "h264" and (a["width"], a["height"]) == (192, 108)
     assert a["duration"] == pytest.approx(36.0) and a["fps"] == pytest.approx(25.0)
-    assert b["codec"] == "vp9" and b["n_words"] == 121
+    assert b["codec"] == "vp9" and b["n_words"] == 121 and a["sha256"] is None
     assert a["size"] == os.path.getsize(ROOT / "data/sample/videos/qnSample0001.mp4")
     assert json.loads(a["meta_json"]) == {"captions": "sidecar qnSample0001.en.vtt",
                                           "charset": "UTF-8", "rolling": True}
@@ -204,6 +204,14 @@ def test_sample_videos(bin_dir, tmp_path):
     cj = json.loads(out.read_text())
     assert cj["qnSample0001"]["text"][0] == "build small wooden birdhouse"
     assert before is not None
+
+
+def test_sha256(bin_dir, tmp_path):
+    import hashlib
+    f = ROOT / "data/sample/videos/qnSample0002.webm"
+    qc(bin_dir, "--store", tmp_path / "s", "--sha256", f, check=True)
+    assert videos(tmp_path / "s")["qnSample0002"]["sha256"] == \
+        hashlib.sha256(f.read_bytes()).hexdigest()
 
 
 def test_span_displayed_and_sound_tags(bin_dir, tmp_path):
