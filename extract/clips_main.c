@@ -339,8 +339,9 @@ int main(int argc, char **argv)
                           argc - optind > 1 ? " ..." : "");
     if (rc == QN_OK)
         rc = clips_ctx_open(&c, &R.o, &err);
+    int c_was_import = optind == argc;
     if (rc == QN_OK)
-        rc = optind < argc ? run_videos(&R, c, &err) : run_import(&R, c, &err);
+        rc = c_was_import ? run_import(&R, c, &err) : run_videos(&R, c, &err);
     clips_ctx_close(c);
     for (size_t i = 0; i < R.n_paths; i++)
         free(R.paths[i]);
@@ -349,6 +350,9 @@ int main(int argc, char **argv)
         rc = qn_error_set(&err, QN_EENV, "stdout: write failed");
     if (rc != QN_OK)
         fprintf(stderr, "%s: %s\n", prog, err.msg[0] ? err.msg : "failed");
+    if (rc != QN_OK && c_was_import && !R.o.dry_run && R.tot.ok + R.tot.rejected > 0)
+        fprintf(stderr, "%s: the entries read since the last commit were not stored; a re-run "
+                "resumes after the stored ones\n", prog);
     if (!R.quiet && (rc == QN_OK || R.tot.ok + R.tot.rejected + R.tot.failed > 0))
         summary(&R, qn_now() - t0);
     if (rc != QN_OK)

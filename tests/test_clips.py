@@ -693,3 +693,41 @@ def test_video_completes_caption_only_import(bin_dir, tmp_path, media):
     # the stored captions, now clamped to the video's 3 s
     assert [(a, b, t) for a, b, t, *_ in clips(store, "vidA")] == [
         (0.0, 3.0, "hello there friends"), (2.5, 3.0, "the second line")]
+
+
+def test_disk_full_exit_3(bin_dir, tmp_path):
+    """A file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored) makes SQLite's writes fail with
+    EFBIG, as a full disk would: exit 3, the message names the store, the store stays valid
+    and a re-run without the limit completes it."""
+    import resource
+    import signal
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (150000, 150000))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    cj = tmp_path / "caption.json"
+    write_caption_json(cj, {f"v{i:05}": {"start": [float(k) for k in range(20)],
+                                        "end": [k + 0.5 for k in range(20)],
+                                        "text": [f"some caption words number {k}" for k in range(20)]}
+                            for i in range(800)})
+    store = tmp_path / "s"
+    cp = qc(bin_dir, "--store", store, "--caption-json", cj, "--min-words", "1", "--batch", "50",
+            preexec_fn=limit)
+    assert cp.returncode == 3, cp.stderr
+    assert f"quern-clips: {store}/meta.db" in cp.stderr and "File too large" in cp.stderr
+    assert "a re-run resumes" in cp.stderr
+    assert run("quern-store", "verify", store, bin_dir=bin_dir).returncode == 0
+    n = len(videos(store))
+    assert n % 50 == 0 and n < 800
+    cp = qc(bin_dir, "--store", store, "--caption-json", cj, "--min-words", "1")
+    assert cp.returncode == 0 and f"videos {800 - n} ok" in cp.stderr
+    # a video run hits the limit the same way
+    big = tmp_path / "big"
+    big.mkdir()
+    for i in range(3):
+        shutil.copy(ROOT / "data/sample/videos/qnSample0002.webm", big / f"v{i}.webm")
+        (big / f"v{i}.en.srt").write_text(srt_of(words(3000)))
+    cp = qc(bin_dir, "--store", tmp_path / "t", "--min-words", "1", big, preexec_fn=limit)
+    assert cp.returncode == 3 and "File too large" in cp.stderr
+    assert run("quern-store", "verify", tmp_path / "t", bin_dir=bin_dir).returncode == 0
