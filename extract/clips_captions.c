@@ -65,8 +65,8 @@ static int from_sidecar(clips_ctx *c, const char *dir, const char *stem, clips_r
 static int from_embedded(clips_ctx *c, const char *path, clips_result *r, qn_error *err)
 {
     char why[512];
-    int rc = clips_embedded(path, c->o.sub_lang, c->track, r->source, sizeof r->source, why,
-                            sizeof why);
+    int rc = clips_embedded(path, c->o.sub_lang, c->o.cap.charenc, c->track, r->source,
+                            sizeof r->source, why, sizeof why);
     if (rc < 0) {
         clips_setf(r->reason, sizeof r->reason, "%s: embedded subtitles: %s", path, why);
         r->why = CLIPS_WHY_BAD_CAPTIONS;

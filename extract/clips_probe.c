@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libavcodec/avcodec.h>
@@ -190,7 +191,31 @@ static int pick_sub(AVFormatContext *fc, const char *lang)
     return untagged;
 }
 
-static void add_sub(cap_track *t, const AVSubtitle *sub, const AVPacket *pkt, AVRational tb)
+/* FFmpeg drops a subtitle whose text is not UTF-8 ("maybe missing -sub_charenc"); the
+ * decoder runs with sub_charenc_mode IGNORE instead and each text is converted here like a
+ * sidecar file's: --sub-charenc, else UTF-8, else CP1252. Unconvertible text is skipped with
+ * a warning. */
+static void add_text(cap_track *t, const char *path, double start, double end, const char *text,
+                     int ass, const char *charenc)
+{
+    char *u = NULL;
+    size_t ulen;
+    int owned = 0;
+    const char *used;
+    qn_error e;
+    qn_error_clear(&e);
+    if (cap_to_utf8(path, text, strlen(text), charenc, &u, &ulen, &owned, &used,
+                    &e) != QN_OK) {
+        cap_track_warn(t, "%s (embedded subtitle at %.3f s), cue skipped", e.msg, start);
+        return;
+    }
+    cap_track_add(t, start, end, u, ulen, ass ? CAP_SRC_ASS : CAP_SRC_PLAIN, 0);
+    if (owned)
+        free(u);
+}
+
+static void add_sub(cap_track *t, const char *path, const AVSubtitle *sub, const AVPacket *pkt,
+                    AVRational tb, const char *charenc)
 {
     double base = sub->pts != AV_NOPTS_VALUE ? sub->pts / (double)AV_TIME_BASE
                                              : pkt->pts * av_q2d(tb);
@@ -202,13 +227,12 @@ static void add_sub(cap_track *t, const AVSubtitle *sub, const AVPacket *pkt, AV
         const AVSubtitleRect *rect = sub->rects[r];
         const char *text = rect->ass ? cap_ass_event_text(rect->ass) : rect->text;
         if (text && *text)
-            cap_track_add(t, start, end, text, strlen(text),
-                          rect->ass ? CAP_SRC_ASS : CAP_SRC_PLAIN, 0);
+            add_text(t, path, start, end, text, rect->ass != NULL, charenc);
     }
 }
 
-int clips_embedded(const char *path, const char *lang, cap_track *t, char *which, size_t wsize,
-                   char *reason, size_t rsize)
+int clips_embedded(const char *path, const char *lang, const char *charenc, cap_track *t,
+                   char *which, size_t wsize, char *reason, size_t rsize)
 {
     AVFormatContext *fc = NULL;
     AVCodecContext *dec = NULL;
@@ -239,6 +263,7 @@ int clips_embedded(const char *path, const char *lang, cap_track *t, char *which
     if ((rc = avcodec_parameters_to_context(dec, st->codecpar)) < 0)
         goto fail;
     dec->pkt_timebase = st->time_base; /* so sub->pts and end times come filled */
+    dec->sub_charenc_mode = FF_SUB_CHARENC_MODE_IGNORE;
     if ((rc = avcodec_open2(dec, codec, NULL)) < 0)
         goto fail;
     found = 1;
@@ -247,7 +272,7 @@ int clips_embedded(const char *path, const char *lang, cap_track *t, char *which
             AVSubtitle sub;
             int got = 0;
             if (avcodec_decode_subtitle2(dec, &sub, &got, pkt) >= 0 && got) {
-                add_sub(t, &sub, pkt, st->time_base);
+                add_sub(t, path, &sub, pkt, st->time_base, charenc);
                 avsubtitle_free(&sub);
             }
         }

@@ -190,7 +190,7 @@ START_TEST(probe_errors)
     ck_assert(strstr(why, "Invalid data found when processing input") != NULL);
     cap_track *t = cap_track_new();
     char which[128] = "";
-    ck_assert_int_lt(clips_embedded(path, "en", t, which, sizeof which, why, sizeof why), 0);
+    ck_assert_int_lt(clips_embedded(path, "en", NULL, t, which, sizeof which, why, sizeof why), 0);
     ck_assert_uint_eq(t->n, 0);
     cap_track_free(t);
     unlink(path);

@@ -731,3 +731,20 @@ def test_disk_full_exit_3(bin_dir, tmp_path):
     cp = qc(bin_dir, "--store", tmp_path / "t", "--min-words", "1", big, preexec_fn=limit)
     assert cp.returncode == 3 and "File too large" in cp.stderr
     assert run("quern-store", "verify", tmp_path / "t", bin_dir=bin_dir).returncode == 0
+
+
+@needs_ffmpeg
+def test_embedded_not_utf8(bin_dir, tmp_path):
+    """FFmpeg drops non-UTF-8 subtitle text; quern converts it like a sidecar file's."""
+    src = tmp_path / "l1.srt"
+    src.write_bytes("1\n00:00:00,500 --> 00:00:01,500\ncaf\xe9 cr\xe8me\n".encode("latin-1"))
+    d = tmp_path / "in"
+    d.mkdir()
+    ffmpeg(*lavfi_src(), "-i", src, *h264(), "-c:s", "copy", d / "l1.mkv")
+    qc(bin_dir, "--store", tmp_path / "a", "--min-words", "1", d, check=True)
+    assert clips(tmp_path / "a", "l1")[0][2] == "café crème"
+    cp = qc(bin_dir, "--store", tmp_path / "b", "--min-words", "1", "--sub-charenc", "UTF-8", d)
+    assert cp.returncode == 0
+    assert f"quern-clips: warning: {d}/l1.mkv: not valid UTF-8" in cp.stderr
+    assert "(embedded subtitle at 0.500 s), cue skipped" in cp.stderr
+    assert videos(tmp_path / "b")["l1"]["reason"] == "0 caption words < 1"
