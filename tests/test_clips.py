@@ -109,6 +109,9 @@ def media(tmp_path_factory):
            "-metadata:s:s:1", "language=eng", d / "twolang.mkv")
     ffmpeg(*lavfi_src(), *h264(), d / "plain.mp4")
     ffmpeg(*lavfi_src(), *h264(), "-movflags", "+faststart", d / "fast.mp4")
+    # two hours at 1 fps, 32x32: room for real caption files' times
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=32x32:rate=1:duration=7200", *h264(), "-g", "600",
+           d / "long.mp4")
     return d
 
 
@@ -748,3 +751,53 @@ def test_embedded_not_utf8(bin_dir, tmp_path):
     assert f"quern-clips: warning: {d}/l1.mkv: not valid UTF-8" in cp.stderr
     assert "(embedded subtitle at 0.500 s), cue skipped" in cp.stderr
     assert videos(tmp_path / "b")["l1"]["reason"] == "0 caption words < 1"
+
+
+def test_real_subtitle_files_as_sidecars(bin_dir, tmp_path, media):
+    """Every real caption file as the sidecar of a sample video: each video ends ok or
+    rejected with a reason, clips within the video, in time order; the MIL-NCE CSVs through
+    --caption-csv-dir."""
+    sdir = SHARED / "data/real/subtitles"
+    if not sdir.is_dir():
+        pytest.skip(f"{sdir} absent: shared real data not available")
+    d = tmp_path / "in"
+    d.mkdir()
+    subs = sorted(p for p in sdir.rglob("*") if p.suffix in (".vtt", ".srt", ".ass", ".ssa"))
+    assert subs
+    for i, p in enumerate(subs):
+        os.symlink(media / "long.mp4", d / f"r{i:03}.mp4")
+        os.symlink(p, d / f"r{i:03}{p.suffix}")
+    store = tmp_path / "s"
+    cp = qc(bin_dir, "--store", store, "--min-words", "1", "--max-duration", "0", d)
+    assert cp.returncode == 0, cp.stderr
+    v = videos(store)
+    assert len(v) == len(subs)
+    n_ok = 0
+    for i, p in enumerate(subs):
+        row = v[f"r{i:03}"]
+        assert row["status"] in ("ok", "rejected"), (p, row)
+        if row["status"] == "rejected":
+            assert row["reason"], p
+            continue
+        n_ok += 1
+        c = clips(store, f"r{i:03}")
+        assert c, p
+        assert all(0 <= a <= b <= row["duration"] + 1e-6 for a, b, *_ in c), p
+        assert all(x[0] <= y[0] for x, y in zip(c, c[1:])), p
+        assert all(x[2] for x in c), p
+    # the only rejections: files whose every cue is broken or empty
+    assert n_ok >= len(subs) - 2, [v[f"r{i:03}"]["reason"] for i in range(len(subs))]
+    csvs = sorted((sdir / "howto100m_milnce").glob("*.csv"))
+    if csvs:
+        vd = tmp_path / "csvvideos"
+        vd.mkdir()
+        for p in csvs:
+            os.symlink(media / "long.mp4", vd / f"{p.stem}.mp4")
+        cp = qc(bin_dir, "--store", tmp_path / "c", "--min-words", "1", "--max-duration", "0",
+                "--caption-csv-dir",
+                sdir / "howto100m_milnce", vd)
+        assert cp.returncode == 0, cp.stderr
+        for p in csvs:
+            row = videos(tmp_path / "c")[p.stem]
+            assert row["status"] == "ok", row
+            assert json.loads(row["meta_json"])["captions"].startswith("csv ")
