@@ -164,8 +164,8 @@ static int open_db(qn_store *s, int flags, qn_error *err)
     struct stat sb;
     if (stat(s->dir, &sb) != 0) {
         if (errno == ENOENT && (flags & QN_STORE_CREATE) && (flags & QN_STORE_WRITE)) {
-            if (mkdir(s->dir, 0777) != 0)
-                return qn_error_errno(err, QN_EENV, errno, "%s: cannot create", s->dir);
+            if (mkdir(s->dir, 0777) != 0) /* no parent: usage (2); EACCES, EROFS: env (3) */
+                return qn_error_errno(err, QN_EINPUT, errno, "%s: cannot create", s->dir);
         } else {
             return qn_error_errno(err, QN_EINPUT, errno, "%s", s->dir);
         }

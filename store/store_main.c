@@ -77,25 +77,26 @@ typedef struct args {
     const char *clips, *captions, *features, *out, *set;
 } args;
 
-/* ---- commands ---- */
+/* ---- commands ----
+ * The dispatcher opens the store with the command's flags, runs the command and
+ * closes the store; a command returns a status (printed once by the dispatcher)
+ * and may set `exit` for a done-but-not-clean outcome (skips, verify problems). */
 
-static int cmd_init(args *a)
-{
-    qn_error err;
-    qn_error_clear(&err);
+typedef struct cmd_ctx {
+    args *a;
     qn_store *s;
-    int rc = qn_store_open(a->store, QN_STORE_WRITE | QN_STORE_CREATE, &s, &err);
-    if (rc)
-        return fail(&err, rc);
+    qn_error err;
+    int exit; /* exit code when the command returns QN_OK */
+} cmd_ctx;
+
+static int cmd_init(cmd_ctx *c)
+{
     qn_store_stats st;
-    rc = qn_store_stats_get(s, &st, &err);
-    qn_store_close(s);
-    if (rc)
-        return fail(&err, rc);
-    if (!quiet)
-        fprintf(stderr, "%s: store %s ready (uuid %s, schema %d)\n", prog, a->store, st.uuid,
+    int rc = qn_store_stats_get(c->s, &st, &c->err);
+    if (!rc && !quiet)
+        fprintf(stderr, "%s: store %s ready (uuid %s, schema %d)\n", prog, c->a->store, st.uuid,
                 st.schema_version);
-    return 0;
+    return rc;
 }
 
 static void print_reason(void *ctx, int status, const char *reason, int64_t count)
@@ -110,45 +111,39 @@ static const char *kind_label(int k)
     return k == QN_FSET_PER_STEP ? "per-step" : k == QN_FSET_PER_CLIP ? "per-clip" : "per-item";
 }
 
-static int cmd_info(args *a)
+static int cmd_info(cmd_ctx *c)
 {
-    qn_error err;
-    qn_error_clear(&err);
-    qn_store *s;
-    int rc = qn_store_open(a->store, QN_STORE_READ, &s, &err);
-    if (rc)
-        return fail(&err, rc);
+    qn_store *s = c->s;
     qn_store_stats st;
-    rc = qn_store_stats_get(s, &st, &err);
-    if (!rc) {
-        printf("store      %s\nuuid       %s\nschema     %d\n", a->store, st.uuid,
-               st.schema_version);
-        printf("videos     %lld (ok %lld, pending %lld, rejected %lld, failed %lld)\n",
-               (long long)st.n_videos, (long long)st.n_by_status[QN_VIDEO_OK],
-               (long long)st.n_by_status[QN_VIDEO_PENDING],
-               (long long)st.n_by_status[QN_VIDEO_REJECTED],
-               (long long)st.n_by_status[QN_VIDEO_FAILED]);
-        printf("clips      %lld\ntokens     %lld\nvocabulary %lld words\n", (long long)st.n_clips,
-               (long long)st.n_tokens, (long long)st.n_vocab);
-        printf("bytes      meta.db %lld, features %lld\n", (long long)st.db_bytes,
-               (long long)st.feature_bytes);
-        printf("feature sets %d\n", st.n_fsets);
-        for (int i = 0; !rc && i < qn_fset_count(s); i++) {
-            qn_fset_info fi;
-            rc = qn_fset_get_info(s, qn_fset_at(s, i), &fi, &err);
-            if (!rc)
-                printf("  %-20s %-8s dim %-5d %s rate %g rows %lld model %s%s%s\n", fi.name,
-                       kind_label(fi.kind), fi.dim, fi.dtype == QN_F16 ? "f16" : "f32", fi.rate,
-                       (long long)fi.n_rows, fi.model, fi.weights_sha256 ? " weights " : "",
-                       fi.weights_sha256 ? fi.weights_sha256 : "");
-        }
-        if (!rc && st.n_by_status[QN_VIDEO_REJECTED] + st.n_by_status[QN_VIDEO_FAILED]) {
-            printf("rejected/failed videos by reason\n");
-            rc = qn_store_reasons(s, print_reason, NULL, &err);
-        }
+    int rc = qn_store_stats_get(s, &st, &c->err);
+    if (rc)
+        return rc;
+    printf("store      %s\nuuid       %s\nschema     %d\n", c->a->store, st.uuid,
+           st.schema_version);
+    printf("videos     %lld (ok %lld, pending %lld, rejected %lld, failed %lld)\n",
+           (long long)st.n_videos, (long long)st.n_by_status[QN_VIDEO_OK],
+           (long long)st.n_by_status[QN_VIDEO_PENDING],
+           (long long)st.n_by_status[QN_VIDEO_REJECTED],
+           (long long)st.n_by_status[QN_VIDEO_FAILED]);
+    printf("clips      %lld\ntokens     %lld\nvocabulary %lld words\n", (long long)st.n_clips,
+           (long long)st.n_tokens, (long long)st.n_vocab);
+    printf("bytes      meta.db %lld, features %lld\n", (long long)st.db_bytes,
+           (long long)st.feature_bytes);
+    printf("feature sets %d\n", st.n_fsets);
+    for (int i = 0; !rc && i < qn_fset_count(s); i++) {
+        qn_fset_info fi;
+        rc = qn_fset_get_info(s, qn_fset_at(s, i), &fi, &c->err);
+        if (!rc)
+            printf("  %-20s %-8s dim %-5d %s rate %g rows %lld model %s%s%s\n", fi.name,
+                   kind_label(fi.kind), fi.dim, fi.dtype == QN_F16 ? "f16" : "f32", fi.rate,
+                   (long long)fi.n_rows, fi.model, fi.weights_sha256 ? " weights " : "",
+                   fi.weights_sha256 ? fi.weights_sha256 : "");
     }
-    qn_store_close(s);
-    return rc ? fail(&err, rc) : 0;
+    if (!rc && st.n_by_status[QN_VIDEO_REJECTED] + st.n_by_status[QN_VIDEO_FAILED]) {
+        printf("rejected/failed videos by reason\n");
+        rc = qn_store_reasons(s, print_reason, NULL, &c->err);
+    }
+    return rc;
 }
 
 static void print_problem(void *ctx, const char *problem)
@@ -157,48 +152,38 @@ static void print_problem(void *ctx, const char *problem)
     printf("%s\n", problem);
 }
 
-static int cmd_verify(args *a)
+static int cmd_verify(cmd_ctx *c)
 {
-    qn_error err;
-    qn_error_clear(&err);
-    qn_store *s;
-    int rc = qn_store_open(a->store, QN_STORE_READ, &s, &err);
-    if (rc)
-        return fail(&err, rc);
     int64_t n = 0;
     qn_store_stats st;
-    rc = qn_store_verify(s, print_problem, NULL, &n, &err);
-    int rc2 = qn_store_stats_get(s, &st, NULL);
-    qn_store_close(s);
+    int rc = qn_store_verify(c->s, print_problem, NULL, &n, &c->err);
     if (n) {
-        fprintf(stderr, "%s: %s: %lld problem%s (first: %s)\n", prog, a->store, (long long)n,
-                n == 1 ? "" : "s", err.msg);
-        return QN_EXIT_INPUT;
+        fprintf(stderr, "%s: %s: %lld problem%s (first: %s)\n", prog, c->a->store, (long long)n,
+                n == 1 ? "" : "s", c->err.msg);
+        c->exit = QN_EXIT_INPUT;
+        return QN_OK;
     }
-    if (rc)
-        return fail(&err, rc);
-    if (!quiet && !rc2)
+    if (!rc && !quiet && !qn_store_stats_get(c->s, &st, NULL))
         fprintf(stderr, "%s: %s: ok (%lld videos, %lld clips, %d feature sets)\n", prog,
-                a->store, (long long)st.n_videos, (long long)st.n_clips, st.n_fsets);
-    return 0;
+                c->a->store, (long long)st.n_videos, (long long)st.n_clips, st.n_fsets);
+    return rc;
 }
 
-static int cmd_merge(args *a)
+static int usage_merge(const args *a)
 {
-    if (a->n_pos < 1)
-        return usage_error("%s", "merge needs OUT and at least one IN store");
-    qn_error err;
-    qn_error_clear(&err);
-    qn_store *s;
-    int rc = qn_store_open(a->store, QN_STORE_WRITE | QN_STORE_CREATE, &s, &err);
-    if (rc)
-        return fail(&err, rc);
+    return a->n_pos < 1 ? usage_error("%s", "merge needs OUT and at least one IN store") : 0;
+}
+
+static int cmd_merge(cmd_ctx *c)
+{
+    args *a = c->a;
     qn_progress pg;
     qn_progress_start(&pg, "merge", (uint64_t)a->n_pos, quiet);
     int64_t videos = 0, clips = 0, rows = 0, dups = 0, already = 0;
+    int rc = QN_OK;
     for (int i = 0; i < a->n_pos && !rc; i++) {
         qn_merge_result res;
-        rc = qn_store_merge(s, a->pos[i], a->skip_dup, &res, &err);
+        rc = qn_store_merge(c->s, a->pos[i], a->skip_dup, &res, &c->err);
         videos += res.videos;
         clips += res.clips;
         rows += res.rows;
@@ -207,70 +192,60 @@ static int cmd_merge(args *a)
         qn_progress_update(&pg, (uint64_t)i + 1);
     }
     qn_progress_finish(&pg);
-    qn_store_close(s);
     if (rc)
-        return fail(&err, rc);
+        return rc;
     if (!quiet)
         fprintf(stderr, "%s: merged %d store%s into %s: %lld videos, %lld clips, %lld feature "
                 "rows; %lld duplicate videos skipped, %lld stores already merged\n", prog,
                 a->n_pos, a->n_pos == 1 ? "" : "s", a->store, (long long)videos,
                 (long long)clips, (long long)rows, (long long)dups, (long long)already);
-    return dups ? QN_EXIT_SKIPPED : 0;
+    c->exit = dups ? QN_EXIT_SKIPPED : 0;
+    return QN_OK;
 }
 
-static int cmd_export(args *a)
+static int usage_export(const args *a)
 {
     if (!a->clips && !a->captions && !a->features)
         return usage_error("%s", "export needs --clips, --captions or --features");
     if (a->features && !a->out)
         return usage_error("%s", "--features needs --out OUTDIR");
-    qn_error err;
-    qn_error_clear(&err);
-    qn_store *s;
-    int rc = qn_store_open(a->store, QN_STORE_READ, &s, &err);
-    if (rc)
-        return fail(&err, rc);
-    int64_t nc = 0, nv = 0, nf = 0;
-    if (a->clips)
-        rc = qn_store_export_jsonl(s, a->clips, &nc, &err);
-    if (!rc && a->captions)
-        rc = qn_store_export_caption_json(s, a->captions, a->raw, &nv, &err);
-    if (!rc && a->features) {
-        qn_fset *fs;
-        rc = qn_fset_find(s, a->features, &fs, &err);
-        if (!rc && !fs)
-            rc = qn_error_set(&err, QN_EINPUT, "%s: no feature set '%s'", a->store,
-                              a->features);
-        if (!rc)
-            rc = qn_store_export_npy(s, fs, a->out, &nf, &err);
-    }
-    qn_store_close(s);
-    if (rc)
-        return fail(&err, rc);
-    if (!quiet)
-        fprintf(stderr, "%s: exported %lld clips, %lld caption videos, %lld .npy files\n", prog,
-                (long long)nc, (long long)nv, (long long)nf);
     return 0;
 }
 
-static int cmd_vacuum(args *a)
+static int cmd_export(cmd_ctx *c)
 {
-    qn_error err;
-    qn_error_clear(&err);
-    qn_store *s;
-    int rc = qn_store_open(a->store, QN_STORE_WRITE, &s, &err);
-    if (!rc)
-        rc = qn_store_vacuum(s, &err);
+    args *a = c->a;
+    int64_t nc = 0, nv = 0, nf = 0;
+    int rc = QN_OK;
+    if (a->clips)
+        rc = qn_store_export_jsonl(c->s, a->clips, &nc, &c->err);
+    if (!rc && a->captions)
+        rc = qn_store_export_caption_json(c->s, a->captions, a->raw, &nv, &c->err);
+    if (!rc && a->features) {
+        qn_fset *fs;
+        rc = qn_fset_find(c->s, a->features, &fs, &c->err);
+        if (!rc && !fs)
+            rc = qn_error_set(&c->err, QN_EINPUT, "%s: no feature set '%s'", a->store,
+                              a->features);
+        if (!rc)
+            rc = qn_store_export_npy(c->s, fs, a->out, &nf, &c->err);
+    }
+    if (!rc && !quiet)
+        fprintf(stderr, "%s: exported %lld clips, %lld caption videos, %lld .npy files\n", prog,
+                (long long)nc, (long long)nv, (long long)nf);
+    return rc;
+}
+
+static int cmd_vacuum(cmd_ctx *c)
+{
     qn_store_stats st;
+    int rc = qn_store_vacuum(c->s, &c->err);
     if (!rc)
-        rc = qn_store_stats_get(s, &st, &err);
-    qn_store_close(s);
-    if (rc)
-        return fail(&err, rc);
-    if (!quiet)
+        rc = qn_store_stats_get(c->s, &st, &c->err);
+    if (!rc && !quiet)
         fprintf(stderr, "%s: %s vacuumed: meta.db %lld bytes, features %lld bytes\n", prog,
-                a->store, (long long)st.db_bytes, (long long)st.feature_bytes);
-    return 0;
+                c->a->store, (long long)st.db_bytes, (long long)st.feature_bytes);
+    return rc;
 }
 
 static void vocab_progress(void *ctx, int64_t done, int64_t total)
@@ -280,44 +255,62 @@ static void vocab_progress(void *ctx, int64_t done, int64_t total)
     qn_progress_update(pg, (uint64_t)done);
 }
 
-static int cmd_vocab(args *a)
+static int usage_vocab(const args *a)
 {
     if (a->n_pos != 2 || strcmp(a->pos[0], "import") != 0)
         return usage_error("%s", "usage: quern-store vocab import DIR FILE.bin");
+    return 0;
+}
+
+static int cmd_vocab(cmd_ctx *c)
+{
+    args *a = c->a;
     const char *file = a->pos[1];
-    qn_error err;
-    qn_error_clear(&err);
-    qn_store *s;
-    int rc = qn_store_open(a->store, QN_STORE_WRITE | QN_STORE_CREATE, &s, &err);
-    if (rc)
-        return fail(&err, rc);
     qn_progress pg;
     qn_progress_start(&pg, "vocab", 0, quiet);
     double t0 = qn_now();
-    rc = qn_vocab_import_word2vec(s, file, a->set ? a->set : "word2vec", a->f16 ? QN_F16 : QN_F32,
-                                  a->max_words, vocab_progress, &pg, &err);
+    int rc = qn_vocab_import_word2vec(c->s, file, a->set ? a->set : "word2vec",
+                                      a->f16 ? QN_F16 : QN_F32, a->max_words, vocab_progress,
+                                      &pg, &c->err);
     qn_progress_finish(&pg);
-    int64_t n = rc ? 0 : qn_vocab_size(s);
-    qn_store_close(s);
-    if (rc)
-        return fail(&err, rc);
-    if (!quiet)
+    if (!rc && !quiet)
         fprintf(stderr, "%s: imported %lld words from %s into %s in %.1f s\n", prog,
-                (long long)n, file, a->store, qn_now() - t0);
-    return 0;
+                (long long)qn_vocab_size(c->s), file, a->store, qn_now() - t0);
+    return rc;
 }
 
 /* ---- dispatch ---- */
 
+#define WRITER (QN_STORE_WRITE | QN_STORE_CREATE)
+
 static const struct {
     const char *name;
-    int (*fn)(args *);
-    int extra; /* positional args after DIR: -1 any, else exactly */
+    int (*fn)(cmd_ctx *);
+    int (*usage)(const args *); /* checks the arguments before the store is opened */
+    int flags;                  /* how the store is opened */
+    int extra;                  /* positional args after DIR: -1 any, else exactly */
 } commands[] = {
-    {"init", cmd_init, 0},     {"info", cmd_info, 0},   {"verify", cmd_verify, 0},
-    {"merge", cmd_merge, -1},  {"export", cmd_export, 0}, {"vacuum", cmd_vacuum, 0},
-    {"vocab", cmd_vocab, -1},
+    {"init", cmd_init, NULL, WRITER, 0},
+    {"info", cmd_info, NULL, QN_STORE_READ, 0},
+    {"verify", cmd_verify, NULL, QN_STORE_READ, 0},
+    {"merge", cmd_merge, usage_merge, WRITER, -1},
+    {"export", cmd_export, usage_export, QN_STORE_READ, 0},
+    {"vacuum", cmd_vacuum, NULL, QN_STORE_WRITE, 0},
+    {"vocab", cmd_vocab, usage_vocab, WRITER, -1},
 };
+
+static int run_command(size_t k, args *a)
+{
+    if (commands[k].usage && commands[k].usage(a))
+        return QN_EXIT_INPUT;
+    cmd_ctx c = {.a = a};
+    qn_error_clear(&c.err);
+    int rc = qn_store_open(a->store, commands[k].flags, &c.s, &c.err);
+    if (!rc)
+        rc = commands[k].fn(&c);
+    qn_store_close(c.s);
+    return rc ? fail(&c.err, rc) : c.exit;
+}
 
 enum { OPT_VERSION = 256, OPT_STORE, OPT_SKIP, OPT_CLIPS, OPT_CAPS, OPT_RAW, OPT_FEAT, OPT_OUT,
        OPT_SET, OPT_F16, OPT_MAXW };
@@ -399,5 +392,5 @@ int main(int argc, char **argv)
     }
     if (commands[k].extra >= 0 && a.n_pos != commands[k].extra)
         return usage_error("%s: unexpected argument", a.pos[commands[k].extra]);
-    return commands[k].fn(&a);
+    return run_command(k, &a);
 }

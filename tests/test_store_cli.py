@@ -261,6 +261,28 @@ def test_export_refuses_fifo_and_survives_file_size_limit(bin_dir, make_store, t
     assert sorted(p.name for p in out.iterdir()) == ["fifo"]
 
 
+def test_init_where_it_cannot(bin_dir, tmp_path):
+    """A missing parent is bad usage (2); a directory we may not write, the environment (3)."""
+    cp = qs(bin_dir, "init", tmp_path / "no" / "s")
+    assert cp.returncode == 2
+    assert cp.stderr == "quern-store: %s: cannot create: No such file or directory\n" % (
+        tmp_path / "no" / "s")
+    import shutil
+    import tempfile
+    top = tempfile.mkdtemp(prefix="quern-store-ro-")  # reachable by the user dropped to below
+    try:
+        os.chmod(top, 0o755)
+        ro = os.path.join(top, "ro")
+        os.mkdir(ro, 0o555)
+        drop = (lambda: os.setuid(65534)) if os.geteuid() == 0 else None
+        cp = qs(bin_dir, "init", os.path.join(ro, "s"), preexec_fn=drop)
+        assert cp.returncode == 3
+        assert cp.stderr == "quern-store: %s/s: cannot create: Permission denied\n" % ro
+        assert os.listdir(ro) == []
+    finally:
+        shutil.rmtree(top)
+
+
 def test_vacuum(bin_dir, make_store):
     d = make_store("a")
     with open(d / "features" / "step.qnf", "ab") as f:
