@@ -23,7 +23,7 @@ dataset: $(OUT)/coco/via_sample.json $(OUT)/coco/instancesonly_filtered_gtFine_v
 
 $(OUT)/coco/via_sample.json: $(SAMPLE)/via/via_project.json $(BIN)/quern-via2coco
 	@mkdir -p $(@D)
-	$(BIN)/quern-via2coco $< -o $@ --category-attr label
+	$(BIN)/quern-via2coco $< -o $@ --category-attr label --clip
 
 $(OUT)/coco/instancesonly_filtered_gtFine_val.json: $(BIN)/quern-cityscapes2coco \
         $(wildcard $(SAMPLE)/cityscapes/gtFine/val/*/*_instanceIds.png)
