@@ -75,7 +75,9 @@ static int write_video(qn_store *s, enum store_stmt_id which, const qn_store_vid
     return QN_OK;
 }
 
-int qn_store_video_add(qn_store *s, const qn_store_video *v, int64_t *id_out, qn_error *err)
+/* Insert or update (stmt), in the caller's batch or a batch of its own. */
+static int put_video(qn_store *s, enum store_stmt_id stmt, const qn_store_video *v, int64_t *id_out,
+                     qn_error *err)
 {
     int implicit;
     int rc = check_video(s, v, err);
@@ -83,22 +85,20 @@ int qn_store_video_add(qn_store *s, const qn_store_video *v, int64_t *id_out, qn
         rc = store_auto_begin(s, &implicit, err);
     if (rc)
         return rc;
-    rc = write_video(s, ST_VIDEO_INSERT, v, err);
+    rc = write_video(s, stmt, v, err);
     if (!rc && id_out)
         *id_out = sqlite3_last_insert_rowid(s->db);
     return store_auto_end(s, implicit, rc, err);
 }
 
+int qn_store_video_add(qn_store *s, const qn_store_video *v, int64_t *id_out, qn_error *err)
+{
+    return put_video(s, ST_VIDEO_INSERT, v, id_out, err);
+}
+
 int qn_store_video_update(qn_store *s, const qn_store_video *v, qn_error *err)
 {
-    int implicit;
-    int rc = check_video(s, v, err);
-    if (!rc)
-        rc = store_auto_begin(s, &implicit, err);
-    if (rc)
-        return rc;
-    rc = write_video(s, ST_VIDEO_UPDATE, v, err);
-    return store_auto_end(s, implicit, rc, err);
+    return put_video(s, ST_VIDEO_UPDATE, v, NULL, err);
 }
 
 int qn_store_video_set_status(qn_store *s, int64_t id, int status, const char *reason,
