@@ -308,6 +308,19 @@ START_TEST(class_resolution)
 }
 END_TEST
 
+/* Writes text to path and loads it as a --categories file into a fresh c. */
+static int load_cats(const char *path, const char *text, const char *super, via_cats *c,
+                     qn_error *e)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    via_cats_init(c);
+    qn_error_clear(e);
+    return via_cats_load(c, path, super, e);
+}
+
 START_TEST(categories_open_fixed_pinned)
 {
     via_cats c;
@@ -331,51 +344,35 @@ START_TEST(categories_open_fixed_pinned)
     via_cats_free(&c);
 
     char path[] = "/tmp/check_via_cats_XXXXXX";
-    int fd = mkstemp(path);
-    const char *text = "{\"categories\":[{\"id\":7,\"name\":\"dog\",\"supercategory\":\"animal\"},"
-                       "{\"id\":3,\"name\":\"cat\"}]}";
-    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
+    close(mkstemp(path));
     qn_error e;
-    qn_error_clear(&e);
-    via_cats_init(&c);
-    ck_assert_int_eq(via_cats_load(&c, path, "pets", &e), QN_OK);
+    ck_assert_int_eq(load_cats(path, "{\"categories\":[{\"id\":7,\"name\":\"dog\",\"supercategory\":"
+                               "\"animal\"},{\"id\":3,\"name\":\"cat\"}]}", "pets", &c, &e), QN_OK);
     ck_assert_int_eq(via_cats_finish(&c), QN_OK);
     ck_assert(via_cats_find(&c, "cat", &k) && c.v[k].id == 3 && strcmp(c.v[k].super, "pets") == 0);
     ck_assert(!via_cats_find(&c, "cow", &k));
     ck_assert_str_eq(c.v[c.order[0]].name, "dog"); /* file order */
     via_cats_free(&c);
 
-    FILE *f = fopen(path, "w");
-    fputs("# classes\nballoon\n\n  kite  \nballoon\n", f);
-    fclose(f);
-    via_cats_init(&c);
-    qn_error_clear(&e);
-    ck_assert_int_eq(via_cats_load(&c, path, "", &e), QN_EINPUT);
+    ck_assert_int_eq(load_cats(path, "# classes\nballoon\n\n  kite  \nballoon\n", "", &c, &e),
+                     QN_EINPUT);
     ck_assert(strstr(e.msg, ":5: category \"balloon\" is listed twice") != NULL);
     via_cats_free(&c);
-    f = fopen(path, "w");
-    fputs("# classes\nballoon\n\n  kite  \n", f);
-    fclose(f);
-    via_cats_init(&c);
-    ck_assert_int_eq(via_cats_load(&c, path, "", &e), QN_OK);
+    ck_assert_int_eq(load_cats(path, "# classes\nballoon\n\n  kite  \n", "", &c, &e), QN_OK);
     ck_assert(via_cats_find(&c, "kite", &k) && c.v[k].id == 2);
     via_cats_free(&c);
-    f = fopen(path, "w");
-    fputs("[{\"id\":1,\"name\":\"a\"},{\"id\":1,\"name\":\"b\"}]", f);
-    fclose(f);
-    via_cats_init(&c);
-    qn_error_clear(&e);
-    ck_assert_int_eq(via_cats_load(&c, path, "", &e), QN_EINPUT);
+    ck_assert_int_eq(load_cats(path, "[{\"id\":1,\"name\":\"a\"},{\"id\":1,\"name\":\"b\"}]", "", &c,
+                               &e), QN_EINPUT);
     ck_assert(strstr(e.msg, "categories \"a\" and \"b\" share id 1") != NULL);
     via_cats_free(&c);
-    f = fopen(path, "w");
-    fputs("[{\"id\":1,\"name\":\"a\"},\n{\"id\":2 \"name\":\"b\"}]", f);
-    fclose(f);
-    via_cats_init(&c);
-    qn_error_clear(&e);
-    ck_assert_int_eq(via_cats_load(&c, path, "", &e), QN_EINPUT);
+    ck_assert_int_eq(load_cats(path, "[{\"id\":1,\"name\":\"a\"},\n{\"id\":2 \"name\":\"b\"}]", "", &c,
+                               &e), QN_EINPUT);
     ck_assert_msg(strstr(e.msg, ":2:") != NULL, "%s", e.msg); /* file:line:col */
+    via_cats_free(&c);
+    via_cats_init(&c); /* a directory opens but reads as nothing: say what it is */
+    qn_error_clear(&e);
+    ck_assert_int_eq(via_cats_load(&c, "/tmp", "", &e), QN_EINPUT);
+    ck_assert_str_eq(e.msg, "/tmp: Is a directory");
     via_cats_free(&c);
     unlink(path);
 }
