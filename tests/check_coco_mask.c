@@ -556,15 +556,23 @@ static void check_counts_vector(const char *what, uint32_t h, uint32_t w, const 
     qn_rle_free(&r);
 }
 
+/* Opens ../shared/data/golden/NAME (its path left in path), or says that the
+ * cases it holds are skipped, and returns NULL, when the shared data is absent. */
+static FILE *open_golden(const char *name, const char *what, char *path, size_t size)
+{
+    snprintf(path, size, "%s/data/golden/%s", shared_dir(), name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        printf("check_coco_mask: %s absent, skipping %s\n", path, what);
+    return f;
+}
+
 START_TEST(test_golden_vectors)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/data/golden/rle_vectors.txt", shared_dir());
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        printf("check_coco_mask: %s absent, skipping the golden vectors\n", path);
+    FILE *f = open_golden("rle_vectors.txt", "the golden vectors", path, sizeof path);
+    if (!f)
         return;
-    }
     char line[8192];
     int checked = 0;
     uint32_t c[1024];
@@ -619,12 +627,9 @@ static double *json_doubles(json_t *a, size_t *n)
 START_TEST(test_golden_jsonl)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/data/golden/rle_golden.jsonl", shared_dir());
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        printf("check_coco_mask: %s absent, skipping the golden cases\n", path);
+    FILE *f = open_golden("rle_golden.jsonl", "the golden cases", path, sizeof path);
+    if (!f)
         return;
-    }
     char *line = NULL;
     size_t cap = 0;
     int n = 0, lineno = 0;
