@@ -134,6 +134,43 @@ class HowTo100MLoader:
                 "video_id": [it["video_id"] for it in items]}
 
 
+class HowTo100MTorchLoader(HowTo100MLoader):
+    """youtube_dataloader.Youtube_DataLoader as released (commit 50af0ff): torch tensors,
+    th.from_numpy(np.load(..)).float() per modality, per clip th.max over the window slice
+    and F.normalize, th.cat of the modalities; a batch is torch's default collate
+    (th.stack of the items). One thread, as in a DataLoader worker."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        import torch
+        import torch.nn.functional as F
+        self.th, self.F = torch, F
+        torch.set_num_threads(1)
+
+    def _get_video(self, vid_path, s, e):
+        th, F = self.th, self.F
+        video, output = {}, {}
+        for k in self.feature_path:
+            path = os.path.join(self.feature_path[k], vid_path)
+            video[k] = th.from_numpy(np.load(path)).float()
+            output[k] = th.zeros(len(s), video[k].shape[-1])
+            for i in range(len(s)):
+                start = int(s[i] * self.fps[k])
+                end = int(e[i] * self.fps[k]) + 1
+                start = min(start, len(video[k]) - 1)    # DESIGN.md: past the end → last row
+                slice = video[k][start:end]
+                output[k][i] = F.normalize(th.max(slice, dim=0)[0], dim=0)
+        return th.cat([output[k] for k in output], dim=1)
+
+    def batch(self, indices, r_inds=None):
+        th = self.th
+        items = [self.item(i, None if r_inds is None else r_inds[j])
+                 for j, i in enumerate(indices)]
+        return {"video": th.stack([it["video"] for it in items]),
+                "text": th.stack([th.from_numpy(it["text"]) for it in items]),
+                "video_id": [it["video_id"] for it in items]}
+
+
 # ---- the HowTo100M layout of the same data ------------------------------------------------
 
 def write_layout(st, ds, out):
@@ -182,6 +219,9 @@ def main():
     ap.add_argument("--n-pair", type=int, default=64)
     ap.add_argument("--min-time", type=float, default=5.0)
     ap.add_argument("--max-words", type=int, default=20)
+    ap.add_argument("--peer", choices=("auto", "torch", "numpy", "both"), default="auto",
+                    help="HowTo100M loader to time: the torch original when torch imports "
+                         "(auto), or its numpy port, or both")
     a = ap.parse_args()
 
     ds = qs.ClipDataset(a.store, n_pair=a.n_pair, min_time=a.min_time,
@@ -199,9 +239,29 @@ def main():
     with open(os.path.join(lay, "vocab.pickle"), "rb") as f:
         vocab = pickle.load(f)
     exts = [st.videos["ext_id"][p] for p in ds._videos]
-    peer = HowTo100MLoader(exts, os.path.join(lay, "feature_2d"), os.path.join(lay, "feature_3d"),
-                           caption, vocab, min_time=a.min_time, max_words=a.max_words,
-                           n_pair=a.n_pair)
+    peers = []                    # (label, loader, batches to time)
+    kinds = {"auto": ("torch", "numpy"), "torch": ("torch",), "numpy": ("numpy",),
+             "both": ("torch", "numpy")}[a.peer]
+    for kind in kinds:
+        if kind == "torch":
+            try:
+                import torch
+            except ImportError as e:
+                if a.peer == "torch":
+                    print(f"store_read: --peer torch: {e}", file=sys.stderr)
+                    return 2
+                print(f"howto100m peer: torch is not installed for {sys.executable}: "
+                      "using the numpy port of youtube_dataloader.py", file=sys.stderr)
+                continue
+            cls, label = HowTo100MTorchLoader, f"HowTo100M loader (torch {torch.__version__})"
+        else:
+            cls, label = HowTo100MLoader, "HowTo100M loader, numpy port"
+        peers.append((kind, label, cls(exts, os.path.join(lay, "feature_2d"),
+                                       os.path.join(lay, "feature_3d"), caption, vocab,
+                                       min_time=a.min_time, max_words=a.max_words,
+                                       n_pair=a.n_pair)))
+        if a.peer == "auto":
+            break
 
     # both hot in the page cache before timing
     files = [os.path.join(lay, d, e + ".npy") for d in ("feature_2d", "feature_3d") for e in exts]
@@ -214,19 +274,23 @@ def main():
     idx = rng.choice(len(ds), a.batch_size, replace=False)
     seeds = rng.integers(0, st.clip_count[ds._videos[idx]][:, None], (a.batch_size, a.n_pair))
     ours = ds.get_batch(idx, seeds=seeds)
-    theirs = peer.batch(idx, r_inds=seeds)
-    diff = float(np.abs(ours["video"] - theirs["video"]).max())
-    same_tok = bool(np.array_equal(ours["tokens"], theirs["text"]))
-    print(f"check: max |quern - howto100m| = {diff:.2e}, tokens equal: {same_tok}",
-          file=sys.stderr)
-    if diff > 1e-5 or not same_tok or ours["video_id"] != theirs["video_id"]:
-        print("store_read: the two loaders disagree; not timing", file=sys.stderr)
-        return 1
+    for kind, label, peer in peers:
+        theirs = peer.batch(idx, r_inds=seeds)
+        tv, tt = np.asarray(theirs["video"]), np.asarray(theirs["text"])
+        diff = float(np.abs(ours["video"] - tv).max())
+        same_tok = bool(np.array_equal(ours["tokens"], tt))
+        print(f"check vs {label}: max |quern - howto100m| = {diff:.2e}, tokens equal: {same_tok}",
+              file=sys.stderr)
+        if diff > 1e-5 or not same_tok or ours["video_id"] != theirs["video_id"]:
+            print("store_read: the two loaders disagree; not timing", file=sys.stderr)
+            return 1
+    del ours
 
     clips_per_batch = a.batch_size * a.n_pair
 
     def timed(fn, batches, seed):
-        """Wall and CPU (user+sys of this process) seconds for `batches` random batches."""
+        """Wall and CPU (user+sys of this process) seconds for `batches` random batches
+        (each batch dropped before the next, as a training step would)."""
         sampler = qs.VideoBatchSampler(ds, a.batch_size, seed=seed, drop_last=True)
         it = iter(sampler)
         fn(next(it))                           # first call: lazy setup
@@ -240,19 +304,26 @@ def main():
             fn(b)
         return time.perf_counter() - w0, time.process_time() - c0
 
+    print(f"python {sys.version.split()[0]} ({sys.executable}), numpy {np.__version__}; "
+          f"peers: {', '.join(p[1] for p in peers)}")
     ow, oc = timed(ds.get_batch, a.batches, 5)
-    pw, pc = timed(peer.batch, a.peer_batches, 6)
     ours = a.batches * clips_per_batch
-    theirs = a.peer_batches * clips_per_batch
     print(f"quern ClipDataset: {ours / ow:,.0f} clips/s wall, {ours / oc:,.0f} clips/s of CPU "
           f"({ow / a.batches * 1e3:.1f} ms wall, {oc / a.batches * 1e3:.1f} ms CPU per batch of "
           f"{a.batch_size}x{a.n_pair})")
-    print(f"HowTo100M .npy loader: {theirs / pw:,.0f} clips/s wall, {theirs / pc:,.0f} clips/s "
-          f"of CPU ({pw / a.peer_batches * 1e3:.1f} ms wall, {pc / a.peer_batches * 1e3:.1f} ms "
-          f"CPU per batch)")
-    print(f"ratio training_reads: {(ours / ow) / (theirs / pw):.1f}x (target >= 10x)")
-    print(f"ratio training_reads_cpu: {(ours / oc) / (theirs / pc):.1f}x (target >= 10x; "
-          f"CPU time, steadier on a shared machine)")
+    ratios = []
+    for kind, label, peer in peers:
+        pw, pc = timed(peer.batch, a.peer_batches, 6)
+        theirs = a.peer_batches * clips_per_batch
+        print(f"{label}: {theirs / pw:,.0f} clips/s wall, {theirs / pc:,.0f} clips/s of CPU "
+              f"({pw / a.peer_batches * 1e3:.1f} ms wall, {pc / a.peer_batches * 1e3:.1f} ms "
+              f"CPU per batch)")
+        tag = "" if kind == peers[0][0] else "_" + kind + "_port"
+        ratios.append(f"ratio training_reads{tag}: {(ours / ow) / (theirs / pw):.1f}x "
+                      f"(target >= 10x; vs {label}; wall clock)")
+        ratios.append(f"ratio training_reads{tag}_cpu: {(ours / oc) / (theirs / pc):.1f}x "
+                      f"(target >= 10x; vs {label}; CPU time, steadier on a shared machine)")
+    print("\n".join(ratios))
     return 0
 
 

@@ -56,6 +56,8 @@ Open the Dataset's store lazily per worker (it does so itself: pickling drops th
 import os
 import sqlite3
 import struct
+import sys
+import threading
 import urllib.parse
 
 import numpy as np
@@ -476,37 +478,21 @@ class Store:
     def pool_windows(self, video_positions, starts, ends, sets=None, out=None,
                      dtype=np.float32):
         """Pooled windows of any videos at once (video_positions index self.videos):
-        (n, sum of dims), each set's block pooled with the HowTo100M rule. Identical
-        windows (same video, start and end) are pooled once."""
+        (n, sum of dims), each set's block pooled with the HowTo100M rule, written into
+        `out` when given ((n, sum of dims), any float dtype; C-contiguous float32 is the
+        fast path). Windows that cover the same rows in every set are pooled once."""
         names = self.per_step_sets() if sets is None else list(sets)
         fss = [self._set(n) for n in names]
         dims = sum(fs.dim for fs in fss)
         v = np.asarray(video_positions, np.int64)
-        s = np.asarray(starts, np.float64)
-        e = np.asarray(ends, np.float64)
         if out is None:
             out = np.empty((len(v), dims), dtype)
         if len(v) == 0:
             return out
-        order = np.lexsort((e, s, v))
-        vo, so, eo = v[order], s[order], e[order]
-        new = np.ones(len(v), bool)
-        new[1:] = (vo[1:] != vo[:-1]) | (so[1:] != so[:-1]) | (eo[1:] != eo[:-1])
-        inv = np.empty(len(v), np.int64)
-        inv[order] = np.cumsum(new) - 1
-        uv, us, ue = vo[new], so[new], eo[new]
-        # each set pools the distinct windows into its block of `pooled`; one contiguous
-        # take then expands them (faster than each set writing n strided rows)
-        pooled = np.empty((len(uv), dims), out.dtype)
-        off = 0
-        for fs in fss:
-            pool_rows(fs.rows, fs.video_first[uv], fs.video_n[uv], us, ue, fs.rate,
-                      out=pooled[:, off:off + fs.dim])
-            off += fs.dim
-        if out.flags.c_contiguous:
-            np.take(pooled, inv, axis=0, out=out, mode="clip")
-        else:
-            out[...] = pooled[inv]
+        ranges = [window_rows(fs.video_first[v], fs.video_n[v], starts, ends, fs.rate)
+                  for fs in fss]
+        pooled, inv = _pool_distinct([np.asarray(fs.rows) for fs in fss], ranges)
+        _expand(pooled, inv, out)
         return out
 
     def __repr__(self):
@@ -544,37 +530,127 @@ def window_rows(first, count, starts, ends, rate):
     return lo, hi
 
 
-def _max_windows(rows, lo, length, out, chunk=64):
-    """out[i] = max over rows[lo_i : lo_i + length_i] (out: (m, dim), rows' dtype).
+def _max_windows(rows, lo, length, out):
+    """out[i] = max over rows[lo_i : lo_i + length_i] (out: (m, dim), rows' dtype; rows a
+    plain ndarray, not a memmap: slicing a memmap builds a memmap object per window).
 
-    Windows go in row order (so the windows of one video, which overlap, are pooled
-    together while their rows are still in the CPU cache), in chunks of `chunk` (accumulator
-    and scratch stay in cache); inside a chunk longest first, so the windows still growing
-    at step j are a prefix; each step gathers one row per window into the running max.
-    float16 maxima are taken on the bit patterns: for non-negative halves uint16 order is
-    float order, and a negative value sets the sign bit of the uint16 maximum, so only
-    those windows are redone as floats (exact either way; numpy's float16 max is slow)."""
+    One np.maximum.reduce per window over its block of rows: the block is contiguous, so
+    numpy folds it row by row with SIMD maxima straight into out[i], no gathered copy (a
+    Python call per window, ~1 us, is cheaper than gathering the rows first; reduceat is
+    no help: along axis 0 it walks column by column). float16 maxima are taken on the bit
+    patterns: for non-negative halves uint16 order is float order, and a negative value
+    sets the sign bit of the uint16 maximum, so only those windows are redone as floats
+    (exact either way; numpy's float16 max converts every element)."""
     half = rows.dtype == np.float16
     src = rows.view(np.uint16) if half else rows
     dst = out.view(np.uint16) if half else out
-    by_row = np.argsort(lo, kind="stable")
-    tmp = np.empty((chunk, rows.shape[1]), src.dtype)
-    acc = np.empty((chunk, rows.shape[1]), src.dtype)
-    for c0 in range(0, len(by_row), chunk):
-        part = by_row[c0:c0 + chunk]
-        idx = part[np.argsort(-length[part], kind="stable")]
-        lo_c, len_c = lo[idx], length[idx]
-        k = len(idx)
-        np.take(src, lo_c, axis=0, out=acc[:k])
-        for j in range(1, int(len_c[0])):
-            while len_c[k - 1] <= j:
-                k -= 1
-            np.take(src, lo_c[:k] + j, axis=0, out=tmp[:k])
-            np.maximum(acc[:k], tmp[:k], out=acc[:k])
-        dst[idx] = acc[:len(idx)]
+    mx = np.maximum.reduce
+    hi = (lo + length).tolist()
+    for i, a in enumerate(lo.tolist()):
+        mx(src[a:hi[i]], 0, None, dst[i])
     if half:
-        for i in np.flatnonzero((dst & 0x8000).any(axis=1)):
+        for i in np.flatnonzero(dst.max(axis=1) >= 0x8000):
             out[i] = rows[lo[i]:lo[i] + length[i]].max(axis=0)
+    return out
+
+
+class _Scratch(threading.local):
+    """Work arrays reused from one call to the next (per thread): fresh multi-megabyte
+    arrays cost page faults and zeroing on every batch. Never handed out."""
+
+    def get(self, name, shape, dtype):
+        n = int(np.prod(shape))
+        a = self.__dict__.get(name)
+        if a is None or a.dtype != dtype or a.size < n:
+            a = np.empty(max(n, 1), dtype)
+            self.__dict__[name] = a
+        return a[:n].reshape(shape)
+
+
+_SCRATCH = _Scratch()
+
+
+def _pool_distinct(rows, ranges, scratch=_SCRATCH):
+    """Pools the windows given per set as global row ranges (lo, hi) (lo = -1: no rows,
+    a zero block), each distinct combination once. Returns (pooled, inv): pooled (u, sum
+    of dims) float32 (a scratch array, valid until the next call of this thread), each
+    set's block max-pooled and L2-normalised (FORMAT.md §5), and inv (n,) the row of pooled
+    for each window."""
+    n = len(ranges[0][0])
+    if len(ranges) == 1:
+        key = ranges[0][0] * (rows[0].shape[0] + 1) + ranges[0][1]
+        _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    else:
+        cols = np.stack([c for r in ranges for c in r])
+        order = np.lexsort(cols[::-1])
+        cs = cols[:, order]
+        new = np.ones(n, bool)
+        new[1:] = (cs[:, 1:] != cs[:, :-1]).any(axis=0)
+        first = order[new]
+        inv = np.empty(n, np.int64)
+        inv[order] = np.cumsum(new) - 1
+    inv = inv.ravel()
+    u = len(first)
+    dims = sum(r.shape[1] for r in rows)
+    pooled = scratch.get("pooled", (u, dims), np.float32)
+    off = 0
+    for src, (lo, hi) in zip(rows, ranges):
+        dim = src.shape[1]
+        ulo, uhi = lo[first], hi[first]
+        ok = ulo >= 0
+        m = scratch.get("max", (u, dim), src.dtype)
+        if ok.all():
+            _max_windows(src, ulo, uhi - ulo, m)
+        else:                      # videos without rows in this set: zeros
+            m[~ok] = 0
+            if ok.any():
+                k = np.flatnonzero(ok)
+                m[k] = _max_windows(src, ulo[k], uhi[k] - ulo[k],
+                                    np.empty((len(k), dim), src.dtype))
+        _normalise(m, pooled[:, off:off + dim], scratch)
+        off += dim
+    return pooled, inv
+
+
+def _to_float32(m, scratch):
+    """float16 → float32 of an (u, dim) array. Rows of finite non-negative halves (all of
+    them for post-ReLU features) by their bits: (h << 13) as float32 times 2^112 is exact
+    for zeros, subnormals and normals, and twice as fast as numpy's cast; other rows
+    (a sign bit or an all-ones exponent: max bit pattern >= 0x7C00) by numpy's cast."""
+    h = m.view(np.uint16)
+    x = scratch.get("f32", m.shape, np.uint32)
+    np.left_shift(h, 13, out=x, dtype=np.uint32)
+    f = x.view(np.float32)
+    np.multiply(f, np.float32(2.0 ** 112), out=f)
+    odd = np.flatnonzero(h.max(axis=1) >= 0x7C00) if len(h) else []
+    if len(odd):
+        f[odd] = m[odd].astype(np.float32)
+    return f
+
+
+def _normalise(m, out, scratch=_SCRATCH):
+    """out = m / ||m|| per row as float32 (FORMAT.md §5: left as is when the norm is 0);
+    float32 sums of squares (numpy's SIMD partial sums) agree with the C library's double
+    sums to ~1e-7."""
+    if m.dtype == np.float16:
+        x = _to_float32(m, scratch)
+    else:
+        x = m if m.dtype == np.float32 else m.astype(np.float32)
+    ss = np.einsum("ij,ij->i", x, x, dtype=np.float32)
+    ss[ss <= 0] = 1.0
+    np.multiply(x, (1.0 / np.sqrt(ss.astype(np.float64))).astype(np.float32)[:, None],
+                out=out)
+    return out
+
+
+def _expand(pooled, inv, out):
+    """out[j] = pooled[inv[j]] (out: any float dtype, contiguous or a strided block)."""
+    if out.flags.c_contiguous and out.dtype == pooled.dtype:
+        np.take(pooled, inv, axis=0, out=out, mode="clip")
+    elif out.flags.c_contiguous:
+        np.take(pooled.astype(out.dtype), inv, axis=0, out=out, mode="clip")
+    else:
+        out[...] = pooled[inv]
     return out
 
 
@@ -588,45 +664,13 @@ def pool_rows(rows, first, count, starts, ends, rate, out=None, expand=None):
     dim = rows.shape[1]
     if out is None:
         out = np.empty((n if expand is None else len(expand), dim), np.float32)
+    if n == 0:
+        return out
     lo, hi = window_rows(first, count, starts, ends, rate)
-    ok = lo >= 0
-    if not ok.any():
-        out[...] = 0
-        return out
-    nrows = int(rows.shape[0]) + 1
-    key = np.where(ok, lo * nrows + hi, -1)
-    ukey, inv = np.unique(key, return_inverse=True)
-    inv = inv.ravel()
-    none = ukey[0] < 0         # windows of videos without rows: a zero vector (last row)
-    if none:
-        ukey, inv = ukey[1:], inv - 1
-        inv[inv < 0] = len(ukey)
-    ulo = ukey // nrows
-    m = np.empty((len(ukey) + none, dim), rows.dtype)
-    _max_windows(np.asarray(rows), ulo, ukey - ulo * nrows - ulo, m[:len(ukey)])
-    if none:
-        m[-1] = 0
+    pooled, inv = _pool_distinct([np.asarray(rows)], [(lo, hi)])
     if expand is not None:
-        inv = inv[expand]
-    if expand is None and len(m) == n and np.array_equal(inv, np.arange(n)):
-        dst = out                       # windows all distinct: normalise in place in out
-        dst[...] = m
-    else:
-        dst = m.astype(np.float32, copy=False)
-    # L2 (FORMAT.md §5): x / ||x||, left as is when the norm is 0; float32 sums of squares
-    # (numpy's SIMD partial sums) agree with the C library's double sums to ~1e-7
-    ss = np.einsum("ij,ij->i", dst, dst, dtype=np.float32).astype(np.float64)
-    scale = np.ones(len(ss), np.float32)
-    nz = ss > 0
-    scale[nz] = 1.0 / np.sqrt(ss[nz])
-    dst *= scale[:, None]
-    if dst is out:
-        return out
-    if out.flags.c_contiguous and out.dtype == np.float32:
-        np.take(dst, inv, axis=0, out=out, mode="clip")
-    else:   # a strided block or another dtype: gather contiguous, then copy
-        out[...] = dst[inv]
-    return out
+        inv = inv[np.asarray(expand, np.int64)]
+    return _expand(pooled, inv, out)
 
 
 # ---- caption merging and tokens (HowTo100M _get_single_text, vectorised) ----------------
@@ -735,8 +779,10 @@ class ClipDataset(_DatasetBase):
     gigabytes at HowTo100M's 136M clips); the batches are the same either way."""
 
     def __init__(self, path, n_pair=64, min_time=5.0, min_words=0, max_words=20, sets=None,
-                 seed=None, dtype=np.float32, pad_id=-1, lazy_clips=True):
+                 seed=None, dtype=np.float32, pad_id=-1, lazy_clips=True, recycle=True):
         self.path = os.fspath(path)
+        self.recycle = recycle
+        self._spare = []          # output buffers of earlier batches (see _video_buffer)
         self.lazy_clips = lazy_clips
         self.n_pair, self.min_time, self.min_words = n_pair, float(min_time), min_words
         self.max_words, self.sets, self.seed = max_words, sets, seed
@@ -748,6 +794,7 @@ class ClipDataset(_DatasetBase):
     def __getstate__(self):   # the store and RNG are per process: workers reopen them
         d = dict(self.__dict__)
         d["_st"] = d["_rng"] = None
+        d["_spare"] = []
         return d
 
     @property
@@ -789,9 +836,27 @@ class ClipDataset(_DatasetBase):
             return {k: v[0] for k, v in b.items()}
         return self.get_batch(idx)
 
-    def get_batch(self, indices, seeds=None):
+    def _video_buffer(self, shape):
+        """The (B·n_pair, D) array a batch's features go to. With recycle, the buffer of an
+        earlier batch that nothing references any more (its only references are this
+        Dataset's: every numpy view, torch.from_numpy tensor or memoryview of a batch holds
+        one on the buffer) is reused instead of a fresh one: a 2048 x 4096 float32 batch is
+        32 MiB, and mapping and zeroing fresh pages for it costs about as much as pooling.
+        Up to 3 buffers are kept, so a loop holding the previous batch still recycles."""
+        if self.recycle:
+            for buf in self._spare:
+                # 3 references: the list, `buf`, getrefcount's argument
+                if buf.shape == shape and buf.dtype == self.dtype and sys.getrefcount(buf) <= 3:
+                    return buf
+        buf = np.empty(shape, self.dtype)
+        if self.recycle:
+            self._spare = [buf] + self._spare[:2]
+        return buf
+
+    def get_batch(self, indices, seeds=None, out=None):
         """A batch of videos. seeds (B, n_pair) clip numbers within each video replace the
-        random draw (for tests and for comparing with other loaders)."""
+        random draw (for tests and for comparing with other loaders). out: a (B, n_pair, D)
+        C-contiguous array of the Dataset's dtype for the features (returned as "video")."""
         st = self.store
         idx = np.asarray(indices, np.int64)
         if np.any((idx < 0) | (idx >= self._len)):
@@ -812,7 +877,16 @@ class ClipDataset(_DatasetBase):
         tok, ntok = gather_tokens(seed, order, c["tokens"], c["token_offsets"],
                                   self.max_words, self.pad_id)
         starts, ends = c["start"][s], c["end"][e]
-        video = st.pool_windows(np.repeat(vpos, P), starts, ends, self.sets, dtype=self.dtype)
+        dims = sum(st._set(n).dim for n in
+                   (st.per_step_sets() if self.sets is None else self.sets))
+        if out is None:
+            buf = self._video_buffer((B * P, dims))
+        else:
+            if out.shape != (B, P, dims) or out.dtype != self.dtype or not out.flags.c_contiguous:
+                raise ValueError(f"out must be a C-contiguous {self.dtype.name} array of shape "
+                                 f"{(B, P, dims)}")
+            buf = out.reshape(B * P, dims)
+        video = st.pool_windows(np.repeat(vpos, P), starts, ends, self.sets, out=buf)
         return {
             "video": video.reshape(B, P, -1),
             "tokens": tok.reshape(B, P, -1),
