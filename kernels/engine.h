@@ -65,8 +65,9 @@ typedef struct kn_model kn_model;
 
 /* Opens `path` (safetensors) as `arch`. Checks: file structure (header size,
  * JSON, offsets in range and without holes), dtype F32 (F16/BF16 are widened),
- * every expected tensor present with the exact shape; extra tensors such as
- * `fc.*` and `*.num_batches_tracked` are ignored. Errors name the file and the
+ * every expected tensor present with the exact shape; `fc.*` and
+ * `*.num_batches_tracked` are ignored, any other extra tensor is refused (a
+ * resnet152 file holds every resnet101 tensor). Errors name the file and the
  * tensor, e.g. "r.safetensors: layer3.4.conv2.weight: shape [256,256,1,1],
  * expected [256,256,3,3]". opts may be NULL (auto backend, all cores).
  * On success *out owns the model; free it with kn_model_close(). */

@@ -223,6 +223,47 @@ static int open_common(kn_arch arch, getter get, void *ud, const kn_options *opt
     return QN_OK;
 }
 
+static int has_suffix(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && !strcmp(s + a - b, suf);
+}
+
+/* Whether `name` is one of the tensors arch reads (conv weight or BN part). */
+static int expected(const kn_conv *v, int n, const char *name)
+{
+    for (int i = 0; i < n; i++) {
+        size_t lc = strlen(v[i].name), lb = strlen(v[i].bn);
+        if ((!strncmp(name, v[i].name, lc) && !strcmp(name + lc, ".weight")) ||
+            (!strncmp(name, v[i].bn, lb) && name[lb] == '.'))
+            return 1;
+    }
+    return 0;
+}
+
+/* A deeper net's file holds every tensor of a shallower one with the same
+ * shapes (resnet152 ⊃ resnet101 ⊃ resnet50), so extra tensors are refused too,
+ * except the classifier (fc.*) and BN counters (*.num_batches_tracked). */
+static int check_extras(const kn_st_file *f, kn_arch arch, qn_error *err)
+{
+    kn_conv *v;
+    kn_block *b;
+    int nc, nb, ss[5];
+    int rc = kn_arch_build(arch, &v, &nc, &b, &nb, ss, err);
+    if (rc)
+        return rc;
+    for (int i = 0; i < f->n && !rc; i++) {
+        const char *nm = f->t[i].name;
+        if (!strncmp(nm, "fc.", 3) || has_suffix(nm, ".num_batches_tracked") || expected(v, nc, nm))
+            continue;
+        rc = qn_error_set(err, QN_EINPUT, "%s: %s: not part of %s (weights of another model?)",
+                          f->path, nm, kn_arch_name(arch));
+    }
+    free(v);
+    free(b);
+    return rc;
+}
+
 int kn_model_open(const char *path, kn_arch arch, const kn_options *opts, kn_model **out,
                   qn_error *err)
 {
@@ -233,7 +274,9 @@ int kn_model_open(const char *path, kn_arch arch, const kn_options *opts, kn_mod
     int rc = kn_st_open(path, &f, err);
     if (rc)
         return rc;
-    rc = open_common(arch, get_file, f, opts, out, err);
+    rc = check_extras(f, arch, err);
+    if (!rc)
+        rc = open_common(arch, get_file, f, opts, out, err);
     if (!rc)
         kn_sha256_hex(f->map, f->size, (*out)->sha);
     kn_st_close(f);

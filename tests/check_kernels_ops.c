@@ -353,8 +353,15 @@ START_TEST(model_file_checks_names_and_shapes)
     ck_assert_int_eq(kn_model_open(path, KN_RESNET34, &o, &m, &err), QN_EINPUT);
     ck_assert_msg(strstr(err.msg, "layer1.2.conv1.weight: missing") != NULL, "%s", err.msg);
     qn_error_clear(&err);
+    /* a deeper net's file has every tensor of a shallower one: refused too */
+    write_model(path, KN_RESNET34, 0, "");
+    ck_assert_int_eq(kn_model_open(path, KN_RESNET18, &o, &m, &err), QN_EINPUT);
+    ck_assert_msg(strstr(err.msg, ": layer1.2.") && strstr(err.msg, "not part of resnet18"), "%s",
+                  err.msg);
+    qn_error_clear(&err);
     /* the good file opens, and its features match the generator-built model */
-    ck_assert_int_eq(kn_model_open(path, KN_RESNET18, &o, &m, &err), QN_OK);
+    write_model(path, KN_RESNET18, 0, "");
+    ck_assert_msg(kn_model_open(path, KN_RESNET18, &o, &m, &err) == QN_OK, "%s", err.msg);
     ck_assert_int_eq(kn_model_dim(m), 512);
     ck_assert_int_eq(kn_model_backend(m), KN_BACKEND_CPU);
     ck_assert_ptr_null(kn_model_notice(m));
