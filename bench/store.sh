@@ -8,16 +8,27 @@
 #    2048-d f16 2D rows at 1/s and 3D rows at 1.5/s, HowTo100M-like captions every ~3 s) served
 #    by quern_store.ClipDataset in random batches of 32 videos x 64 clips (4096-d, captions
 #    merged to >= 5 s, pooled windows), vs the HowTo100M layout of the same data (one .npy per
-#    video per modality, np.load + pooling in Python as youtube_dataloader.py does). Both are
-#    checked to return the same batch before they are timed.
+#    video per modality) read by youtube_dataloader.py's own code: torch (np.load,
+#    th.from_numpy, th.max and F.normalize per clip, th.cat, default collate) when the
+#    interpreter has torch, else a numpy port of it; the output names the one that ran. Both
+#    run in the same interpreter: $PYTHON if set, else python3 if it imports torch, else
+#    /usr/bin/python3 if that one does (Debian's python3-torch), else python3 with the numpy
+#    port. STORE_BENCH_PEER=both times the numpy port too. Each peer is checked to return
+#    the same batch as quern before it is timed.
 # Ratios come last, one per line. Takes about 2 minutes (most of it writing the two copies of
 # the data); everything lives in a temp directory removed at the end.
 # Knobs (environment): STORE_BENCH_VIDEOS (2000), STORE_BENCH_MIN_DUR / _MAX_DUR (30 / 120 s
-# per video), STORE_BENCH_BATCHES (30 quern batches), STORE_BENCH_PEER_BATCHES (6).
+# per video), STORE_BENCH_BATCHES (30 quern batches), STORE_BENCH_PEER_BATCHES (6),
+# STORE_BENCH_PEER (auto | torch | numpy | both).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TOOLS=${QUERN_TEST_TOOLS:-$ROOT/build/rel/tests}
-PY=${PYTHON:-python3}
+has_torch() { "$1" -c 'import torch, numpy' >/dev/null 2>&1; }
+if [ -n "${PYTHON:-}" ]; then PY=$PYTHON
+elif has_torch python3; then PY=python3
+elif [ -x /usr/bin/python3 ] && has_torch /usr/bin/python3; then PY=/usr/bin/python3
+else PY=python3
+fi
 VIDEOS=${STORE_BENCH_VIDEOS:-2000}
 MIN_DUR=${STORE_BENCH_MIN_DUR:-30}
 MAX_DUR=${STORE_BENCH_MAX_DUR:-120}
@@ -37,6 +48,7 @@ start=$(date +%s)
 echo "store written in $(( $(date +%s) - start )) s"
 "$PY" "$ROOT/bench/store_read.py" "$T/store" "$T/work" \
     --batches "${STORE_BENCH_BATCHES:-30}" --peer-batches "${STORE_BENCH_PEER_BATCHES:-6}" \
+    --peer "${STORE_BENCH_PEER:-auto}" \
     | tee "$T/py.out" | grep -v '^ratio'
 
 awk '/^clip_rows_per_s/ {c=$2} /^feature_MB_per_s/ {f=$2} /^dd_MB_per_s/ {d=$2}

@@ -9,14 +9,17 @@ the HowTo100M layout of the same data, written once from the store:
     WORKDIR/h100m/feature_3d/EXT.npy   per video (T3d, 2048) float16
     WORKDIR/h100m/caption.pickle       {EXT: {"start": [..], "end": [..], "text": [..]}}
     WORKDIR/h100m/vocab.pickle         {word: id} (stands in for the word2vec KeyedVectors)
-The peer is HowTo100M's Youtube_DataLoader (antoine77340/howto100m youtube_dataloader.py)
-with numpy in place of torch (torch is not installed here): per item, np.load of the whole 2D
-and 3D files, a Python loop over the n_pair clips that slices, max-pools and L2-normalises
-per modality, captions merged to min_time by its _get_single_text loop, words tokenised with
-its regex and looked up in the vocabulary; a batch is 32 items stacked (its default collate).
-One change, so both produce the same numbers: a window past the last row takes the last row
-(DESIGN.md) where HowTo100M prints a warning and leaves zeros; and token ids are returned
-where it returns word vectors (the lookup table is the same for both).
+The peer is HowTo100M's Youtube_DataLoader (antoine77340/howto100m youtube_dataloader.py at
+50af0ff, the commit that reads features with th.from_numpy(np.load(..))): per item, np.load of
+the whole 2D and 3D files, .float(), a Python loop over the n_pair clips that slices, takes
+th.max over time and F.normalize per modality, th.cat of the two; captions merged to
+min_time by its _get_single_text loop, words tokenised with its regex and looked up in the
+vocabulary; a batch is 32 items stacked (torch's default collate). It runs with torch when
+the interpreter has it (one thread, as in a DataLoader worker), else as a line-by-line numpy
+port (np.max, np.linalg.norm); --peer both times the two. Changes, so both produce the same
+numbers: a window past the last row takes the last row (DESIGN.md) where HowTo100M prints a
+warning and leaves zeros; and token ids are returned where it returns 300-d word2vec vectors
+(the lookup of 2048 x 20 words is left out of the peer's time: that favours the peer).
 
 Both loaders are first checked to return identical batches from the same caption draws;
 then each serves random batches of batch_size videos × n_pair clips from the page cache
@@ -36,10 +39,10 @@ sys.path.insert(0, os.path.join(HERE, "..", "store", "python"))
 import quern_store as qs  # noqa: E402
 
 
-# ---- the peer: HowTo100M's Youtube_DataLoader, numpy edition --------------------------------
+# ---- the peer: HowTo100M's Youtube_DataLoader (numpy port, then torch as released) --------------------------------
 
 class HowTo100MLoader:
-    """youtube_dataloader.Youtube_DataLoader with np.load instead of th.load."""
+    """youtube_dataloader.Youtube_DataLoader, numpy port (np ops for the th ones)."""
 
     def __init__(self, video_ids, features_path, features_path_3d, caption, vocab,
                  min_time=5.0, max_words=20, min_words=0, n_pair=64,

@@ -147,6 +147,33 @@ def test_pool_rows_mixed_signs_in_one_window():
     np.testing.assert_allclose(got[0], m / np.linalg.norm(m))
 
 
+def test_f16_to_f32_by_bits_is_numpys_cast():
+    """Every float16 bit pattern: rows of finite non-negative halves go through the bit
+    conversion, the others (negative, inf, NaN) through numpy's cast; same bits either way."""
+    h = np.arange(65536, dtype=np.uint16)
+    rows = [h[:0x7C00].reshape(-1, 256), h[0x7C00:0x8000].reshape(-1, 256),
+            h[0x8000:].reshape(-1, 256), np.sort(h.reshape(256, 256), axis=0)]
+    for r in rows:
+        got = qs._to_float32(r.view(np.float16), qs._Scratch())
+        want = r.view(np.float16).astype(np.float32)
+        np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
+def test_pool_rows_expand_and_strided_out():
+    rng = np.random.default_rng(4)
+    rows = rng.random((50, 16)).astype(np.float16)
+    s = rng.uniform(0, 40, 30)
+    e = s + rng.uniform(0, 8, 30)
+    full = qs.pool_rows(rows, [0] * 30, [50] * 30, s, e, 1.0)
+    ex = [3, 3, 0, 29, 7]
+    np.testing.assert_array_equal(qs.pool_rows(rows, [0] * 30, [50] * 30, s, e, 1.0,
+                                               expand=ex), full[ex])
+    out = np.zeros((30, 40), np.float16)
+    qs.pool_rows(rows, [0] * 30, [50] * 30, s, e, 1.0, out=out[:, 8:24])
+    np.testing.assert_array_equal(out[:, 8:24], full.astype(np.float16))
+    assert not out[:, :8].any() and not out[:, 24:].any()
+
+
 @pytest.mark.parametrize("min_time,min_words", [(5.0, 0), (10.0, 0), (0.0, 6), (3.0, 4), (0.0, 0)])
 def test_merge_equals_howto100m_loop(min_time, min_words):
     rng = np.random.default_rng(int(min_time * 10 + min_words))
@@ -436,6 +463,40 @@ def test_dataset_given_seeds_and_pickle(small, lazy):
     np.testing.assert_array_equal(x, y)
     with pytest.raises(IndexError):
         ds[[len(ds)]]
+
+
+def test_dataset_recycles_only_unreferenced_buffers(small):
+    """A batch the caller still holds (or any view of it) is never overwritten by a later
+    batch; a dropped batch's buffer is reused; out= is filled and returned."""
+    ds = qs.ClipDataset(small, n_pair=6, seed=3)
+    seeds = np.zeros((3, 6), np.int64)
+    ref = ds.get_batch([0, 1, 2], seeds=seeds)["video"].copy()
+    held = ds.get_batch([0, 1, 2], seeds=seeds)
+    view = held["video"][1]
+    ptrs = set()
+    for _ in range(6):          # more batches than kept buffers, each dropped at once
+        b = ds.get_batch([3, 4, 5], seeds=seeds)
+        ptrs.add(b["video"].__array_interface__["data"][0])
+        del b
+    np.testing.assert_array_equal(held["video"], ref)
+    np.testing.assert_array_equal(view, ref[1])
+    assert held["video"].__array_interface__["data"][0] not in ptrs
+    assert len(ptrs) == 1       # every dropped batch went back to the same buffer
+    del held
+    again = ds.get_batch([0, 1, 2], seeds=seeds)
+    np.testing.assert_array_equal(again["video"], ref)
+    out = np.empty((3, 6, ref.shape[-1]), np.float32)
+    b = ds.get_batch([0, 1, 2], seeds=seeds, out=out)
+    assert b["video"].base is out or b["video"] is out
+    np.testing.assert_array_equal(out, ref)
+    with pytest.raises(ValueError, match="C-contiguous float32 array of shape"):
+        ds.get_batch([0, 1, 2], out=np.empty((3, 6, 5), np.float32))
+    fresh = qs.ClipDataset(small, n_pair=6, seed=3, recycle=False)
+    a = fresh.get_batch([0, 1, 2], seeds=seeds)["video"]
+    pa = a.__array_interface__["data"][0]
+    del a
+    np.testing.assert_array_equal(fresh.get_batch([0, 1, 2], seeds=seeds)["video"], ref)
+    assert fresh._spare == [] and pa is not None
 
 
 def test_video_batch_sampler_groups_videos(small):
