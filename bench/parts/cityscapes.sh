@@ -67,7 +67,7 @@ OUT=$(mktemp -d "$OUTBASE/quern-cs-bench.XXXXXX")
 trap 'rm -rf "$OUT"' EXIT INT TERM
 
 $PY - "$BIN/quern-cityscapes2coco" "$MMDET" "$DATA" "$OUT" "$RUNS" "$FLOOR" <<'EOF'
-import glob, json, os, statistics, subprocess, sys, time
+import glob, json, os, resource, statistics, subprocess, sys, time
 
 ours, mmdet, data, out, runs, floor = sys.argv[1:7]
 runs = int(runs)
@@ -76,17 +76,24 @@ n = len(files)
 SPLITS = ("train", "val", "test")
 
 
-def timed(cmd):
+CPU = {}   # command name -> list of user+sys seconds (children included)
+
+
+def timed(cmd, key=None):
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     cp = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     dt = time.perf_counter() - t
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if cp.returncode != 0:
         sys.exit("cityscapes.sh: %s failed (%d): %s" % (cmd[0], cp.returncode, cp.stderr[-2000:]))
+    if key:
+        CPU.setdefault(key, []).append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
     return dt, cp.stdout
 
 
-def floor_run(extra):
-    return timed([floor, "-j", "2", *extra, *files])[0]   # whole process, as for the tools
+def floor_run(extra, key=None):
+    return timed([floor, "-j", "2", *extra, *files], key)[0]   # whole process, as for the tools
 
 
 ours_cmd = [ours, data, "-o", os.path.join(out, "quern"), "-j", "2", "-q"]
@@ -96,10 +103,10 @@ timed(ours_cmd)
 floor_run([])
 t_ours, t_floor = [], []
 for _ in range(5):   # interleaved, so load drift on a shared machine hits both alike
-    t_ours.append(timed(ours_cmd)[0])
-    t_floor.append(floor_run([]))
-t_spng = [floor_run(["--spng"]) for _ in range(3)]
-t_mm = [timed(mm_cmd)[0] for _ in range(runs)]
+    t_ours.append(timed(ours_cmd, "ours")[0])
+    t_floor.append(floor_run([], "floor"))
+t_spng = [floor_run(["--spng"], "spng") for _ in range(3)]
+t_mm = [timed(mm_cmd, "mmdet")[0] for _ in range(runs)]
 
 
 def norm(d):
@@ -156,6 +163,11 @@ print("%-44s %8.3f s  %8.1f img/s   runs %s" % ("decode floor: quern png16 (libd
 print("%-44s %8.3f s  %8.1f img/s   (reference: a zlib-based decoder)" % (
     "decode floor: libspng, -j 2", ms, n / ms))
 print("quern reaches %.0f%% of the png16 decode floor and %.1fx the libspng decode" % (100 * mf / mo, ms / mo))
+c = {k: med(v) for k, v in CPU.items()}
+print("cpu (user+sys, median): MMDetection %.2f s, quern %.3f s, png16 floor %.3f s, libspng %.3f s"
+      % (c["mmdet"], c["ours"], c["floor"], c["spng"]))
+print("cpu-time ratios (steadier on a loaded machine; the ratio lines below use wall time): "
+      "vs MMDetection %.1fx, vs png16 floor %.2fx" % (c["mmdet"] / c["ours"], c["floor"] / c["ours"]))
 if not same:
     print("cityscapes.sh: annotations DIFFER from MMDetection's", file=sys.stderr)
     sys.exit(1)
