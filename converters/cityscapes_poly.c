@@ -237,6 +237,8 @@ static int render(json_t *root, cs_canvas *c, const char *path, qn_error *err)
     if (!json_is_array(objs))
         return qn_error_set(err, QN_EINPUT, "%s: 'objects' missing or not a list", path);
     size_t npx = (size_t)w * h;
+    if (npx > QN_PNG16_MAX_PIXELS) /* the same bound the PNG route has */
+        return qn_error_set(err, QN_EINPUT, "%s: image too large (%ux%u)", path, w, h);
     if (npx > c->cap) {
         uint16_t *p = realloc(c->px, npx * sizeof *p);
         if (!p)

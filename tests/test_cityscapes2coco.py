@@ -525,6 +525,10 @@ POLY_BAD = {
     "point": ({"imgHeight": 4, "imgWidth": 4, "objects": [{"label": "car", "polygon": [[1, "a"], [2, 2]]}]},
               "object 0: point 0 is not a pair of numbers within +-1e6"),
     "objects": ({"imgHeight": 4, "imgWidth": 4}, "'objects' missing or not a list"),
+    "huge": ({"imgHeight": 65535, "imgWidth": 65535, "objects": []}, "image too large (65535x65535)"),
+    "notobject": ("[1, 2]", "top level is not an object"),
+    "labeltype": ({"imgHeight": 4, "imgWidth": 4, "objects": [{"label": 3, "polygon": []}]},
+                  "object 0: 'label' missing or not a string"),
 }
 
 
