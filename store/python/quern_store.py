@@ -52,6 +52,9 @@ MaxMarginRankingLoss mask): intra-video negatives then carry half of the total w
         ...                           # loss = (max_margin(sim) * w).mean()
 
 Open the Dataset's store lazily per worker (it does so itself: pickling drops the Store).
+Output buffers: get_batch(..., out=arr) fills your array; otherwise (recycle=True) the
+buffer of an earlier batch is reused once nothing references it (ClipDataset._video_buffer),
+so a batch that is still held is never overwritten.
 """
 import os
 import sqlite3
