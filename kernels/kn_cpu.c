@@ -172,7 +172,7 @@ typedef struct conv_ctx {
     const kn_tensor *x;
     kn_tensor *y;
     size_t r0;
-    int g, relu;
+    int relu;
     float *cols;
 } conv_ctx;
 
@@ -203,7 +203,7 @@ static void epilogue_part(void *p, size_t a, size_t b)
 static void epilogue(const kn_conv *c, kn_tensor *y, int relu)
 {
     size_t M = (size_t)y->n * y->d * y->h * y->w;
-    conv_ctx k = {c, NULL, y, 0, 0, relu, NULL};
+    conv_ctx k = {c, NULL, y, 0, relu, NULL};
     par_for(M, M * (size_t)c->cout, epilogue_part, &k);
 }
 
@@ -227,7 +227,7 @@ static void cpu_conv(const kn_conv *c, const kn_tensor *x, kn_tensor *y, const k
         float *cols = scratch;
         for (size_t r0 = 0; r0 < M; r0 += (size_t)T) {
             int rows = (int)(M - r0 < (size_t)T ? M - r0 : (size_t)T);
-            conv_ctx k = {c, x, y, r0, 0, 0, cols};
+            conv_ctx k = {c, x, y, r0, 0, cols};
             par_for((size_t)rows, (size_t)rows * krow, im2col_part, &k);
             for (int g = 0; g < c->groups; g++)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cog, kg, 1.0f,

@@ -1,10 +1,11 @@
 /* kn_internal.h — what the engine's files share: tensors, folded convolutions,
  * the backend op table, the model layout and the stage hook the tests use.
  *
- * Layout everywhere on the CPU: activations are fp32 N×D×H×W×C (channels last;
- * a 2D net is the D=1 case, so one set of ops serves both), weights keep the
- * PyTorch order [Cout][Cin/groups][kd][kh][kw] after BN folding; a backend may
- * repack them in prepare_conv.
+ * Layout everywhere: activations are N×D×H×W×C (channels last; a 2D net is the
+ * D=1 case, so one set of ops serves both), fp32 in host memory for ref/cpu and
+ * fp16 in device memory for cuda; weights keep the PyTorch order
+ * [Cout][Cin/groups][kd][kh][kw] after BN folding, and a backend may repack
+ * them in prepare_conv.
  */
 #ifndef KN_INTERNAL_H
 #define KN_INTERNAL_H
@@ -20,7 +21,7 @@ extern "C" {
 #endif
 
 typedef struct kn_tensor {
-    float *data;
+    float *data;       /* host fp32, or (cuda) device __half* stored here */
     int n, d, h, w, c; /* NDHWC */
 } kn_tensor;
 

@@ -1,7 +1,7 @@
 /* kn_model.c — open a model (weights → folded convs → backend), run batches.
  *
- * The forward pass is the same for every CPU backend: it walks stem, blocks and
- * mean with four activation buffers. The current activation always lives in
+ * The forward pass is the same for every backend (kn_ops): it walks stem,
+ * blocks and mean with four activation buffers. The current activation always lives in
  * buf[0]; a block writes t1/t2/shortcut into buf[1..3] and its output back into
  * buf[0] (the residual add reads each element before overwriting it). */
 #include <math.h>
@@ -42,12 +42,6 @@ struct kn_model {
 };
 
 /* ---- opening ---------------------------------------------------------- */
-
-typedef struct file_src {
-    kn_st_file *f;
-    float *tmp;
-    qn_error *err;
-} file_src;
 
 static void fill_shape(const kn_conv *c, int is3d, int64_t *shape, int *nd)
 {
