@@ -9,8 +9,12 @@
  * vertices (Python floats truncated toward zero, as _draw_polygon does), scanlines at
  * integer y with float intersections, spans from ROUND_UP(left) to ROUND_DOWN(right),
  * horizontal edges drawn, its corner-joining fix-ups included. Pillow changed this
- * algorithm several times (e.g. 9.0, 9.4, 10.x), so PNGs made with an older Pillow
- * can differ from it by a few boundary pixels; this follows the current one.
+ * algorithm several times (Pillow issues #6275: 8.0.4 -> 9.0.0, #6290: 9.1.0, #6908:
+ * 6.2.1 vs 9.3.0), so the instanceIds PNGs shipped with Cityscapes (made with an old
+ * Pillow) can differ from a re-rasterisation by boundary pixels: use the PNG route
+ * when the PNGs exist. Tested pixel-exact against Pillow 13.0 on random polygons
+ * (integer and fractional vertices, runs of horizontal edges, self-intersections,
+ * vertices far outside the image). Vertices are limited to +-1e6.
  */
 #ifndef CITYSCAPES_POLY_H
 #define CITYSCAPES_POLY_H
