@@ -311,10 +311,12 @@ static void *worker(void *arg)
         size_t i = j->next++;
         result *r = &j->slots[i % j->window];
         pthread_mutex_unlock(&j->mu);
-        if (dec)
+        if (dec) {
             do_image(j, i, dec, &cv, r);
-        else
+        } else {
+            qn_error_clear(&r->err);
             r->status = qn_error_set(&r->err, QN_ENOMEM, "out of memory");
+        }
         pthread_mutex_lock(&j->mu);
         r->ready = 1;
         pthread_cond_broadcast(&j->ready);
