@@ -21,7 +21,8 @@
 # drift hits both alike; medians of wall time.
 # Check: every split's annotations equal MMDetection's after sorting both by file name
 # (and quern's bytes equal MMDetection's json.dump of the re-sorted output).
-# The ratios are printed last:
+# Also printed: CPU time (user+sys of each process tree) and CPU-time ratios, steadier
+# than wall time when the machine is shared. The ratios (wall time) are printed last:
 #   ratio cityscapes2coco_vs_mmdet: <N>x (target >= 15x)
 #   ratio cityscapes2coco_vs_decode_floor: <N>x (target >= 0.6x)
 # Env: QUERN_BIN (default bin), QUERN_BENCH_DIR (default /tmp/quern-bench), QUERN_BENCH_RUNS
