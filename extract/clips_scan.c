@@ -43,10 +43,27 @@ static int push(char ***list, size_t *n, size_t *cap, char *s)
     return 0;
 }
 
-static int scan(const char *dir, char ***list, size_t *n, size_t *cap, int depth, qn_error *err)
+/* The directories on the path from the root down to here, by (device, inode): a symlink
+ * back to one of them is a cycle and is not followed again. */
+typedef struct dir_id {
+    dev_t dev;
+    ino_t ino;
+} dir_id;
+enum { MAX_DEPTH = 64 };
+
+static int scan(const char *dir, char ***list, size_t *n, size_t *cap, dir_id *path, int depth,
+                qn_error *err)
 {
-    if (depth > 64)
+    struct stat ds;
+    if (depth >= MAX_DEPTH)
         return qn_error_set(err, QN_EINPUT, "%s: directories nested too deep", dir);
+    if (stat(dir, &ds) == 0) {
+        for (int i = 0; i < depth; i++)
+            if (path[i].dev == ds.st_dev && path[i].ino == ds.st_ino)
+                return QN_OK; /* a cycle through a symlink */
+        path[depth].dev = ds.st_dev;
+        path[depth].ino = ds.st_ino;
+    }
     DIR *d = opendir(dir);
     if (!d)
         return qn_error_errno(err, QN_EINPUT, errno, "%s", dir);
@@ -64,7 +81,7 @@ static int scan(const char *dir, char ***list, size_t *n, size_t *cap, int depth
         snprintf(p, len, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", e->d_name);
         struct stat sb;
         if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-            rc = scan(p, list, n, cap, depth + 1, err);
+            rc = scan(p, list, n, cap, path, depth + 1, err);
             free(p);
         } else if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode) && clips_is_video_name(e->d_name)) {
             if (push(list, n, cap, p) < 0) {
@@ -82,7 +99,8 @@ static int scan(const char *dir, char ***list, size_t *n, size_t *cap, int depth
 int clips_scan_dir(const char *dir, char ***list, size_t *n, size_t *cap, qn_error *err)
 {
     size_t first = *n;
-    int rc = scan(dir, list, n, cap, 0, err);
+    dir_id path[MAX_DEPTH];
+    int rc = scan(dir, list, n, cap, path, 0, err);
     if (rc == QN_OK && *n - first > 1)
         qsort(*list + first, *n - first, sizeof **list, cmp);
     return rc;

@@ -78,11 +78,20 @@ START_TEST(scan_sorted_recursive)
         snprintf(p, sizeof p, "%s/%s", dir, files[i]);
         touch(p);
     }
+    /* two symlinks back up the tree: followed once, never in a cycle */
+    snprintf(p, sizeof p, "%s/sub/deeper/up", dir);
+    ck_assert_int_eq(symlink("..", p), 0);
+    snprintf(p, sizeof p, "%s/sub/loop", dir);
+    ck_assert_int_eq(symlink(dir, p), 0);
     char **list = NULL;
     size_t n = 0, cap = 0;
     qn_error err;
     qn_error_clear(&err);
     ck_assert_int_eq(clips_scan_dir(dir, &list, &n, &cap, &err), QN_OK);
+    snprintf(p, sizeof p, "%s/sub/deeper/up", dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/sub/loop", dir);
+    unlink(p);
     ck_assert_uint_eq(n, 4);
     const char *want[] = {"a.mkv", "b.mp4", "sub/c.webm", "sub/deeper/a.mp4"};
     for (size_t i = 0; i < n; i++) {
