@@ -7,7 +7,7 @@ set -eu
 
 DEBS="build-essential pkg-config libjansson-dev libturbojpeg0-dev libspng-dev libpng-dev
 libdeflate-dev zlib1g-dev libsqlite3-dev sqlite3 libavformat-dev libavcodec-dev libavutil-dev
-libswscale-dev check ffmpeg libopenblas-dev python3 python3-venv python3-pip"
+libswscale-dev check ffmpeg libopenblas-dev python3 python3-venv python3-pip time"
 PIPS="numpy pycocotools pytest pillow"
 BENCH_PIPS="opencv-python-headless cityscapesscripts mmengine mmcv-lite webvtt-py"
 
