@@ -37,6 +37,7 @@ ifeq ($(NOCUDA),1)
   HAVE_CUDA := 0
 endif
 
+.DEFAULT_GOAL := all
 LIBS :=
 PROGRAMS :=
 CHECKS :=

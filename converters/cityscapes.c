@@ -391,7 +391,7 @@ static int collect(job *j, const cs_callbacks *cb, FILE *spill, uint32_t *wh, cs
                    size_t *nann, qn_error *err)
 {
     int rc = QN_OK;
-    size_t img_id = 0;
+    size_t img_id = j->o->start_id;
     for (size_t e = 0; e < j->items->n && !rc; e++) {
         result *r = &j->slots[e % j->window];
         pthread_mutex_lock(&j->mu);
@@ -411,7 +411,7 @@ static int collect(job *j, const cs_callbacks *cb, FILE *spill, uint32_t *wh, cs
             for (size_t k = 0; k < r->anns.n; k++) {
                 if (*nann)
                     fputs(", ", spill);
-                cs_json_ann(spill, &r->anns.a[k], r->h, r->w, img_id, (*nann)++);
+                cs_json_ann(spill, &r->anns.a[k], r->h, r->w, img_id, j->o->start_id + (*nann)++);
                 st->crowd += r->anns.a[k].iscrowd;
             }
             img_id++;
@@ -433,9 +433,10 @@ static int collect(job *j, const cs_callbacks *cb, FILE *spill, uint32_t *wh, cs
     return rc;
 }
 
-static int write_images(FILE *f, const item_list *items, const uint32_t *wh, qn_error *err)
+static int write_images(FILE *f, const item_list *items, const uint32_t *wh, size_t start_id,
+                        qn_error *err)
 {
-    size_t longest = 0, id = 0;
+    size_t longest = 0, id = start_id;
     for (size_t i = 0; i < items->n; i++)
         if (items->v[i].stem_end > longest)
             longest = items->v[i].stem_end;
@@ -447,7 +448,7 @@ static int write_images(FILE *f, const item_list *items, const uint32_t *wh, qn_
             continue; /* skipped */
         const item *it = &items->v[i];
         snprintf(segm, longest + 32, "%.*sgtFine_labelIds.png", (int)it->stem_end, it->rel);
-        if (id)
+        if (id != start_id)
             fputs(", ", f);
         cs_json_image(f, it->rel, segm, wh[2 * i + 1], wh[2 * i], id++);
     }
@@ -523,7 +524,7 @@ static int convert_split(const cs_options *o, const char *outdir, const char *sp
             so->open = 1;
             FILE *f = so->af.fp;
             fputs("{\"images\": [", f);
-            rc = write_images(f, &items, wh, err);
+            rc = write_images(f, &items, wh, o->start_id, err);
             fputs("], \"categories\": ", f);
             cs_json_categories(f, o->contiguous_ids);
             fputs(", \"annotations\": [", f);

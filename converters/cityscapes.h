@@ -40,6 +40,7 @@ typedef struct cs_options {
     size_t nsplits;
     int threads;                     /* <= 0: all online CPUs */
     int contiguous_ids;              /* category ids 1..8 instead of 24..33 */
+    size_t start_id;                 /* first image and annotation id (MMDetection: 0) */
     int from_polygons;               /* rasterise *_gtFine_polygons.json instead */
     int skip_missing;                /* skip (and count) bad or missing GT files */
     int allow_8bit;                  /* accept 8-bit greyscale instanceIds */

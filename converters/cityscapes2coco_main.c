@@ -28,6 +28,9 @@ static void usage(FILE *f)
 "      --splits LIST     comma-separated splits (default train,val,test: those present;\n"
 "                        a split named here must exist)\n"
 "      --contiguous-ids  category ids 1..8 instead of the raw Cityscapes ids 24..33\n"
+"      --start-id N      first image and annotation id (default 0, as MMDetection;\n"
+"                        pycocotools' COCOeval never matches an annotation with id 0,\n"
+"                        so use 1 for files you evaluate with it)\n"
 "      --from SOURCE     png (default): the instanceIds PNGs; polygons: rasterise\n"
 "                        *_gtFine_polygons.json as cityscapesScripts' json2instanceImg\n"
 "                        does (Pillow 13 polygon fill), for datasets without the PNGs\n"
@@ -97,11 +100,12 @@ static int bad_usage(const char *fmt, const char *arg)
 
 int main(int argc, char **argv)
 {
-    enum { O_SPLITS = 256, O_CONTIG, O_FROM, O_SKIP, O_8BIT };
+    enum { O_SPLITS = 256, O_CONTIG, O_FROM, O_SKIP, O_8BIT, O_START };
     static const struct option longopts[] = {
         {"out-dir", required_argument, NULL, 'o'}, {"jobs", required_argument, NULL, 'j'},
         {"nproc", required_argument, NULL, 'j'},   {"splits", required_argument, NULL, O_SPLITS},
-        {"contiguous-ids", no_argument, NULL, O_CONTIG},
+        {"contiguous-ids", no_argument, NULL, O_CONTIG}, 
+        {"start-id", required_argument, NULL, O_START},
         {"from", required_argument, NULL, O_FROM}, {"skip-missing", no_argument, NULL, O_SKIP},
         {"allow-8bit", no_argument, NULL, O_8BIT}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
@@ -135,6 +139,13 @@ int main(int argc, char **argv)
             }
             break;
         case O_CONTIG: o.contiguous_ids = 1; break;
+        case O_START: {
+            long long v = strtoll(optarg, &end, 10);
+            if (*end || end == optarg || v < 0 || v > 1000000000000LL)
+                return bad_usage("--start-id wants a number from 0, not '%s'", optarg);
+            o.start_id = (size_t)v;
+            break;
+        }
         case O_FROM:
             if (strcmp(optarg, "polygons") == 0)
                 o.from_polygons = 1;

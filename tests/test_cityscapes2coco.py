@@ -622,3 +622,38 @@ def test_split_named_twice(bin_dir, tmp_path):
     root = make_root(tmp_path / "d", {"a_000000_000019": sample_ids()})
     cp = run(PROG, root, "-o", tmp_path / "o", "--splits", "val,val", bin_dir=bin_dir)
     assert cp.returncode == 2 and "--splits: 'val' named twice" in cp.stderr
+
+
+def test_start_id_for_cocoeval(bin_dir, gen_root, tmp_path):
+    """--start-id 1 shifts image and annotation ids (nothing else), and pycocotools'
+    COCOeval scores the file as written: AP 1.0 without renumbering."""
+    base, shifted = tmp_path / "b", tmp_path / "s"
+    assert run(PROG, gen_root, "-o", base, "--splits", "val", "-q", bin_dir=bin_dir).returncode == 0
+    cp = run(PROG, gen_root, "-o", shifted, "--splits", "val", "-q", "--start-id", "1",
+             bin_dir=bin_dir)
+    assert cp.returncode == 0, cp.stderr
+    name = "instancesonly_filtered_gtFine_val.json"
+    a = json.loads((base / name).read_text())
+    b = json.loads((shifted / name).read_text())
+    assert [i["id"] for i in b["images"]] == [i["id"] + 1 for i in a["images"]]
+    assert [x["id"] for x in b["annotations"]] == list(range(1, len(a["annotations"]) + 1))
+    for x, y in zip(a["annotations"], b["annotations"]):
+        assert {**x, "id": 0, "image_id": 0} == {**y, "id": 0, "image_id": 0}
+        assert y["image_id"] == x["image_id"] + 1
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(str(shifted / name))
+        dets = [dict(image_id=x["image_id"], category_id=x["category_id"], bbox=x["bbox"],
+                     segmentation=x["segmentation"], score=1.0)
+                for x in gt.dataset["annotations"] if not x["iscrowd"]]
+        for kind in ("bbox", "segm"):
+            ev = COCOeval(gt, gt.loadRes(dets), kind)
+            ev.evaluate()
+            ev.accumulate()
+            ev.summarize()
+            assert ev.stats[0] == pytest.approx(1.0), kind
+    bad = run(PROG, gen_root, "-o", tmp_path / "x", "--start-id", "-3", bin_dir=bin_dir)
+    assert bad.returncode == 2 and "--start-id wants a number" in bad.stderr
