@@ -122,8 +122,9 @@ static int check_sqlite(vctx *v)
     sqlite3_finalize(st);
     if (r != SQLITE_DONE)
         problem(v, "%s: integrity_check failed: %s", v->s->db_path, sqlite3_errmsg(v->s->db));
-    return rows_are_problems(v, "SELECT \"table\" || ' row ' || rowid || ' refers to a missing "
-                                "' || parent FROM pragma_foreign_key_check",
+    /* video_rows and clip_rows are WITHOUT ROWID tables: their rowid is NULL */
+    return rows_are_problems(v, "SELECT \"table\" || coalesce(' row ' || rowid, '') ||"
+                                " ' refers to a missing ' || parent FROM pragma_foreign_key_check",
                              "foreign key: ");
 }
 
@@ -155,6 +156,20 @@ static const char *const mapping_checks[][2] = {
     {"SELECT 'set ' || f.name || ' clip ' || r.clip_id || ' row ' || r.row || ' past its ' ||"
      " f.committed_rows || ' committed rows' FROM clip_rows r JOIN feature_set f"
      " ON f.id = r.set_id WHERE r.row < 0 OR r.row >= f.committed_rows", "mapping: "},
+    /* rows are appended per video and per clip (merge keeps them apart): a row that
+     * two videos or two clips share is damage, even when every range is in bounds */
+    {"SELECT 'set ' || f.name || ' video ' || r.video_id || ' rows [' || r.first_row || ', ' ||"
+     " (r.first_row + r.n_rows) || ') overlap rows of another video' FROM (SELECT set_id,"
+     " video_id, first_row, n_rows, max(first_row + n_rows) OVER (PARTITION BY set_id ORDER BY"
+     " first_row, video_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end FROM"
+     " video_rows WHERE n_rows > 0) r JOIN feature_set f ON f.id = r.set_id"
+     " WHERE r.prev_end > r.first_row", "mapping: "},
+    {"SELECT 'set ' || f.name || ' row ' || r.row || ' is mapped to ' || count(*) || ' clips'"
+     " FROM clip_rows r JOIN feature_set f ON f.id = r.set_id GROUP BY r.set_id, r.row"
+     " HAVING count(*) > 1", "mapping: "},
+    /* the C library opens features/NAME.qnf; a reader that follows `file` must agree */
+    {"SELECT 'set ' || name || ': file ''' || file || ''' is not features/' || name || '.qnf'"
+     " FROM feature_set WHERE file IS NOT 'features/' || name || '.qnf'", "feature set: "},
     {"SELECT 'set ' || f.name || ' (' || f.kind || ') has video rows' FROM feature_set f"
      " WHERE f.kind <> 'per_step' AND EXISTS (SELECT 1 FROM video_rows r WHERE r.set_id = f.id)",
      "mapping: "},
@@ -162,7 +177,7 @@ static const char *const mapping_checks[][2] = {
      " WHERE f.kind <> 'per_clip' AND EXISTS (SELECT 1 FROM clip_rows r WHERE r.set_id = f.id)",
      "mapping: "},
     {"SELECT 'clip ' || id || ' of video ' || video_id || ' spans [' || start_s || ', ' ||"
-     " end_s || ']' FROM clip WHERE start_s < 0 OR end_s < start_s", "clip: "},
+     " end_s || ']' FROM clip WHERE start_s < 0 OR end_s < start_s OR end_s > 1e308", "clip: "},
     {"SELECT 'clip ' || id || ' has a token blob of ' || length(tokens) || ' bytes'"
      " FROM clip WHERE tokens IS NOT NULL AND length(tokens) % 4 <> 0", "clip: "},
     {"SELECT 'ids are not 0..' || (count(*) - 1) || ' (min ' || min(id) || ', max ' || max(id)"
