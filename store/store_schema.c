@@ -86,13 +86,19 @@ int store_schema_init(qn_store *s, qn_error *err)
     return rc;
 }
 
+/* Whether every step from version `from` up to ours has a migration. */
+static int migratable(int64_t from)
+{
+    for (int64_t v = from < 0 ? 0 : from; v < STORE_SCHEMA_VERSION; v++)
+        if (!migrations[v])
+            return 0;
+    return from >= 0;
+}
+
 static int migrate(qn_store *s, int64_t from, qn_error *err)
 {
     for (int64_t v = from; v < STORE_SCHEMA_VERSION; v++) {
         char sql[64];
-        if (!migrations[v])
-            return qn_error_set(err, QN_EINPUT, "%s: schema version %lld cannot be migrated",
-                                s->db_path, (long long)v);
         snprintf(sql, sizeof sql, "PRAGMA user_version=%lld;", (long long)v + 1);
         int rc = store_exec(s, "BEGIN IMMEDIATE", err);
         if (!rc)
@@ -134,6 +140,10 @@ int store_schema_check(qn_store *s, int creating, qn_error *err)
         return qn_error_set(err, QN_EINPUT,
                             "%s: schema version %lld is newer than this quern's %d: "
                             "upgrade quern", s->db_path, (long long)ver, STORE_SCHEMA_VERSION);
+    if (!empty && ver < STORE_SCHEMA_VERSION && !migratable(ver))
+        return qn_error_set(err, QN_EINPUT, "%s: schema version %lld is older than %d and "
+                            "cannot be migrated", s->db_path, (long long)ver,
+                            STORE_SCHEMA_VERSION);
     if (s->writable) {
         rc = store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                            "PRAGMA foreign_keys=ON;", err);
