@@ -2,6 +2,7 @@
  * and features as .npy (the per-video layout of HowTo100M's extractor). Every output file is
  * written through qn_atomic, so a failure leaves no partial file. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,26 @@
 #include "qn_atomic.h"
 #include "store_internal.h"
 
-/* JSON string with the escapes RFC 8259 requires; bytes ≥ 0x80 pass through (UTF-8). */
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong forms, no
+ * surrogates, nothing past U+10FFFF), or 0. */
+static int utf8_len(const unsigned char *p)
+{
+    unsigned c = p[0];
+    int n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
+    if (c >= 0xF5)
+        return 0;
+    for (int i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80) /* also stops at the terminating NUL */
+            return 0;
+    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0) || (c == 0xF0 && p[1] < 0x90) ||
+        (c == 0xF4 && p[1] >= 0x90))
+        return 0;
+    return n;
+}
+
+/* JSON string with the escapes RFC 8259 requires. Texts come from subtitles as found
+ * and may hold bytes that are not UTF-8 (a Latin-1 .srt): each such byte becomes
+ * U+FFFD, so every line stays valid JSON. */
 static void json_str(FILE *fp, const char *s)
 {
     putc('"', fp);
@@ -22,19 +42,33 @@ static void json_str(FILE *fp, const char *s)
         case '\r': fputs("\\r", fp); break;
         case '\t': fputs("\\t", fp); break;
         default:
-            if (*p < 0x20)
+            if (*p < 0x20) {
                 fprintf(fp, "\\u%04x", *p);
-            else
+            } else if (*p < 0x80) {
                 putc(*p, fp);
+            } else {
+                int n = utf8_len(p);
+                if (n) {
+                    fwrite(p, 1, (size_t)n, fp);
+                    p += n - 1;
+                } else {
+                    fputs("\\ufffd", fp);
+                }
+            }
         }
     }
     putc('"', fp);
 }
 
-/* Shortest decimal that reads back to the same double (caption times like 6.02). */
+/* Shortest decimal that reads back to the same double (caption times like 6.02);
+ * null for a non-finite value, which JSON cannot write (verify reports those). */
 static void json_num(FILE *fp, double v)
 {
     char buf[32];
+    if (!isfinite(v)) {
+        fputs("null", fp);
+        return;
+    }
     for (int prec = 6; prec <= 17; prec++) {
         snprintf(buf, sizeof buf, "%.*g", prec, v);
         if (strtod(buf, NULL) == v)
