@@ -903,6 +903,34 @@ START_TEST(export_odd_names_and_targets)
 }
 END_TEST
 
+/* Texts as found in subtitles may not be UTF-8 (a Latin-1 .srt): each bad byte is
+ * written as \ufffd, well-formed sequences as they are, so every JSONL line and
+ * caption.json stay valid JSON. */
+START_TEST(export_text_not_utf8)
+{
+    qn_store *s = open_store(sub("a"), QN_STORE_WRITE | QN_STORE_CREATE);
+    int64_t v = add_video(s, "v", QN_VIDEO_OK);
+    /* bad lead, truncated 2-byte, surrogate, overlong, past U+10FFFF; then €, U+1F600 */
+    const char *raw = "a\xff" "b\xc3" "\xed\xa0\x80" "\xc0\xaf" "\xf4\x90\x80\x80"
+                      "\xe2\x82\xac\xf0\x9f\x98\x80\x01";
+    qn_store_clip c = {0, 0, 0, 1.0, 2.0, raw, "caf\xe9", "caf\xc3\xa9", NULL, 0};
+    int64_t id;
+    OK(qn_store_clips_add(s, v, &c, 1, &id, E));
+    int64_t n;
+    OK(qn_store_export_jsonl(s, sub("c.jsonl"), &n, E));
+    size_t len;
+    char *t = slurp(sub("c.jsonl"), &len);
+    ck_assert_str_eq(t, "{\"video\":\"v\",\"index\":0,\"start\":1,\"end\":2,\"raw\":\"a\\ufffdb"
+                        "\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd"
+                        "\xe2\x82\xac\xf0\x9f\x98\x80\\u0001\",\"clean\":\"caf\\ufffd\","
+                        "\"filtered\":\"caf\xc3\xa9\",\"tokens\":[]}\n");
+    OK(qn_store_export_caption_json(s, sub("caption.json"), 1, &n, E));
+    t = slurp(sub("caption.json"), &len);
+    ck_assert_str_eq(t, "{\n\"v\": {\"start\": [1], \"end\": [2], \"text\": [\"caf\\ufffd\"]}\n}\n");
+    qn_store_close(s);
+}
+END_TEST
+
 START_TEST(vacuum_keeps_data)
 {
     build_store(sub("a"), "x", 3);
@@ -979,6 +1007,15 @@ START_TEST(bad_stores_refused)
     sql(sub("newer/meta.db"), "PRAGMA user_version=99;");
     expect_open_fails(sub("newer"), QN_STORE_WRITE, QN_EINPUT,
                       "schema version 99 is newer than this quern's 1: upgrade quern");
+    /* ours but older than any migration: said as such to readers and writers alike
+     * (readers used to be told to open it with a writer, which then refused) */
+    snprintf(cmd, sizeof cmd, "cp -r %s %s", sub("good"), sub("older"));
+    ck_assert_int_eq(system(cmd), 0);
+    sql(sub("older/meta.db"), "PRAGMA user_version=0;");
+    expect_open_fails(sub("older"), QN_STORE_READ, QN_EINPUT,
+                      "schema version 0 is older than 1 and cannot be migrated");
+    expect_open_fails(sub("older"), QN_STORE_WRITE, QN_EINPUT,
+                      "schema version 0 is older than 1 and cannot be migrated");
     mkdir(sub("junk"), 0777);
     FILE *f = fopen(sub("junk/meta.db"), "w");
     fputs("this is not sqlite at all, just text that is long enough to be a header......\n"
@@ -1011,6 +1048,51 @@ START_TEST(bad_stores_refused)
     expect_fail(qn_store_verify(s, NULL, NULL, &np, &e), &e, QN_EINPUT,
                 "set ps video 2 rows [10, 60) past its 20 committed rows");
     ck_assert_int_eq(np, 2);
+    qn_store_close(s);
+}
+END_TEST
+
+static void collect_problem(void *ctx, const char *problem)
+{
+    size_t n = strlen(ctx);
+    snprintf((char *)ctx + n, 4096 - n, "%s\n", problem);
+}
+
+/* Damage that keeps every range in bounds: two videos or clips sharing rows, a
+ * `file` column a Python reader would follow elsewhere, a mapping to a missing clip
+ * (WITHOUT ROWID table: the message names the table, not "?"), an infinite end
+ * (JSON cannot write it). */
+START_TEST(verify_finds_shared_rows_and_bad_links)
+{
+    char cmd[600];
+    build_store(sub("good"), "g", 2);
+    snprintf(cmd, sizeof cmd, "cp -r %s %s", sub("good"), sub("bad"));
+    ck_assert_int_eq(system(cmd), 0);
+    sql(sub("bad/meta.db"), "UPDATE video_rows SET first_row=5 WHERE video_id=2;"
+                            "UPDATE clip_rows SET row=0 WHERE clip_id=2;"
+                            "UPDATE feature_set SET file='../x.qnf' WHERE name='ps';"
+                            "UPDATE clip SET end_s=9e999 WHERE id=1;"
+                            "PRAGMA foreign_keys=OFF; DELETE FROM clip WHERE id=6;");
+    qn_store *s = open_store(sub("bad"), QN_STORE_READ);
+    int64_t np;
+    qn_error e;
+    qn_error_clear(&e);
+    static char got[4096];
+    got[0] = 0;
+    expect_fail(qn_store_verify(s, collect_problem, got, &np, &e), &e, QN_EINPUT,
+                "clip_rows refers to a missing clip");
+    const char *want[] = {"set ps video 2 rows [5, 15) overlap rows of another video",
+                          "set pc row 0 is mapped to 2 clips",
+                          "set ps: file '../x.qnf' is not features/ps.qnf",
+                          "foreign key: clip_rows refers to a missing clip",
+                          "clip: clip 1 of video 1 spans [0.0, Inf]"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        ck_assert_msg(strstr(got, want[i]), "'%s' not among:\n%s", want[i], got);
+    ck_assert_msg(np == 5, "%lld problems:\n%s", (long long)np, got);
+    qn_store_close(s);
+    s = open_store(sub("good"), QN_STORE_READ); /* and none of it in a sound store */
+    OK(qn_store_verify(s, NULL, NULL, &np, E));
+    ck_assert_int_eq(np, 0);
     qn_store_close(s);
 }
 END_TEST
@@ -1252,12 +1334,14 @@ Suite *store_suite(void)
     tcase_add_test(tc, verify_and_merge);
     tcase_add_test(tc, export_formats);
     tcase_add_test(tc, export_odd_names_and_targets);
+    tcase_add_test(tc, export_text_not_utf8);
     tcase_add_test(tc, vacuum_keeps_data);
     suite_add_tcase(s, tc);
     TCase *bad = tcase_create("failures");
     tcase_add_checked_fixture(bad, setup, teardown);
     tcase_set_timeout(bad, 120);
     tcase_add_test(bad, bad_stores_refused);
+    tcase_add_test(bad, verify_finds_shared_rows_and_bad_links);
     tcase_add_test(bad, disk_full_leaves_store_unchanged);
     tcase_add_test(bad, read_only_directory);
     tcase_add_test(bad, readers_during_writes);
