@@ -291,23 +291,30 @@ static int check_options(const via_options *o, qn_error *err)
 }
 
 /* The output is replaced by renaming a temporary over it, which would turn a
- * device or a FIFO given as -o (/dev/null, /dev/stdout) into a regular file:
- * refuse those instead. */
-static int check_output_path(const char *path, qn_error *err)
+ * device or a FIFO given as -o (/dev/null, /dev/stdout) into a regular file, and
+ * would replace an input given as -o by mistake: refuse those instead. */
+static int check_output_path(const via_options *o, qn_error *err)
 {
-    struct stat sb;
-    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode))
+    struct stat sb, in;
+    if (stat(o->output, &sb) != 0)
+        return QN_OK;
+    if (!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode))
         return qn_error_set(err, QN_EUSAGE, "%s: not a regular file (the output is written to "
-                            "a temporary file renamed over it, which would replace it)", path);
+                            "a temporary file renamed over it, which would replace it)",
+                            o->output);
+    const char *inputs[] = {o->input, o->categories_file, o->attributes_file};
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
+        if (inputs[i] && stat(inputs[i], &in) == 0 && in.st_dev == sb.st_dev &&
+            in.st_ino == sb.st_ino)
+            return qn_error_set(err, QN_EUSAGE, "%s: is also an input (%s); the output would "
+                                "replace it", o->output, inputs[i]);
     return QN_OK;
 }
 
 static int write_output(run *r)
 {
     qn_atomic af;
-    int rc = check_output_path(r->o->output, r->err);
-    if (rc == QN_OK)
-        rc = qn_atomic_open(&af, r->o->output, r->err);
+    int rc = qn_atomic_open(&af, r->o->output, r->err);
     if (rc != QN_OK)
         return rc;
     char *buf = malloc(1 << 20);
@@ -355,6 +362,8 @@ int via_convert(const via_options *o, via_stats *st, qn_error *err)
 {
     memset(st, 0, sizeof *st);
     int rc = check_options(o, err);
+    if (rc == QN_OK) /* before the work, not after it */
+        rc = check_output_path(o, err);
     if (rc != QN_OK)
         return rc;
     run r = {.o = o, .st = st, .err = err, .w = {.file = o->input}};

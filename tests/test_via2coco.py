@@ -792,6 +792,24 @@ def test_output_over_a_device_or_fifo_is_refused(bin_dir, ds):
     assert sorted(p.name for p in ds.iterdir()) == ["a.jpg", "b.png", "c.jpg", "fifo", "v.json"]
 
 
+def test_output_that_is_an_input_is_refused(bin_dir, ds):
+    """-o naming the input (directly, via another path or a link) or the --categories file
+    would replace it with the COCO output: refused before any work, the input intact."""
+    src = dump(ds / "v.json", via2_meta())
+    (ds / "link.json").symlink_to("v.json")
+    cats = ds / "cats.txt"
+    cats.write_text("balloon\n")
+    before = src.read_bytes()
+    for inp, out, extra in [(src, src, ()), (ds / "link.json", ds / "." / "v.json", ()),
+                            (src, cats, ("--categories", cats))]:
+        cp = convert(bin_dir, inp, "-o", out, "--category-attr", "label", *extra)
+        assert cp.returncode == 2
+        named = cats if extra else inp
+        assert cp.stderr == PROG + ": %s: is also an input (%s); the output would replace " \
+            "it\n" % (out, named), cp.stderr
+    assert src.read_bytes() == before and cats.read_text() == "balloon\n"
+
+
 def test_file_size_limit_is_an_error_without_leftovers(bin_dir, ds):
     """Past RLIMIT_FSIZE: one line, exit 3, no temporary left (not killed by SIGXFSZ)."""
     import resource
