@@ -91,6 +91,41 @@ static int open_out(qn_atomic *af, const char *path, qn_error *err)
     return qn_atomic_open(af, path, err);
 }
 
+static int same_file(const char *path, const struct stat *b)
+{
+    struct stat a;
+    return stat(path, &a) == 0 && a.st_dev == b->st_dev && a.st_ino == b->st_ino;
+}
+
+/* Refuses an output in the store's own directories: `--clips DIR/meta.db` would
+ * rename a JSONL over the database. `dir` is the directory the output goes to
+ * (a missing one is left for qn_atomic_open to report). */
+static int outside_store(qn_store *s, const char *dir, const char *what, qn_error *err)
+{
+    struct stat d;
+    char feat[4096];
+    snprintf(feat, sizeof feat, "%s/features", s->dir);
+    if (stat(dir, &d) == 0 && (same_file(s->dir, &d) || same_file(feat, &d)))
+        return qn_error_set(err, QN_EUSAGE, "%s: inside the store %s (exports go elsewhere)",
+                            what, s->dir);
+    return QN_OK;
+}
+
+/* outside_store for a file: checks the directory that holds it. */
+static int file_outside_store(qn_store *s, const char *path, qn_error *err)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = 0;
+    else
+        *slash = 0;
+    return outside_store(s, dir, path, err);
+}
+
 static int finish(qn_atomic *af, int rc, qn_error *err)
 {
     if (rc) {
@@ -157,7 +192,9 @@ static int jsonl_video(qn_store *s, const qn_store_video *v, void *p, qn_error *
 int qn_store_export_jsonl(qn_store *s, const char *out_path, int64_t *n_clips, qn_error *err)
 {
     qn_atomic af;
-    int rc = open_out(&af, out_path, err);
+    int rc = file_outside_store(s, out_path, err);
+    if (!rc)
+        rc = open_out(&af, out_path, err);
     if (rc)
         return rc;
     jsonl_ctx c = {af.fp, 0, 0, 1};
@@ -208,7 +245,9 @@ int qn_store_export_caption_json(qn_store *s, const char *out_path, int raw, int
                                  qn_error *err)
 {
     qn_atomic af;
-    int rc = open_out(&af, out_path, err);
+    int rc = file_outside_store(s, out_path, err);
+    if (!rc)
+        rc = open_out(&af, out_path, err);
     if (rc)
         return rc;
     jsonl_ctx c = {af.fp, 0, raw, 1};
@@ -354,7 +393,9 @@ int qn_store_export_npy(qn_store *s, qn_fset *fs, const char *out_dir, int64_t *
     *n_files = 0;
     if (mkdir(out_dir, 0777) != 0 && errno != EEXIST)
         return qn_error_errno(err, QN_EINPUT, errno, "%s: cannot create", out_dir);
-    int rc = store_fset_refresh(s, fs, err);
+    int rc = outside_store(s, out_dir, out_dir, err);
+    if (!rc)
+        rc = store_fset_refresh(s, fs, err);
     if (rc)
         return rc;
     if (fs->kind == QN_FSET_PER_STEP) {

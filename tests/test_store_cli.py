@@ -261,6 +261,23 @@ def test_export_refuses_fifo_and_survives_file_size_limit(bin_dir, make_store, t
     assert sorted(p.name for p in out.iterdir()) == ["fifo"]
 
 
+def test_export_into_the_store_is_refused(bin_dir, make_store):
+    """`--clips DIR/meta.db` used to rename the JSONL over the database; every export
+    target inside the store's directories is refused and the store stays sound."""
+    d = make_store("a")
+    for args, what in [(("--clips", d / "meta.db"), d / "meta.db"),
+                       (("--captions", d / "features" / "c.json"), d / "features" / "c.json"),
+                       (("--features", "step", "--out", d), d),
+                       (("--features", "step", "--out", d / "features"), d / "features")]:
+        cp = qs(bin_dir, "export", d, *args)
+        assert cp.returncode == 2
+        assert cp.stderr == "quern-store: %s: inside the store %s (exports go elsewhere)\n" % (
+            what, d), cp.stderr
+    assert sorted(p.name for p in (d / "features").iterdir()) == ["clip.qnf", "step.qnf"]
+    cp = qs(bin_dir, "verify", d)
+    assert cp.returncode == 0, cp.stderr
+
+
 def test_init_where_it_cannot(bin_dir, tmp_path):
     """A missing parent is bad usage (2); a directory we may not write, the environment (3)."""
     cp = qs(bin_dir, "init", tmp_path / "no" / "s")
