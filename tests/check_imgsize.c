@@ -227,6 +227,55 @@ START_TEST(exif_malformed_is_ignored)
 }
 END_TEST
 
+/* Random damage to real headers (a JPEG with EXIF, a PNG): flipped, set and cut
+ * bytes. Every outcome is a size or one "b: ..." line, never a read past the buffer
+ * (run under ASan by make check SANITIZE=1). */
+START_TEST(random_damage_never_crashes)
+{
+    unsigned long n;
+    unsigned char *jpg = make_jpeg(40, 24, 0, 1, &n);
+    unsigned char ex[64];
+    size_t exn = exif_payload(ex, 6, 1), wn;
+    unsigned char *w = with_segment(jpg, n, 0xE1, ex, exn, &wn);
+    static const unsigned char png[33] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0,
+                                          13, 'I', 'H', 'D', 'R', 0, 0, 0x07, 0xD0, 0, 0, 0x01,
+                                          0x2C, 8, 2};
+    const unsigned char *src[2] = {w, png};
+    size_t len[2] = {wn < 700 ? wn : 700, sizeof png};
+    unsigned char buf[700];
+    uint32_t r = 12345;
+    int ok = 0;
+    for (int it = 0; it < 20000; it++) {
+        int k = it & 1;
+        memcpy(buf, src[k], len[k]);
+        size_t m = len[k];
+        for (int j = 0, nm = 1 + (int)((r >> 8) % 4); j < nm; j++) {
+            r = r * 1103515245u + 12345u;
+            size_t at = (r >> 8) % m;
+            buf[at] = (r >> 20) & 1 ? (unsigned char)(r >> 24) : buf[at] ^ (1u << ((r >> 4) & 7));
+        }
+        r = r * 1103515245u + 12345u;
+        if ((r >> 16) % 3 == 0)
+            m = (r >> 4) % (m + 1);
+        imgsize_info info;
+        qn_error e;
+        qn_error_clear(&e);
+        int rc = imgsize_probe_mem(buf, m, "b", &info, &e);
+        if (rc == QN_OK) {
+            ck_assert(info.width > 0 && info.height > 0 && info.orientation >= 1 &&
+                      info.orientation <= 8);
+            ok++;
+        } else {
+            ck_assert_int_eq(rc, QN_EINPUT);
+            ck_assert_msg(!strncmp(e.msg, "b: ", 3) && !strchr(e.msg, '\n'), "%s", e.msg);
+        }
+    }
+    ck_assert_int_gt(ok, 1000); /* the damage does not only make garbage */
+    free(w);
+    tjFree(jpg);
+}
+END_TEST
+
 static Suite *imgsize_suite(void)
 {
     Suite *s = suite_create("imgsize");
@@ -237,6 +286,7 @@ static Suite *imgsize_suite(void)
     tcase_add_test(tc, png_ihdr);
     tcase_add_test(tc, broken_headers);
     tcase_add_test(tc, exif_malformed_is_ignored);
+    tcase_add_test(tc, random_damage_never_crashes);
     suite_add_tcase(s, tc);
     return s;
 }
