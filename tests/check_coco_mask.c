@@ -477,6 +477,59 @@ START_TEST(test_bad_strings)
 }
 END_TEST
 
+/* Random strings, mostly of the alphabet: each is refused or gives runs that fit
+ * h*w; an accepted one decodes inside its buffer, and re-encoding the decoded mask
+ * reaches a fixed point (string -> mask -> string -> mask is stable). Merge and IoU
+ * of accepted pairs stay in range. Under ASan (SANITIZE=1) any overrun fails. */
+START_TEST(test_random_strings)
+{
+    uint32_t r = 99;
+    int ok = 0;
+    for (int it = 0; it < 20000; it++) {
+        char str[24];
+        r = r * 1103515245u + 12345u;
+        uint32_t h = 1 + (r >> 8) % 9, w = 1 + (r >> 16) % 9;
+        int n = (int)((r >> 24) % 12);
+        for (int i = 0; i < n; i++) {
+            r = r * 1103515245u + 12345u;
+            str[i] = (r >> 28) == 0 ? (char)(1 + (r >> 8) % 255) : (char)('0' + (r >> 8) % 64);
+        }
+        str[n] = 0;
+        qn_rle a, b;
+        qn_rle_init(&a);
+        qn_rle_init(&b);
+        if (qn_rle_from_string(&a, str, h, w) != QN_OK) {
+            qn_rle_free(&a);
+            continue;
+        }
+        ok++;
+        uint64_t sum = 0;
+        for (size_t i = 0; i < a.m; i++)
+            sum += a.cnts[i];
+        ck_assert_msg(sum <= (uint64_t)h * w, "\"%s\": runs past %ux%u", str, h, w);
+        ck_assert(qn_rle_area(&a) <= (uint64_t)h * w);
+        uint8_t m1[81], m2[81];
+        qn_rle_decode(&a, m1);
+        ck_assert_int_eq(qn_rle_encode(&b, m1, h, w), QN_OK);
+        char *t = qn_rle_to_string(&b);
+        ck_assert_int_eq(qn_rle_from_string(&a, t, h, w), QN_OK);
+        qn_rle_decode(&a, m2);
+        ck_assert_msg(!memcmp(m1, m2, (size_t)h * w), "\"%s\" -> \"%s\" decodes otherwise", str, t);
+        free(t);
+        qn_rle pair[2] = {a, b}, u;
+        qn_rle_init(&u);
+        ck_assert_int_eq(qn_rle_merge(&u, pair, 2, it & 1), QN_OK);
+        double iou;
+        ck_assert_int_eq(qn_rle_iou(&a, 1, &b, 1, NULL, &iou), QN_OK);
+        ck_assert(iou == 1.0 || (iou == 0.0 && qn_rle_area(&a) == 0)); /* same mask */
+        qn_rle_free(&u);
+        qn_rle_free(&a);
+        qn_rle_free(&b);
+    }
+    ck_assert_int_gt(ok, 2000);
+}
+END_TEST
+
 START_TEST(test_bad_geometry)
 {
     qn_rle r, two[2];
@@ -693,6 +746,7 @@ Suite *coco_mask_suite(void)
     tc = tcase_create("Bad input");
     tcase_add_test(tc, test_bad_strings);
     tcase_add_test(tc, test_bad_geometry);
+    tcase_add_test(tc, test_random_strings);
     suite_add_tcase(s, tc);
     tc = tcase_create("Golden");
     tcase_set_timeout(tc, 60);
