@@ -15,6 +15,8 @@
 PREFIX ?= /usr/local
 CC ?= cc
 NVCC ?= nvcc
+# sm_90 (H100/H200) machine code plus PTX for anything newer; override for other GPUs.
+CUDA_ARCH ?= -gencode arch=compute_90,code=[sm_90,compute_90]
 PYTHON ?= $(if $(wildcard .venv/bin/python3),.venv/bin/python3,python3)
 
 CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
@@ -83,7 +85,7 @@ $(B)/obj/%.o: %.c
 
 $(B)/obj/%.cu.o: %.cu
 	@mkdir -p $(@D)
-	$(NVCC) -O3 -std=c++17 -I. -Icommon -Xcompiler -Wall,-Wextra,-Werror,-fPIC -c -o $@ $<
+	$(NVCC) -O3 -std=c++17 $(CUDA_ARCH) -I. -Icommon -Xcompiler -Wall,-Wextra,-Werror,-fPIC -c -o $@ $<
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 

@@ -9,10 +9,14 @@ DEBS="build-essential pkg-config libjansson-dev libturbojpeg0-dev libspng-dev li
 libdeflate-dev zlib1g-dev libsqlite3-dev sqlite3 libavformat-dev libavcodec-dev libavutil-dev
 libswscale-dev check ffmpeg libopenblas-dev python3 python3-venv python3-pip time"
 PIPS="numpy pycocotools pytest pillow"
+# Debian packages only the benchmarks need (torch for the CNN peer, /usr/bin/python3).
+BENCH_DEBS="python3-torch hyperfine time"
 BENCH_PIPS="opencv-python-headless cityscapesscripts mmengine mmcv-lite webvtt-py"
 
+want_debs="$DEBS"
+[ "${1:-}" = "--bench" ] && want_debs="$DEBS $BENCH_DEBS"
 missing=""
-for p in $DEBS; do
+for p in $want_debs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
         missing="$missing $p"
 done
