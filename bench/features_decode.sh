@@ -53,15 +53,15 @@ trap 'rm -rf "$T"' EXIT INT TERM
 run() {
     name=$1
     shift
-    /usr/bin/time -f "%e %U %S" -o "$T/time" "$@" > /dev/null 2> "$T/err" ||
+    /usr/bin/time -f "%e %U %S" -o "$T/time" "$@" > "$T/$name.out" 2> "$T/err" ||
         { echo "features_decode.sh: failed: $*" >&2; cat "$T/err" >&2; exit 1; }
     awk '{ printf "%.3f %.3f\n", $1, $2 + $3 }' "$T/time" >> "$T/$name"
 }
 round() {
-    run ff2d ffmpeg -nostdin -v error -threads "$J" -i "$V" -vf "fps=1,scale=$W2:$H2" \
-        -pix_fmt rgb24 -f rawvideo -
-    run ff3d ffmpeg -nostdin -v error -threads "$J" -i "$V" \
-        -vf "fps=24,scale=$W3:$H3,crop=112:112:$X3:$Y3" -pix_fmt rgb24 -f rawvideo -
+    run ff2d sh -c 'ffmpeg -nostdin -v error -threads "$1" -i "$2" -vf "$3" -pix_fmt rgb24 \
+        -f rawvideo - > /dev/null' sh "$J" "$V" "fps=1,scale=$W2:$H2"
+    run ff3d sh -c 'ffmpeg -nostdin -v error -threads "$1" -i "$2" -vf "$3" -pix_fmt rgb24 \
+        -f rawvideo - > /dev/null' sh "$J" "$V" "fps=24,scale=$W3:$H3,crop=112:112:$X3:$Y3"
     run ours "$TOOL" -j "$J" "$V" - -
 }
 round
@@ -71,7 +71,6 @@ while [ $i -lt "$RUNS" ]; do
     round
     i=$((i + 1))
 done
-"$TOOL" -j "$J" "$V" - - > "$T/counts"
 
 # median of column $2 of file $1
 med() { awk -v c="$2" '{ print $c }' "$1" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
@@ -79,7 +78,7 @@ f2=$(med "$T/ff2d" 1) f3=$(med "$T/ff3d" 1) q=$(med "$T/ours" 1)
 c2=$(med "$T/ff2d" 2) c3=$(med "$T/ff3d" 2) cq=$(med "$T/ours" 2)
 dur=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$V")
 echo "video: $V (${W}x${H}, ${dur} s); decoder threads $J; median of $RUNS after 1 warm-up"
-echo "quern frames: $(tr '\n' ';' < "$T/counts")"
+echo "quern frames: $(tr '\n' ';' < "$T/ours.out")"
 awk -v f2="$f2" -v f3="$f3" -v q="$q" -v c2="$c2" -v c3="$c3" -v cq="$cq" -v d="$dur" 'BEGIN {
     printf "%-44s %8s %8s %10s\n", "run", "wall s", "cpu s", "x realtime"
     printf "%-44s %8.2f %8.2f %10.1f\n", "ffmpeg fps=1 scale 2D (HowTo100M run 1)", f2, c2, d / f2

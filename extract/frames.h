@@ -40,7 +40,8 @@ enum fr_hw {
 };
 
 typedef struct fr_opts {
-    int threads;    /* decoder threads; 0 = FFmpeg's automatic choice */
+    int threads;    /* decoder threads and 3D swscale slice threads (the CLI runs its
+                     * scale filter threaded too); 0 = FFmpeg's automatic choice */
     int want_2d;    /* produce the 1 fps stream (default 1) */
     int want_3d;    /* produce the 24 fps chunk stream (default 1) */
     int fps_2d;     /* 1 */

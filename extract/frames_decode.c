@@ -1,11 +1,12 @@
-/* frames_decode.c — the single decode pass: demux, decode, sample, convert, deliver.
+/* frames_decode.c — the single decode pass: demux, decode, pick, hand over to conversion.
  *
  * One pending frame is kept. When the next frame arrives (or the stream ends)
  * both fps machines say how many output ticks the pending frame fills in their
- * stream; only then, and only if either says "at least one", is it downloaded
- * (GPU) and scaled, once per stream however many ticks it fills. Decoder threads
- * keep decoding the next frames while this thread converts, so on a few cores
- * the conversion mostly overlaps the decode.
+ * stream; only if either says "at least one" is a reference to it queued for
+ * the conversion thread (frames_conv.c), which downloads (GPU) and scales it
+ * once per stream however many ticks it fills. This thread only demuxes, feeds
+ * the decoder's frame threads and picks, so the decoder is never starved while
+ * frames are being scaled.
  *
  * Like the CLI, a packet the decoder rejects is skipped and counted; a read
  * error before the end of the file (truncated or damaged container) fails the
@@ -22,89 +23,26 @@
 
 typedef struct run {
     fr_video *v;
-    const fr_sink *sink;
     fr_stats *st;
     qn_error *err;
+    fr_conv *conv;
     fr_fps f2, f3;
-    AVFrame *pending, *frame, *dl;
+    AVFrame *pending, *frame;
     int has_pending;
-    fr_scaler s2, s3;
-    uint8_t *buf2;         /* w2d*h2d*3 */
-    uint8_t *chunk;        /* chunk_3d*side*side*3 */
-    int in_chunk;          /* frames filled in the current chunk */
-    int64_t idx2, idx3;
     int64_t packets;       /* video packets read */
     int64_t last_ts, last_dur, default_dur;
 } run;
 
-static int deliver_2d(run *r, const AVFrame *sw, int64_t copies)
-{
-    const fr_info *in = &r->v->info;
-    int rc = fr_scaler_run(&r->s2, sw, r->v->path, r->err);
-    if (rc < 0)
-        return rc;
-    size_t row = (size_t)in->w2d * 3;
-    for (int y = 0; y < in->h2d; y++)
-        memcpy(r->buf2 + y * row, r->s2.out->data[0] + (size_t)y * r->s2.out->linesize[0], row);
-    for (int64_t i = 0; i < copies; i++) {
-        rc = r->sink->on_2d ? r->sink->on_2d(r->sink->user, r->idx2, r->buf2, in->w2d, in->h2d)
-                            : QN_OK;
-        if (rc < 0)
-            return rc;
-        r->idx2++;
-    }
-    return QN_OK;
-}
-
-static int flush_chunk(run *r)
-{
-    const fr_info *in = &r->v->info;
-    int n = r->in_chunk;
-    size_t frame_bytes = (size_t)in->side3d * in->side3d * 3;
-    memset(r->chunk + n * frame_bytes, 0, (size_t)(r->v->opts.chunk_3d - n) * frame_bytes);
-    int rc = r->sink->on_3d ? r->sink->on_3d(r->sink->user, r->idx3, r->chunk, n, in->side3d)
-                            : QN_OK;
-    r->idx3++;
-    r->in_chunk = 0;
-    return rc;
-}
-
-static int deliver_3d(run *r, const AVFrame *sw, int64_t copies)
-{
-    const fr_info *in = &r->v->info;
-    int rc = fr_scaler_run(&r->s3, sw, r->v->path, r->err);
-    if (rc < 0)
-        return rc;
-    int side = in->side3d;
-    size_t row = (size_t)side * 3, frame_bytes = row * side;
-    const AVFrame *o = r->s3.out;
-    for (int64_t i = 0; i < copies; i++) {
-        uint8_t *dst = r->chunk + r->in_chunk * frame_bytes;
-        for (int y = 0; y < side; y++)
-            memcpy(dst + y * row,
-                   o->data[0] + (size_t)(y + in->crop_y) * o->linesize[0] + (size_t)in->crop_x * 3,
-                   row);
-        r->st->n3d++;
-        if (++r->in_chunk == r->v->opts.chunk_3d && (rc = flush_chunk(r)) < 0)
-            return rc;
-    }
-    return QN_OK;
-}
-
+/* Hands the pending frame to the conversion thread if a stream outputs it. */
 static int emit(run *r, int64_t k2, int64_t k3)
 {
     if (k2 <= 0 && k3 <= 0)
         return QN_OK;
-    const AVFrame *sw;
-    int rc = fr_hw_download(r->pending, r->dl, &sw, r->v->path, r->err);
-    if (rc < 0)
-        return rc;
-    r->st->converted++;
-    if (k2 > 0 && (rc = deliver_2d(r, sw, k2)) < 0)
-        return rc;
-    if (k3 > 0 && (rc = deliver_3d(r, sw, k3)) < 0)
-        return rc;
-    return QN_OK;
+    AVFrame *f = av_frame_alloc();
+    if (!f)
+        return qn_error_set(r->err, QN_ENOMEM, "%s: out of memory", r->v->path);
+    av_frame_move_ref(f, r->pending);
+    return fr_conv_push(r->conv, f, k2, k3);
 }
 
 static int on_frame(run *r, AVFrame *f)
@@ -143,10 +81,7 @@ static int on_eof(run *r)
     const fr_opts *o = &r->v->opts;
     int64_t k2 = o->want_2d ? fr_fps_eof(&r->f2, fr_fps_tick(&r->f2, end), 1) : 0;
     int64_t k3 = o->want_3d ? fr_fps_eof(&r->f3, fr_fps_tick(&r->f3, end), 1) : 0;
-    int rc = emit(r, k2, k3);
-    if (rc == QN_OK && r->in_chunk > 0)
-        rc = flush_chunk(r);
-    return rc;
+    return emit(r, k2, k3);
 }
 
 static int fail_av(run *r, int averr, const char *what)
@@ -228,7 +163,6 @@ static int decode_all(run *r, AVPacket *pkt)
 static int setup(run *r)
 {
     fr_video *v = r->v;
-    const fr_info *in = &v->info;
     fr_fps_init(&r->f2, v->tb, (AVRational){1, v->opts.fps_2d});
     fr_fps_init(&r->f3, v->tb, (AVRational){1, v->opts.fps_3d});
     AVStream *st = v->fmt->streams[v->stream];
@@ -236,12 +170,7 @@ static int setup(run *r)
     r->default_dur = rate.num > 0 && rate.den > 0 ? av_rescale_q(1, av_inv_q(rate), v->tb) : 1;
     r->pending = av_frame_alloc();
     r->frame = av_frame_alloc();
-    r->dl = av_frame_alloc();
-    r->buf2 = malloc((size_t)in->w2d * in->h2d * 3);
-    r->chunk = malloc((size_t)v->opts.chunk_3d * in->side3d * in->side3d * 3);
-    if (!r->pending || !r->frame || !r->dl || !r->buf2 || !r->chunk ||
-        fr_scaler_init(&r->s2, in->w2d, in->h2d) < 0 ||
-        fr_scaler_init(&r->s3, in->w3d, in->h3d) < 0)
+    if (!r->pending || !r->frame)
         return qn_error_set(r->err, QN_ENOMEM, "%s: out of memory", v->path);
     return QN_OK;
 }
@@ -250,11 +179,6 @@ static void teardown(run *r)
 {
     av_frame_free(&r->pending);
     av_frame_free(&r->frame);
-    av_frame_free(&r->dl);
-    fr_scaler_free(&r->s2);
-    fr_scaler_free(&r->s3);
-    free(r->buf2);
-    free(r->chunk);
 }
 
 int fr_run(fr_video *v, const fr_sink *sink, fr_stats *st, qn_error *err)
@@ -267,15 +191,18 @@ int fr_run(fr_video *v, const fr_sink *sink, fr_stats *st, qn_error *err)
         return qn_error_set(err, QN_EINTERNAL, "%s: fr_run called twice", v->path);
     v->ran = 1;
     double t0 = qn_now();
-    run r = {.v = v, .sink = sink, .st = st, .err = err};
+    run r = {.v = v, .st = st, .err = err};
     AVPacket *pkt = av_packet_alloc();
     int rc = pkt ? setup(&r) : qn_error_set(err, QN_ENOMEM, "%s: out of memory", v->path);
     if (rc == QN_OK)
+        rc = fr_conv_start(&r.conv, v, sink, err);
+    if (rc == QN_OK)
         rc = decode_all(&r, pkt);
+    if (rc == QN_OK)
+        rc = fr_conv_finish(r.conv, st, err);
+    fr_conv_free(r.conv, err);
     av_packet_free(&pkt);
     teardown(&r);
-    st->n2d = r.idx2;
-    st->chunks3d = r.idx3;
     st->seconds = qn_now() - t0;
     return rc;
 }

@@ -146,6 +146,8 @@ static int open_decoder(fr_video *v, qn_error *err)
         if (hw < 0)
             return hw;
     }
+    if (hw)   /* surfaces held by the pending frame and the conversion queue */
+        v->dec->extra_hw_frames = FR_CONV_DEPTH + 2;
     /* The library default is 1 thread; the CLI picks "auto". Say it explicitly. */
     v->dec->thread_count = hw ? 1 : v->opts.threads;
     v->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;

@@ -38,13 +38,28 @@ typedef struct fr_scaler {
     int src_w, src_h, src_fmt;     /* what sws was made for */
     int cs, range;                 /* colour details last applied */
     int dst_w, dst_h;
+    int threads;                   /* swscale slice threads */
     AVFrame *out;                  /* aligned rgb24 like ff_get_video_buffer */
 } fr_scaler;
 
-int fr_scaler_init(fr_scaler *s, int dst_w, int dst_h);
+int fr_scaler_init(fr_scaler *s, int dst_w, int dst_h, int threads);
 /* Converts `src` (a software frame) to s->out (dst_w x dst_h rgb24). */
 int fr_scaler_run(fr_scaler *s, const AVFrame *src, const char *path, qn_error *err);
 void fr_scaler_free(fr_scaler *s);
+
+/* ---- frames_conv.c: the conversion thread (scale, crop, chunk, call the sink). */
+enum { FR_CONV_DEPTH = 8 };   /* decoded frames queued for conversion at most */
+typedef struct fr_conv fr_conv;
+int fr_conv_start(fr_conv **out, fr_video *v, const fr_sink *sink, qn_error *err);
+/* Queues frame `f` (the queue takes the reference) to be output k2 times in the 2D
+ * stream and k3 times in the 3D stream; waits while the queue is full. Returns
+ * QN_OK or, once the conversion side has failed, its status (f is then freed). */
+int fr_conv_push(fr_conv *c, AVFrame *f, int64_t k2, int64_t k3);
+/* End of stream: pads and delivers the last 3D chunk, waits for the thread, fills
+ * the delivery counts of st; returns the first conversion/sink status. */
+int fr_conv_finish(fr_conv *c, fr_stats *st, qn_error *err);
+/* Stops the thread if still running (dropping queued frames) and frees. NULL ok. */
+void fr_conv_free(fr_conv *c, qn_error *err);
 
 /* ---- frames_hw.c: NVDEC through FFmpeg's cuda hwaccel. */
 /* Tries to attach a CUDA device to `dec` before avcodec_open2. Returns 1 when

@@ -1,6 +1,6 @@
 /* frames_scale.c — libswscale set up the way FFmpeg 5.1's scale filter does it,
  * so our pixels equal `ffmpeg -vf scale=W:H:flags=bicubic -pix_fmt rgb24`:
- *  - SWS_BICUBIC with default parameters, one slice, output straight to rgb24
+ *  - SWS_BICUBIC with default parameters, output straight to rgb24
  *    (format negotiation makes the filter convert and scale in one call);
  *  - yuv420p input gets MPEG-2 chroma siting (src_v_chr_pos 128), which the
  *    filter forces and which plain sws_getContext would not;
@@ -16,9 +16,10 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
-int fr_scaler_init(fr_scaler *s, int dst_w, int dst_h)
+int fr_scaler_init(fr_scaler *s, int dst_w, int dst_h, int threads)
 {
     memset(s, 0, sizeof *s);
+    s->threads = threads;
     s->src_fmt = AV_PIX_FMT_NONE;
     s->cs = -1;
     s->range = -1;
@@ -60,7 +61,7 @@ static int make_sws(fr_scaler *s, const AVFrame *src)
     av_opt_set_int(c, "dsth", s->dst_h, 0);
     av_opt_set_int(c, "dst_format", AV_PIX_FMT_RGB24, 0);
     av_opt_set_int(c, "sws_flags", SWS_BICUBIC, 0);
-    av_opt_set_int(c, "threads", 1, 0);
+    av_opt_set_int(c, "threads", s->threads > 0 ? s->threads : 1, 0);
     av_opt_set_int(c, "src_h_chr_pos", -513, 0);
     av_opt_set_int(c, "src_v_chr_pos", src->format == AV_PIX_FMT_YUV420P ? 128 : -513, 0);
     av_opt_set_int(c, "dst_h_chr_pos", -513, 0);
@@ -111,10 +112,13 @@ int fr_scaler_run(fr_scaler *s, const AVFrame *src, const char *path, qn_error *
         }
     }
     apply_colour(s, src);
-    int h = sws_scale(s->sws, (const uint8_t *const *)src->data, src->linesize, 0,
-                      src->height, s->out->data, s->out->linesize);
-    if (h != s->dst_h)
-        return qn_error_set(err, QN_EINPUT, "%s: scaling a %dx%d frame failed", path,
-                            src->width, src->height);
+    /* sws_scale_frame, not sws_scale: only it spreads slices over the threads, as
+     * vf_scale does; the slices are independent, so the pixels do not change. */
+    int rc = sws_scale_frame(s->sws, s->out, src);
+    if (rc < 0) {
+        char why[512];
+        return qn_error_set(err, QN_EINPUT, "%s: scaling a %dx%d frame failed: %s", path,
+                            src->width, src->height, fr_av_reason(rc, why, sizeof why));
+    }
     return QN_OK;
 }
