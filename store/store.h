@@ -315,6 +315,12 @@ int qn_store_merge(qn_store *s, const char *in_dir, int skip_duplicates,
 
 /* ---- export (each output written atomically: temp file + rename) ------------------- */
 
+/* Progress of the exports: cb(ctx, what, done, total) after each video ("clips",
+ * "captions", "features"), total = the videos with status ok. NULL cb: none (default).
+ * The store keeps the pointers until changed or closed. */
+typedef void (*qn_store_progress_fn)(void *ctx, const char *what, int64_t done, int64_t total);
+void qn_store_set_progress(qn_store *s, qn_store_progress_fn cb, void *ctx);
+
 /* One JSON object per clip and line: {"video":EXT,"index":I,"start":S,"end":E,
  * "raw":...,"clean":...,"filtered":...,"tokens":[...]}; only videos with status ok. */
 int qn_store_export_jsonl(qn_store *s, const char *out_path, int64_t *n_clips, qn_error *err);

@@ -135,16 +135,32 @@ static int finish(qn_atomic *af, int rc, qn_error *err)
     return qn_atomic_commit(af, err);
 }
 
-static int each_ok_video(qn_store *s, int (*fn)(qn_store *, const qn_store_video *, void *,
-                                                qn_error *), void *ctx, qn_error *err)
+void qn_store_set_progress(qn_store *s, qn_store_progress_fn cb, void *ctx)
 {
-    qn_video_iter *it;
+    s->progress = cb;
+    s->progress_ctx = ctx;
+}
+
+/* Calls fn on every video with status ok, reporting progress as `what`. */
+static int each_ok_video(qn_store *s, const char *what,
+                         int (*fn)(qn_store *, const qn_store_video *, void *, qn_error *),
+                         void *ctx, qn_error *err)
+{
+    int64_t total = 0, done = 0;
+    int rc = s->progress ? store_query_int(s, "SELECT count(*) FROM video WHERE status='ok'",
+                                           &total, err)
+                         : QN_OK;
+    qn_video_iter *it = NULL;
     qn_video_filter f = {QN_VIDEO_OK, NULL};
-    int rc = qn_store_video_iter(s, &f, &it, err);
+    if (!rc)
+        rc = qn_store_video_iter(s, &f, &it, err);
     qn_store_video v;
-    int r;
-    while (!rc && (r = qn_store_video_next(it, &v, err)) == 1)
+    int r = 0;
+    while (!rc && (r = qn_store_video_next(it, &v, err)) == 1) {
         rc = fn(s, &v, ctx, err);
+        if (s->progress)
+            s->progress(s->progress_ctx, what, ++done, total);
+    }
     if (!rc && r < 0)
         rc = r;
     qn_store_video_iter_free(it);
@@ -198,7 +214,7 @@ int qn_store_export_jsonl(qn_store *s, const char *out_path, int64_t *n_clips, q
     if (rc)
         return rc;
     jsonl_ctx c = {af.fp, 0, 0, 1};
-    rc = each_ok_video(s, jsonl_video, &c, err);
+    rc = each_ok_video(s, "clips", jsonl_video, &c, err);
     if (n_clips)
         *n_clips = c.n;
     return finish(&af, rc, err);
@@ -252,7 +268,7 @@ int qn_store_export_caption_json(qn_store *s, const char *out_path, int raw, int
         return rc;
     jsonl_ctx c = {af.fp, 0, raw, 1};
     fputc('{', af.fp);
-    rc = each_ok_video(s, caption_video, &c, err);
+    rc = each_ok_video(s, "captions", caption_video, &c, err);
     fputs("\n}\n", af.fp);
     if (n_videos)
         *n_videos = c.n;
@@ -400,7 +416,7 @@ int qn_store_export_npy(qn_store *s, qn_fset *fs, const char *out_dir, int64_t *
         return rc;
     if (fs->kind == QN_FSET_PER_STEP) {
         npy_ctx c = {fs, out_dir, 0};
-        rc = each_ok_video(s, npy_video, &c, err);
+        rc = each_ok_video(s, "features", npy_video, &c, err);
         *n_files = c.n;
         return rc;
     }

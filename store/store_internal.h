@@ -75,6 +75,8 @@ struct qn_store {
     int n_grave, cap_grave;
     store_vocab *vocab;
     char *scratch[4];    /* strings returned by the _get and _find calls (owned) */
+    qn_store_progress_fn progress; /* exports report per video (qn_store_set_progress) */
+    void *progress_ctx;
 };
 
 /* store_db.c */

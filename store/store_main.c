@@ -212,11 +212,25 @@ static int usage_export(const args *a)
     return 0;
 }
 
+/* One bar per export pass, labelled by what it writes. */
+static void export_progress(void *ctx, const char *what, int64_t done, int64_t total)
+{
+    qn_progress *pg = ctx;
+    if (pg->label != what) {
+        qn_progress_finish(pg);
+        qn_progress_start(pg, what, (uint64_t)total, quiet);
+    }
+    qn_progress_update(pg, (uint64_t)done);
+}
+
 static int cmd_export(cmd_ctx *c)
 {
     args *a = c->a;
     int64_t nc = 0, nv = 0, nf = 0;
     int rc = QN_OK;
+    qn_progress pg;
+    qn_progress_start(&pg, "", 0, 1); /* drawn from the first pass on */
+    qn_store_set_progress(c->s, export_progress, &pg);
     if (a->clips)
         rc = qn_store_export_jsonl(c->s, a->clips, &nc, &c->err);
     if (!rc && a->captions)
@@ -230,6 +244,7 @@ static int cmd_export(cmd_ctx *c)
         if (!rc)
             rc = qn_store_export_npy(c->s, fs, a->out, &nf, &c->err);
     }
+    qn_progress_finish(&pg);
     if (!rc && !quiet)
         fprintf(stderr, "%s: exported %lld clips, %lld caption videos, %lld .npy files\n", prog,
                 (long long)nc, (long long)nv, (long long)nf);

@@ -815,13 +815,24 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
+/* Records the progress calls of an export: "what done/total;" each. */
+static void count_progress(void *ctx, const char *what, int64_t done, int64_t total)
+{
+    size_t n = strlen(ctx);
+    snprintf((char *)ctx + n, 256 - n, "%s %lld/%lld;", what, (long long)done, (long long)total);
+}
+
 START_TEST(export_formats)
 {
     build_store(sub("a"), "x", 2);
     qn_store *s = open_store(sub("a"), QN_STORE_READ);
     int64_t n;
+    char calls[256] = "";
+    qn_store_set_progress(s, count_progress, calls);
     OK(qn_store_export_jsonl(s, sub("c.jsonl"), &n, E));
     ck_assert_int_eq(n, 6);
+    ck_assert_str_eq(calls, "clips 1/2;clips 2/2;");
+    qn_store_set_progress(s, NULL, NULL);
     size_t len;
     char *t = slurp(sub("c.jsonl"), &len);
     ck_assert_msg(!strncmp(t, "{\"video\":\"x0\",\"index\":0,\"start\":0,\"end\":1.5,"
