@@ -156,6 +156,84 @@ START_TEST(open_errors_name_the_file)
 }
 END_TEST
 
+/* ---- the decode pass through the API, on a generated video ---- */
+
+static char video[64];
+
+static void make_video(void)
+{
+    snprintf(video, sizeof video, "/tmp/qn_frames_%d.mp4", (int)getpid());
+    char cmd[256];
+    snprintf(cmd, sizeof cmd,
+             "ffmpeg -nostdin -v error -y -f lavfi -i testsrc2=size=160x90:rate=30:duration=2.5 "
+             "-c:v libx264 -pix_fmt yuv420p %s", video);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static void remove_video(void)
+{
+    unlink(video);
+}
+
+typedef struct counter {
+    int n2d, n3d, stop_2d_at, stop_3d_at, last_real;
+    long long sum;
+} counter;
+
+static int count_2d(void *u, int64_t index, const uint8_t *rgb, int w, int h)
+{
+    counter *c = u;
+    ck_assert_int_eq(index, c->n2d);
+    ck_assert_int_eq(w * 1000 + h, 398224);
+    c->sum += rgb[0] + rgb[w * h * 3 - 1];
+    return ++c->n2d == c->stop_2d_at ? QN_EENV : QN_OK;
+}
+
+static int count_3d(void *u, int64_t index, const uint8_t *rgb, int n_real, int side)
+{
+    counter *c = u;
+    ck_assert_int_eq(index, c->n3d);
+    ck_assert_int_eq(side, 112);
+    c->last_real = n_real;
+    c->sum += rgb[0];
+    return ++c->n3d == c->stop_3d_at ? QN_ENOMEM : QN_OK;
+}
+
+START_TEST(run_counts_and_sink_stop)
+{
+    qn_error err;
+    fr_video *v;
+    fr_stats st;
+    /* 2.5 s at 30 fps: 75 decoded; fps=1 -> 3 (2.5 rounds up); fps=24 -> 60 -> 4 chunks */
+    counter c = {0};
+    fr_sink sink = {&c, count_2d, count_3d};
+    qn_error_clear(&err);
+    ck_assert_int_eq(fr_open(&v, video, NULL, &err), QN_OK);
+    const fr_info *in = fr_get_info(v);
+    ck_assert_int_eq(in->w2d * 1000 + in->h2d, 398224);
+    ck_assert_int_eq(in->crop_x * 1000 + in->crop_y, 43000);
+    ck_assert_int_eq(fr_run(v, &sink, &st, &err), QN_OK);
+    ck_assert_int_eq(c.n2d, 3);
+    ck_assert_int_eq(c.n3d, 4);
+    ck_assert_int_eq(c.last_real, 12);
+    ck_assert_int_eq(st.decoded, 75);
+    ck_assert_int_eq(st.n3d, 60);
+    ck_assert_int_eq(st.converted, 60);
+    ck_assert_int_eq(fr_run(v, &sink, &st, &err), QN_EINTERNAL);   /* once per handle */
+    fr_close(v);
+
+    /* a sink that stops: its status comes back, nothing hangs or leaks */
+    for (int k = 0; k < 2; k++) {
+        counter s = {.stop_2d_at = k == 0 ? 2 : 0, .stop_3d_at = k == 1 ? 1 : 0};
+        fr_sink stop = {&s, count_2d, count_3d};
+        qn_error_clear(&err);
+        ck_assert_int_eq(fr_open(&v, video, NULL, &err), QN_OK);
+        ck_assert_int_eq(fr_run(v, &stop, NULL, &err), k == 0 ? QN_EENV : QN_ENOMEM);
+        fr_close(v);
+    }
+}
+END_TEST
+
 Suite *frames_suite(void)
 {
     Suite *s = suite_create("frames");
@@ -167,6 +245,11 @@ Suite *frames_suite(void)
     tc = tcase_create("open");
     tcase_add_test(tc, sizes_like_the_extractor);
     tcase_add_test(tc, open_errors_name_the_file);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("run");
+    tcase_add_unchecked_fixture(tc, make_video, remove_video);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, run_counts_and_sink_stop);
     suite_add_tcase(s, tc);
     return s;
 }
