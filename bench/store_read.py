@@ -314,6 +314,14 @@ def main():
     print(f"quern ClipDataset: {ours / ow:,.0f} clips/s wall, {ours / oc:,.0f} clips/s of CPU "
           f"({ow / a.batches * 1e3:.1f} ms wall, {oc / a.batches * 1e3:.1f} ms CPU per batch of "
           f"{a.batch_size}x{a.n_pair})")
+    # the same without recycled output buffers: a fresh 32 MiB array per batch
+    fresh = qs.ClipDataset(a.store, n_pair=a.n_pair, min_time=a.min_time,
+                           max_words=a.max_words, seed=1, recycle=False)
+    fresh.store
+    fw, fc = timed(fresh.get_batch, a.batches, 5)
+    print(f"quern ClipDataset, recycle=False: {ours / fw:,.0f} clips/s wall, {ours / fc:,.0f} "
+          f"clips/s of CPU ({fw / a.batches * 1e3:.1f} ms wall, {fc / a.batches * 1e3:.1f} ms CPU "
+          f"per batch)")
     ratios = []
     for kind, label, peer in peers:
         pw, pc = timed(peer.batch, a.peer_batches, 6)
@@ -326,6 +334,10 @@ def main():
                       f"(target >= 10x; vs {label}; wall clock)")
         ratios.append(f"ratio training_reads{tag}_cpu: {(ours / oc) / (theirs / pc):.1f}x "
                       f"(target >= 10x; vs {label}; CPU time, steadier on a shared machine)")
+        if not tag:
+            ratios.append(f"ratio training_reads_no_recycle_cpu: "
+                          f"{(ours / fc) / (theirs / pc):.1f}x (target >= 10x; vs {label}; "
+                          f"CPU time, a fresh output array per batch)")
     print("\n".join(ratios))
     return 0
 
