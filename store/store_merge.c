@@ -215,6 +215,39 @@ static int attach(qn_store *s, const char *in_dir, qn_error *err)
     return rc;
 }
 
+/* Whether a store of this uuid was merged before (bound, not spliced into the SQL:
+ * open checks the uuid's form today, this does not depend on it). */
+static int already_merged(qn_store *s, const char *uuid, int64_t *seen, qn_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = store_prepare(s, "SELECT count(*) FROM merged_store WHERE uuid=?1", &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        *seen = sqlite3_column_int64(st, 0);
+    else
+        rc = store_sql_err(s, r, err, "merge");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Merge copies rows and mappings as they are, so a damaged input (rows shared or past
+ * the end, bad token ids, an infinite clip end) would damage the output: verify it
+ * first and refuse it, naming the first problem. */
+static int sound_input(qn_store *in, const char *in_dir, qn_error *err)
+{
+    qn_error ve;
+    qn_error_clear(&ve);
+    int64_t n = 0;
+    int rc = qn_store_verify(in, NULL, NULL, &n, &ve);
+    if (n)
+        return qn_error_set(err, QN_EINPUT, "%s: not merged: verify finds %lld problem%s "
+                            "(first: %s)", in_dir, (long long)n, n == 1 ? "" : "s", ve.msg);
+    return rc ? qn_error_set(err, rc, "%s", ve.msg) : QN_OK;
+}
+
 int qn_store_merge(qn_store *s, const char *in_dir, int skip_duplicates, qn_merge_result *res,
                    qn_error *err)
 {
@@ -233,14 +266,14 @@ int qn_store_merge(qn_store *s, const char *in_dir, int skip_duplicates, qn_merg
         return qn_error_set(err, QN_EUSAGE, "%s: cannot merge a store into itself", in_dir);
     }
     int64_t seen = 0;
-    char sql[128];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM merged_store WHERE uuid='%s'", in->uuid);
-    rc = store_query_int(s, sql, &seen, err);
+    rc = already_merged(s, in->uuid, &seen, err);
     if (!rc && seen) {
         res->already_merged = 1;
         qn_store_close(in);
         return QN_OK;
     }
+    if (!rc)
+        rc = sound_input(in, in_dir, err);
     if (!rc)
         rc = attach(s, in_dir, err);
     if (rc) {

@@ -1108,6 +1108,41 @@ START_TEST(verify_finds_shared_rows_and_bad_links)
 }
 END_TEST
 
+/* Merge refuses an input that verify finds damaged (it would copy the damage into
+ * a sound store); a store whose uuid is not a UUID is refused at open. */
+START_TEST(merge_refuses_damaged_and_odd_inputs)
+{
+    build_store(sub("a"), "a", 2);
+    build_store(sub("b"), "b", 2);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "cp -r %s %s", sub("b"), sub("bad"));
+    ck_assert_int_eq(system(cmd), 0);
+    sql(sub("bad/meta.db"), "UPDATE video_rows SET first_row=5 WHERE video_id=2;");
+    qn_store *s = open_store(sub("odd"), QN_STORE_WRITE | QN_STORE_CREATE);
+    qn_store_close(s);
+    sql(sub("odd/meta.db"), "UPDATE store_info SET value='x'' OR ''1''=''1' WHERE key='uuid';");
+
+    s = open_store(sub("out"), QN_STORE_WRITE | QN_STORE_CREATE);
+    qn_merge_result r;
+    OK(qn_store_merge(s, sub("a"), 0, &r, E));
+    qn_error e;
+    qn_error_clear(&e);
+    expect_fail(qn_store_merge(s, sub("bad"), 0, &r, &e), &e, QN_EINPUT,
+                "bad: not merged: verify finds 1 problem (first: ");
+    ck_assert_msg(strstr(e.msg, "set ps video 2 rows [5, 15) overlap rows of another video"),
+                  "%s", e.msg);
+    qn_error_clear(&e);
+    expect_fail(qn_store_merge(s, sub("odd"), 0, &r, &e), &e, QN_EINPUT,
+                "store_info has no valid uuid");
+    int64_t np;
+    OK(qn_store_verify(s, NULL, NULL, &np, E));
+    qn_store_stats st;
+    OK(qn_store_stats_get(s, &st, E));
+    ck_assert_int_eq(st.n_videos, 2); /* a's only */
+    qn_store_close(s);
+}
+END_TEST
+
 /* ---- environment: disk full, read-only directory ---- */
 
 static void snapshot(const char *dir, int64_t out[3])
@@ -1353,6 +1388,7 @@ Suite *store_suite(void)
     tcase_set_timeout(bad, 120);
     tcase_add_test(bad, bad_stores_refused);
     tcase_add_test(bad, verify_finds_shared_rows_and_bad_links);
+    tcase_add_test(bad, merge_refuses_damaged_and_odd_inputs);
     tcase_add_test(bad, disk_full_leaves_store_unchanged);
     tcase_add_test(bad, read_only_directory);
     tcase_add_test(bad, readers_during_writes);
