@@ -305,7 +305,8 @@ int qn_store_vacuum(qn_store *s, qn_error *err);
  * and must agree (kind, dim, dtype, rate, model, weights) or the merge is refused;
  * vocabularies must be equal or one empty. A video ext_id present in both is QN_EINPUT
  * naming it, unless skip_duplicates (then it and its clips/rows are skipped and counted).
- * A store already merged (same uuid) is skipped (res->already_merged = 1). */
+ * A store already merged (same uuid) is skipped (res->already_merged = 1); one that
+ * qn_store_verify finds damaged is refused (QN_EINPUT naming its first problem). */
 typedef struct qn_merge_result {
     int64_t videos, clips, rows, skipped_duplicates;
     int already_merged;

@@ -27,7 +27,7 @@ static const char usage_text[] =
     "  merge OUT IN...           merge shard stores IN into OUT (created if absent), ids\n"
     "                            remapped; a video id present twice is an error unless\n"
     "                            --skip-duplicates (then exit 1); a store already merged is\n"
-    "                            skipped\n"
+    "                            skipped, one that fails verify is refused\n"
     "  export DIR [--clips F.jsonl] [--captions caption.json [--raw]]\n"
     "             [--features SET --out OUTDIR]\n"
     "                            clips as JSONL, captions as HowTo100M caption.json (filtered\n"
