@@ -847,9 +847,8 @@ class ClipDataset(_DatasetBase):
         32 MiB, and mapping and zeroing fresh pages for it costs about as much as pooling.
         Up to 3 buffers are kept, so a loop holding the previous batch still recycles."""
         if self.recycle:
-            for buf in self._spare:
-                # 3 references: the list, `buf`, getrefcount's argument
-                if buf.shape == shape and buf.dtype == self.dtype and sys.getrefcount(buf) <= 3:
+            for buf, refs in zip(self._spare, _refcounts(self._spare)):
+                if refs <= _ONLY_LISTED and buf.shape == shape and buf.dtype == self.dtype:
                     return buf
         buf = np.empty(shape, self.dtype)
         if self.recycle:
@@ -900,6 +899,16 @@ class ClipDataset(_DatasetBase):
             "index": idx,
             "video_id": [st.videos["ext_id"][p] for p in vpos],
         }
+
+
+def _refcounts(objs):
+    """sys.getrefcount of each object of a list, all taken the same way, so that the count
+    of an object only the list holds (_ONLY_LISTED) is measured rather than assumed (what
+    the interpreter's own temporaries add differs between Python versions)."""
+    return [sys.getrefcount(o) for o in objs]
+
+
+_ONLY_LISTED = _refcounts([np.empty(0)])[0]
 
 
 class VideoBatchSampler(_SamplerBase):
