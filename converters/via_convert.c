@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "imgsize.h"
 #include "qn_atomic.h"
@@ -296,8 +297,21 @@ static int check_options(const via_options *o, qn_error *err)
 static int check_output_path(const via_options *o, qn_error *err)
 {
     struct stat sb, in;
-    if (stat(o->output, &sb) != 0)
-        return QN_OK;
+    if (stat(o->output, &sb) != 0) { /* a new file: its directory must take it, now */
+        char *tmp = strdup(o->output);
+        if (!tmp)
+            return qn_error_set(err, QN_ENOMEM, "out of memory");
+        const char *dir = dirname(tmp);
+        int rc = QN_OK;
+        if (stat(dir, &sb) != 0)
+            rc = qn_error_errno(err, QN_EINPUT, errno, "%s: cannot create output", o->output);
+        else if (!S_ISDIR(sb.st_mode))
+            rc = qn_error_errno(err, QN_EINPUT, ENOTDIR, "%s: cannot create output", o->output);
+        else if (access(dir, W_OK | X_OK) != 0)
+            rc = qn_error_errno(err, QN_EINPUT, errno, "%s: cannot create output", o->output);
+        free(tmp);
+        return rc;
+    }
     if (!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode))
         return qn_error_set(err, QN_EUSAGE, "%s: not a regular file (the output is written to "
                             "a temporary file renamed over it, which would replace it)",

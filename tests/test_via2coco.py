@@ -776,6 +776,15 @@ def test_unwritable_output_dir(bin_dir, ds):
     src = dump(ds / "v.json", via2_meta())
     cp = convert(bin_dir, src, "-o", ds / "no" / "such" / "o.json", "--class", "x")
     assert cp.returncode in (2, 3) and str(ds / "no" / "such" / "o.json") in cp.stderr
+    # said before any image is read (an image dir that does not exist is not reached)
+    cp = convert(bin_dir, src, "-o", ds / "no" / "o.json", "--class", "x", "--image-dir", ds / "x")
+    assert cp.returncode == 2
+    assert cp.stderr == PROG + ": %s: cannot create output: No such file or directory\n" % (
+        ds / "no" / "o.json")
+    cp = convert(bin_dir, src, "-o", ds / "v.json" / "o.json", "--class", "x")
+    assert cp.returncode == 2
+    assert cp.stderr == PROG + ": %s: cannot create output: Not a directory\n" % (
+        ds / "v.json" / "o.json")
 
 
 def test_output_over_a_device_or_fifo_is_refused(bin_dir, ds):
