@@ -126,6 +126,13 @@ static int file_outside_store(qn_store *s, const char *path, qn_error *err)
     return outside_store(s, dir, path, err);
 }
 
+/* A top-level export file: outside the store, then open_out. */
+static int open_export(qn_store *s, qn_atomic *af, const char *path, qn_error *err)
+{
+    int rc = file_outside_store(s, path, err);
+    return rc ? rc : open_out(af, path, err);
+}
+
 static int finish(qn_atomic *af, int rc, qn_error *err)
 {
     if (rc) {
@@ -208,9 +215,7 @@ static int jsonl_video(qn_store *s, const qn_store_video *v, void *p, qn_error *
 int qn_store_export_jsonl(qn_store *s, const char *out_path, int64_t *n_clips, qn_error *err)
 {
     qn_atomic af;
-    int rc = file_outside_store(s, out_path, err);
-    if (!rc)
-        rc = open_out(&af, out_path, err);
+    int rc = open_export(s, &af, out_path, err);
     if (rc)
         return rc;
     jsonl_ctx c = {af.fp, 0, 0, 1};
@@ -261,9 +266,7 @@ int qn_store_export_caption_json(qn_store *s, const char *out_path, int raw, int
                                  qn_error *err)
 {
     qn_atomic af;
-    int rc = file_outside_store(s, out_path, err);
-    if (!rc)
-        rc = open_out(&af, out_path, err);
+    int rc = open_export(s, &af, out_path, err);
     if (rc)
         return rc;
     jsonl_ctx c = {af.fp, 0, raw, 1};
