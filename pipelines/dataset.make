@@ -5,7 +5,9 @@
 #   out/coco/via_sample.json                          quern-via2coco (VIA 2 project)
 #   out/coco/instancesonly_filtered_gtFine_val.json   quern-cityscapes2coco
 #   out/clips.jsonl, out/caption.json                 quern-store export
-#   out/store/                                        quern-clips: videos, clips, captions
+#   out/store/                                        quern-store vocab import (a tiny sample
+#                                                     word2vec file), then quern-clips: videos,
+#                                                     clips, captions, token ids
 #                                                     quern-features: only when WEIGHTS_2D
 #                                                     and WEIGHTS_3D name safetensors files
 # Each step is a file target, so a second `make dataset` redoes nothing; the store
@@ -32,7 +34,8 @@ $(OUT)/coco/instancesonly_filtered_gtFine_val.json: $(BIN)/quern-cityscapes2coco
 
 $(OUT)/store/.clips.done: $(BIN)/quern-clips $(BIN)/quern-store $(wildcard $(SAMPLE)/videos/*)
 	@mkdir -p $(OUT)
-	@[ -f $(OUT)/store/meta.db ] || $(BIN)/quern-store init $(OUT)/store
+	@[ -f $(OUT)/store/meta.db ] || { $(BIN)/quern-store init $(OUT)/store && \
+	  $(BIN)/quern-store vocab import $(OUT)/store $(SAMPLE)/vocab.bin; }
 	$(BIN)/quern-clips --store $(OUT)/store $(SAMPLE)/videos
 	@touch $@
 
