@@ -332,7 +332,9 @@ int qn_store_export_caption_json(qn_store *s, const char *out_path, int raw, int
 /* Features as .npy (version 1.0, '<f2' or '<f4', C order). Per-step sets: one file per video
  * with status ok, OUT_DIR/EXT.npy of shape (rows, dim) (the HowTo100M extractor's layout).
  * Per-clip and per-item sets: one file OUT_DIR/SET.npy of shape (rows, dim) in clip-id / row
- * order (per-clip: plus OUT_DIR/SET.clips.txt listing "EXT INDEX" per row). */
+ * order (per-clip: plus OUT_DIR/SET.clips.txt listing "EXT INDEX" per row). All or none:
+ * files are staged in OUT_DIR/.quern-export.XXXXXX and moved in only when every one is
+ * written; video ids become file names with '/', '%' and a leading '.' percent-encoded. */
 int qn_store_export_npy(qn_store *s, qn_fset *fs, const char *out_dir, int64_t *n_files,
                         qn_error *err);
 

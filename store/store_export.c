@@ -1,12 +1,15 @@
 /* store_export.c — exports for tools outside quern: clips as JSONL, HowTo100M caption.json,
  * and features as .npy (the per-video layout of HowTo100M's extractor). Every output file is
  * written through qn_atomic, so a failure leaves no partial file. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "qn_atomic.h"
 #include "store_internal.h"
@@ -403,6 +406,93 @@ static int npy_clips(qn_store *s, qn_fset *fs, const char *dir, int64_t *n_files
     return rc;
 }
 
+/* ---- staging: a failed .npy export leaves OUT_DIR as it was ----
+ * The files are written into OUT_DIR/.quern-export.XXXXXX (each through qn_atomic),
+ * moved into OUT_DIR only when all of them are written, removed otherwise. */
+
+static int names_of(const char *dir, char ***names, size_t *n)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    size_t cap = 0;
+    struct dirent *e;
+    int rc = 0;
+    while (!rc && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 256;
+            char **v = realloc(*names, cap * sizeof *v);
+            if (!v) {
+                rc = -1;
+                break;
+            }
+            *names = v;
+        }
+        if (!((*names)[*n] = strdup(e->d_name)))
+            rc = -1;
+        else
+            (*n)++;
+    }
+    closedir(d);
+    return rc;
+}
+
+/* ok: moves every staged file into out_dir (fsync'd); else removes them. Then the
+ * staging directory goes. */
+static int unstage(const char *stage, const char *out_dir, int ok, qn_error *err)
+{
+    char **names = NULL;
+    size_t n = 0;
+    int rc = names_of(stage, &names, &n) ? qn_error_set(err, QN_ENOMEM, "%s: out of memory "
+                                                         "listing the export", stage)
+                                         : QN_OK;
+    char from[4096], to[4096];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(from, sizeof from, "%s/%s", stage, names[i]);
+        snprintf(to, sizeof to, "%s/%s", out_dir, names[i]);
+        if (ok && !rc && rename(from, to) != 0)
+            rc = qn_error_errno(err, QN_EENV, errno, "%s: cannot move into place", to);
+        if (!ok || rc)
+            unlink(from);
+        free(names[i]);
+    }
+    free(names);
+    rmdir(stage);
+    int fd = ok && !rc ? open(out_dir, O_RDONLY | O_DIRECTORY) : -1;
+    if (fd >= 0) { /* the renames, durable like every other output */
+        fsync(fd);
+        close(fd);
+    }
+    return rc;
+}
+
+static int export_npy_into(qn_store *s, qn_fset *fs, const char *dir, int64_t *n_files,
+                           qn_error *err)
+{
+    int rc = QN_OK;
+    if (fs->kind == QN_FSET_PER_STEP) {
+        npy_ctx c = {fs, dir, 0};
+        rc = each_ok_video(s, "features", npy_video, &c, err);
+        *n_files = c.n;
+        return rc;
+    }
+    if (fs->kind == QN_FSET_PER_CLIP)
+        return npy_clips(s, fs, dir, n_files, err);
+    const void *rows = NULL;
+    int64_t n = fs->committed;
+    if (n)
+        rc = store_featfile_rows(fs, 0, n, &rows, err);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.npy", dir, fs->name);
+    if (!rc)
+        rc = write_npy(path, fs, rows, n, err);
+    if (!rc)
+        *n_files = 1;
+    return rc;
+}
+
 int qn_store_export_npy(qn_store *s, qn_fset *fs, const char *out_dir, int64_t *n_files,
                         qn_error *err)
 {
@@ -410,30 +500,26 @@ int qn_store_export_npy(qn_store *s, qn_fset *fs, const char *out_dir, int64_t *
     if (!n_files)
         n_files = &dummy;
     *n_files = 0;
-    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST)
+    int made = mkdir(out_dir, 0777) == 0;
+    if (!made && errno != EEXIST)
         return qn_error_errno(err, QN_EINPUT, errno, "%s: cannot create", out_dir);
+    char stage[3072]; /* + "/" + a file name still fits the 4096-byte paths below */
     int rc = outside_store(s, out_dir, out_dir, err);
+    if (!rc && snprintf(stage, sizeof stage, "%s/.quern-export.XXXXXX", out_dir) >=
+                   (int)sizeof stage)
+        rc = qn_error_set(err, QN_EUSAGE, "%s: path too long", out_dir);
     if (!rc)
         rc = store_fset_refresh(s, fs, err);
-    if (rc)
-        return rc;
-    if (fs->kind == QN_FSET_PER_STEP) {
-        npy_ctx c = {fs, out_dir, 0};
-        rc = each_ok_video(s, "features", npy_video, &c, err);
-        *n_files = c.n;
-        return rc;
+    if (!rc && !mkdtemp(stage))
+        rc = qn_error_errno(err, QN_EINPUT, errno, "%s: cannot write into it", out_dir);
+    else if (!rc) {
+        rc = export_npy_into(s, fs, stage, n_files, err);
+        rc = unstage(stage, out_dir, rc == QN_OK, err) ?: rc;
     }
-    if (fs->kind == QN_FSET_PER_CLIP)
-        return npy_clips(s, fs, out_dir, n_files, err);
-    const void *rows = NULL;
-    int64_t n = fs->committed;
-    if (n)
-        rc = store_featfile_rows(fs, 0, n, &rows, err);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s.npy", out_dir, fs->name);
-    if (!rc)
-        rc = write_npy(path, fs, rows, n, err);
-    if (!rc)
-        *n_files = 1;
+    if (rc) {
+        *n_files = 0;
+        if (made)
+            rmdir(out_dir); /* ours, and empty again */
+    }
     return rc;
 }

@@ -259,6 +259,22 @@ def test_export_refuses_fifo_and_survives_file_size_limit(bin_dir, make_store, t
     assert cp.stderr.endswith(": File too large\n") and cp.stderr.count("\n") == 1
     assert str(out / "c.jsonl") in cp.stderr
     assert sorted(p.name for p in out.iterdir()) == ["fifo"]
+    # .npy exports are staged: clip.clips.txt was written, clip.npy (57 KB) was not,
+    # so neither appears, the staging directory is gone and what was there stays
+    (out / "old.npy").write_bytes(b"old")
+    cp = qs(bin_dir, "export", d, "--features", "clip", "--out", out,
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+    assert cp.returncode == 3, cp.stderr
+    assert cp.stderr.endswith("/clip.npy: cannot write output: File too large\n")
+    assert sorted(p.name for p in out.iterdir()) == ["fifo", "old.npy"]
+    cp = qs(bin_dir, "export", d, "--features", "clip", "--out", out / "new",
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+    assert cp.returncode == 3 and not (out / "new").exists()  # made by the run, removed
+    cp = qs(bin_dir, "export", d, "--features", "clip", "--out", out)
+    assert cp.returncode == 0, cp.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["clip.clips.txt", "clip.npy", "fifo",
+                                                     "old.npy"]
+    assert np.load(out / "clip.npy").shape == (450, DIM_CLIP)
 
 
 def run_on_pty(argv):
