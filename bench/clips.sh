@@ -15,6 +15,10 @@
 # (b) bench/clips_parse.sh (WebVTT parse+clean vs webvtt-py) if it exists.
 # Env: QUERN_BENCH_DIR (/tmp/quern-bench), QUERN_BENCH_JSON_VIDEOS (1200000: the full size;
 #      0 skips the full-size run), QUERN_BENCH_PEER_VIDEOS (20000), QUERN_BENCH_SKIP_PARSE=1.
+# Figures (2 shared cores, load ~9, 2026-11-27): 20k videos (2.2 M clips, 91 MB): quern 18.0 s
+# wall / 4.3 s CPU / 32 MB RSS, peer 42.4 s / 10.3 s / 477 MB -> 2.4x. SQLite is ~58% of our
+# CPU profile (the peer pays it too), so 10x is out of reach with one SQLite row per clip.
+# Full size, 1.2 M videos (132 M clips, 5.4 GB): 833 s wall, 285 s CPU, peak RSS 150 MB.
 # The full-size run writes a ~20 GB store and takes long on 2 shared cores (about 10 min per
 # 10 M clips of CPU here); pick a smaller QUERN_BENCH_JSON_VIDEOS to try it quickly.
 set -eu
