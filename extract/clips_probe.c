@@ -175,7 +175,7 @@ static int lang_matches(const AVStream *st, const char *lang)
 }
 
 /* The stream to use: the first text subtitle stream in lang, else the first without a
- * language tag, else -1. */
+ * language tag (or "und": MP4 tags every track, "und" when nobody said), else -1. */
 static int pick_sub(AVFormatContext *fc, const char *lang)
 {
     int untagged = -1;
@@ -185,7 +185,8 @@ static int pick_sub(AVFormatContext *fc, const char *lang)
             continue;
         if (lang_matches(st, lang))
             return (int)i;
-        if (untagged < 0 && !av_dict_get(st->metadata, "language", NULL, 0))
+        const AVDictionaryEntry *e = av_dict_get(st->metadata, "language", NULL, 0);
+        if (untagged < 0 && (!e || !strcmp(e->value, "und") || !e->value[0]))
             untagged = (int)i;
     }
     return untagged;
@@ -209,7 +210,24 @@ static void add_text(cap_track *t, const char *path, double start, double end, c
         cap_track_warn(t, "%s (embedded subtitle at %.3f s), cue skipped", e.msg, start);
         return;
     }
-    cap_track_add(t, start, end, u, ulen, ass ? CAP_SRC_ASS : CAP_SRC_PLAIN, 0);
+    /* ASS hard line breaks (\N, \n) back to real ones, so the cue's lines stay lines (the
+     * YouTube rolling-caption layout is recognised line by line) */
+    char *lines = ass ? malloc(ulen + 1) : NULL;
+    size_t n = 0;
+    if (lines) {
+        for (size_t i = 0; i < ulen; i++) {
+            if (u[i] == '\\' && i + 1 < ulen && (u[i + 1] == 'N' || u[i + 1] == 'n')) {
+                lines[n++] = '\n';
+                i++;
+            } else {
+                lines[n++] = u[i];
+            }
+        }
+        lines[n] = '\0';
+    }
+    cap_track_add(t, start, end, lines ? lines : u, lines ? n : ulen,
+                  ass ? CAP_SRC_ASS : CAP_SRC_PLAIN, 0);
+    free(lines);
     if (owned)
         free(u);
 }

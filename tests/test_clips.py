@@ -801,3 +801,35 @@ def test_real_subtitle_files_as_sidecars(bin_dir, tmp_path, media):
             row = videos(tmp_path / "c")[p.stem]
             assert row["status"] == "ok", row
             assert json.loads(row["meta_json"])["captions"].startswith("csv ")
+
+
+@needs_ffmpeg
+def test_embedded_youtube_rolling(bin_dir, tmp_path):
+    """The sample's YouTube automatic captions muxed as a webvtt stream (webm) and a mov_text
+    stream (mp4, language "und"): FFmpeg's decoders drop the word timings and hand the lines
+    over joined by \\N; quern still merges the rolling layout, each line once, like the
+    sidecar."""
+    vtt = ROOT / "data/sample/videos/qnSample0001.en.vtt"
+    d = tmp_path / "in"
+    d.mkdir()
+    src = ["-f", "lavfi", "-i", "testsrc=size=32x32:rate=5:duration=36", "-i", vtt]
+    ffmpeg(*src, "-c:v", "libvpx-vp9", "-deadline", "realtime", "-c:s", "webvtt", d / "w.webm")
+    ffmpeg(*src, *h264(), "-c:s", "mov_text", d / "m.mp4")
+    side = tmp_path / "side"
+    side.mkdir()
+    shutil.copy(ROOT / "data/sample/videos/qnSample0001.mp4", side / "s.mp4")
+    shutil.copy(vtt, side / "s.en.vtt")
+    store = tmp_path / "st"
+    qc(bin_dir, "--store", store, d, side, check=True)
+    want = [c[2] for c in clips(store, "s")]
+    assert len(want) == 11
+    for name in ("w", "m"):
+        v = videos(store)[name]
+        assert v["status"] == "ok", v
+        meta = json.loads(v["meta_json"])
+        assert meta["rolling"] is True
+        c = clips(store, name)
+        assert [x[2] for x in c] == want, name
+        assert all(x[1] <= y[0] + 1e-9 for x, y in zip(c, c[1:]))
+    assert json.loads(videos(store)["m"]["meta_json"])["captions"] == \
+        "embedded mov_text stream #1 und"
