@@ -88,7 +88,10 @@ int store_featfile_create(qn_store *s, qn_fset *fs, qn_error *err)
     snprintf(dir, sizeof dir, "%s/features", s->dir);
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return qn_error_errno(err, QN_EENV, errno, "%s: cannot create", dir);
-    int fd = open(fs->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    /* the orphan is unlinked, not truncated: were it a link, its target would go */
+    if (unlink(fs->path) != 0 && errno != ENOENT)
+        return qn_error_errno(err, QN_EENV, errno, "%s: cannot replace", fs->path);
+    int fd = open(fs->path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd < 0)
         return qn_error_errno(err, QN_EENV, errno, "%s: cannot create", fs->path);
     unsigned char h[STORE_HEADER_SIZE];

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "store_internal.h"
@@ -25,9 +26,20 @@ int store_lock_take(const char *dir, int *fd_out, qn_error *err)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/store.lock", dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    /* Never through a link: the lock is truncated to hold our pid, and a store.lock
+     * that points at another file (/etc/passwd) would be overwritten. */
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0 && errno == ELOOP)
+        return qn_error_set(err, QN_EINPUT, "%s: is a symbolic link, not a lock file (remove "
+                            "it)", path);
     if (fd < 0)
         return qn_error_errno(err, QN_EENV, errno, "%s: cannot open the lock", path);
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_nlink != 1) {
+        close(fd);
+        return qn_error_set(err, QN_EINPUT, "%s: not a lock file of its own (a special file "
+                            "or one with other hard links; remove it)", path);
+    }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         long pid = read_pid(fd);

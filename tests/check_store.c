@@ -1143,6 +1143,46 @@ START_TEST(merge_refuses_damaged_and_odd_inputs)
 }
 END_TEST
 
+/* A writer writes its pid into store.lock and replaces an orphaned feature file:
+ * through a planted link either would overwrite the link's target. Refused / the
+ * link replaced instead, the target intact. */
+START_TEST(planted_links_are_not_followed)
+{
+    char victim[600]; /* sub() reuses its buffers */
+    snprintf(victim, sizeof victim, "%s", sub("victim"));
+    FILE *f = fopen(victim, "w");
+    fputs("precious\n", f);
+    fclose(f);
+    qn_store *s = open_store(sub("st"), QN_STORE_WRITE | QN_STORE_CREATE);
+    qn_store_close(s);
+    char lock[600];
+    snprintf(lock, sizeof lock, "%s/store.lock", sub("st"));
+    ck_assert_int_eq(unlink(lock), 0);
+    ck_assert_int_eq(symlink(victim, lock), 0);
+    expect_open_fails(sub("st"), QN_STORE_WRITE, QN_EINPUT, "store.lock: is a symbolic link");
+    size_t len;
+    ck_assert_str_eq(slurp(victim, &len), "precious\n");
+    ck_assert_int_eq(unlink(lock), 0);
+    ck_assert_int_eq(link(victim, lock), 0);
+    expect_open_fails(sub("st"), QN_STORE_WRITE, QN_EINPUT, "not a lock file of its own");
+    ck_assert_str_eq(slurp(victim, &len), "precious\n");
+    ck_assert_int_eq(unlink(lock), 0);
+    /* an orphan features/NAME.qnf that is a link: replaced by the new set's file */
+    char qnf[600];
+    snprintf(qnf, sizeof qnf, "%s/features", sub("st"));
+    mkdir(qnf, 0777);
+    snprintf(qnf, sizeof qnf, "%s/features/ps.qnf", sub("st"));
+    ck_assert_int_eq(symlink(victim, qnf), 0);
+    s = open_store(sub("st"), QN_STORE_WRITE);
+    make_set(s, "ps", QN_FSET_PER_STEP, 8, QN_F16, 1.0);
+    qn_store_close(s);
+    struct stat sb;
+    ck_assert_int_eq(lstat(qnf, &sb), 0);
+    ck_assert(S_ISREG(sb.st_mode) && sb.st_size == 4096);
+    ck_assert_str_eq(slurp(victim, &len), "precious\n");
+}
+END_TEST
+
 /* ---- environment: disk full, read-only directory ---- */
 
 static void snapshot(const char *dir, int64_t out[3])
@@ -1389,6 +1429,7 @@ Suite *store_suite(void)
     tcase_add_test(bad, bad_stores_refused);
     tcase_add_test(bad, verify_finds_shared_rows_and_bad_links);
     tcase_add_test(bad, merge_refuses_damaged_and_odd_inputs);
+    tcase_add_test(bad, planted_links_are_not_followed);
     tcase_add_test(bad, disk_full_leaves_store_unchanged);
     tcase_add_test(bad, read_only_directory);
     tcase_add_test(bad, readers_during_writes);
