@@ -1,7 +1,9 @@
 /* clips.h — quern-clips internals: videos and their captions into clip-caption pairs in a store.
  *
  * The program (extract/clips_main.c) is a thin layer over these calls:
- *     clips_ctx *c;  clips_ctx_open(&c, &opts, &err);       // store (or none for --dry-run)
+ *     clips_ctx *c;  clips_ctx_open(&c, &opts, &err);       // --metadata
+ *     clips_ctx_preload_json(c, paths, n, &err);              // --caption-json with videos
+ *     clips_ctx_open_store(c, &err);                           // (read-only for --dry-run)
  *     clips_video(c, path, &res, &err);                        // one file: probe, captions,
  *                                                              // filters, its own batch
  *     clips_import_json(c, "caption.json", progress, ud, &err); // caption-only import
@@ -86,9 +88,12 @@ void clips_totals_add(clips_totals *t, const clips_result *r);
 
 typedef struct clips_ctx clips_ctx;
 
-/* Opens the store (writer; created if absent) — with dry_run, read-only when it exists, else
- * none — and loads --metadata. QN_EENV when the store is locked or unwritable. */
+/* Loads --metadata into a new context (no store yet). */
 int clips_ctx_open(clips_ctx **out, const clips_opts *o, qn_error *err);
+/* Opens the store (writer; created if absent) — with dry_run, read-only when it exists, else
+ * none. QN_EENV when the store is locked or unwritable. Called after the inputs were checked
+ * (so bad input never leaves an empty store behind). */
+int clips_ctx_open_store(clips_ctx *c, qn_error *err);
 void clips_ctx_close(clips_ctx *c);
 /* Before clips_video on many files with --caption-json: streams caption.json once and keeps
  * the entries of these ids (the file stems of `paths`). */

@@ -287,8 +287,6 @@ static int collect(run *R, int argc, char **argv, qn_error *err)
 static int run_videos(run *R, clips_ctx *c, qn_error *err)
 {
     int rc = QN_OK;
-    if (R->o.caption_json && (rc = clips_ctx_preload_json(c, R->paths, R->n_paths, err)) != QN_OK)
-        return rc;
     qn_progress_start(&R->bar, "videos", R->n_paths, R->quiet);
     for (size_t i = 0; i < R->n_paths && rc == QN_OK; i++) {
         clips_result r;
@@ -339,6 +337,10 @@ int main(int argc, char **argv)
                           argc - optind > 1 ? " ..." : "");
     if (rc == QN_OK)
         rc = clips_ctx_open(&c, &R.o, &err);
+    if (rc == QN_OK && optind < argc && R.o.caption_json)
+        rc = clips_ctx_preload_json(c, R.paths, R.n_paths, &err);
+    if (rc == QN_OK)
+        rc = clips_ctx_open_store(c, &err);
     int c_was_import = optind == argc;
     if (rc == QN_OK)
         rc = c_was_import ? run_import(&R, c, &err) : run_videos(&R, c, &err);

@@ -64,24 +64,27 @@ int clips_ctx_open(clips_ctx **out, const clips_opts *o, qn_error *err)
     c->o = *o;
     cap_track_set_opts(c->track, &c->o.cap);
     int rc;
-    if (o->dry_run) {
-        /* read what is there (to report skips and duplicates), write nothing */
-        rc = qn_store_open(o->store_dir, QN_STORE_READ, &c->store, NULL);
-        if (rc != QN_OK)
-            c->store = NULL;
-    } else {
-        rc = qn_store_open(o->store_dir, QN_STORE_WRITE | QN_STORE_CREATE, &c->store, err);
-        if (rc != QN_OK)
-            goto fail;
+    if (o->metadata_csv && (rc = clips_meta_load(o->metadata_csv, &c->meta, err)) != QN_OK) {
+        clips_ctx_close(c);
+        return rc;
     }
-    c->have_vocab = c->store && qn_vocab_size(c->store) > 0;
-    if (o->metadata_csv && (rc = clips_meta_load(o->metadata_csv, &c->meta, err)) != QN_OK)
-        goto fail;
     *out = c;
     return QN_OK;
-fail:
-    clips_ctx_close(c);
-    return rc;
+}
+
+int clips_ctx_open_store(clips_ctx *c, qn_error *err)
+{
+    if (c->o.dry_run) {
+        /* read what is there (to report skips and duplicates), write nothing */
+        if (qn_store_open(c->o.store_dir, QN_STORE_READ, &c->store, NULL) != QN_OK)
+            c->store = NULL;
+    } else {
+        int rc = qn_store_open(c->o.store_dir, QN_STORE_WRITE | QN_STORE_CREATE, &c->store, err);
+        if (rc != QN_OK)
+            return rc;
+    }
+    c->have_vocab = c->store && qn_vocab_size(c->store) > 0;
+    return QN_OK;
 }
 
 void clips_ctx_close(clips_ctx *c)

@@ -506,6 +506,11 @@ def test_caption_json_and_csv_per_video(bin_dir, tmp_path, media):
     assert v["vidA"]["status"] == "ok" and v["other"]["reason"] == "no captions"
     c = clips(tmp_path / "s", "vidA")
     assert [(a, b) for a, b, *_ in c] == [(0.0, 3.0), (2.5, 3.0)]  # clamped to 3 s, 1 dropped
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"vidA": {"start": [0], "end": [1], "text": ["x"]}, "vidB": [}')
+    cp = qc(bin_dir, "--store", tmp_path / "bad", "--caption-json", bad, d)
+    assert cp.returncode == 2 and f"quern-clips: {bad}:1:" in cp.stderr
+    assert not (tmp_path / "bad").exists()
     csvd = tmp_path / "csv"
     csvd.mkdir()
     (csvd / "other.csv").write_text('start,end,text\n0.5,1.5,"a, quoted"\n1.5,2.5,plain text\n')
