@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define WIN 65536 /* one window holds any JPEG segment (max 65535 bytes) */
@@ -196,9 +197,16 @@ int imgsize_probe_mem(const uint8_t *buf, size_t n, const char *name, imgsize_in
 
 int imgsize_probe(const char *path, imgsize_info *out, qn_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO named like an image must not hang the run (opening it would
+     * wait for a writer); only regular files (and their headers) are images here */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) /* unreadable is bad input here, not an environment failure */
         return qn_error_set(err, QN_EINPUT, "%s: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
+        close(fd);
+        return qn_error_set(err, QN_EINPUT, "%s: not a regular file", path);
+    }
     src s = {.fd = fd, .win = malloc(WIN)};
     int rc;
     if (!s.win)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <turbojpeg.h>
 #include <unistd.h>
 
@@ -205,6 +206,16 @@ START_TEST(broken_headers)
     qn_error_clear(&e);
     ck_assert_int_eq(imgsize_probe("/tmp", &info, &e), QN_EINPUT);
     ck_assert(strstr(e.msg, "/tmp: reading the header") != NULL);
+    char fifo[] = "/tmp/check_imgsize_fifo_XXXXXX"; /* refused at once, not waited on */
+    ck_assert_ptr_nonnull(mkdtemp(fifo));
+    char path[64];
+    snprintf(path, sizeof path, "%s/a.jpg", fifo);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    qn_error_clear(&e);
+    ck_assert_int_eq(imgsize_probe(path, &info, &e), QN_EINPUT);
+    ck_assert_msg(strstr(e.msg, "a.jpg: not a regular file") != NULL, "%s", e.msg);
+    unlink(path);
+    rmdir(fifo);
 }
 END_TEST
 
