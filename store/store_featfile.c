@@ -158,16 +158,20 @@ static int64_t file_rows(const qn_fset *fs, off_t size)
 
 int store_featfile_open(qn_store *s, qn_fset *fs, qn_error *err)
 {
-    fs->fd = open(fs->path, (s->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    /* O_NONBLOCK (no effect on a regular file): a FIFO in its place must not hang */
+    fs->fd = open(fs->path, (s->writable ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC);
     if (fs->fd < 0)
         return qn_error_errno(err, errno == ENOENT ? QN_EINPUT : QN_EENV, errno,
                               "%s: feature set '%s'", fs->path, fs->name);
-    char why[160];
-    if (store_featfile_check_header(s, fs, why, sizeof why) != 0)
-        return qn_error_set(err, QN_EINPUT, "%s: %s", fs->path, why);
     struct stat sb;
     if (fstat(fs->fd, &sb) != 0)
         return qn_error_errno(err, QN_EENV, errno, "%s", fs->path);
+    if (!S_ISREG(sb.st_mode))
+        return qn_error_set(err, QN_EINPUT, "%s: feature set '%s': not a regular file",
+                            fs->path, fs->name);
+    char why[160];
+    if (store_featfile_check_header(s, fs, why, sizeof why) != 0)
+        return qn_error_set(err, QN_EINPUT, "%s: %s", fs->path, why);
     if (file_rows(fs, sb.st_size) < fs->committed)
         return qn_error_set(err, QN_EINPUT,
                             "%s: truncated feature file: %lld bytes hold %lld rows, meta.db "

@@ -1180,6 +1180,11 @@ START_TEST(planted_links_are_not_followed)
     ck_assert_int_eq(lstat(qnf, &sb), 0);
     ck_assert(S_ISREG(sb.st_mode) && sb.st_size == 4096);
     ck_assert_str_eq(slurp(victim, &len), "precious\n");
+    /* a FIFO in a feature file's place: refused at once, readers do not wait on it */
+    ck_assert_int_eq(unlink(qnf), 0);
+    ck_assert_int_eq(mkfifo(qnf, 0644), 0);
+    expect_open_fails(sub("st"), QN_STORE_READ, QN_EINPUT, "ps.qnf: feature set 'ps': not a "
+                      "regular file");
 }
 END_TEST
 
