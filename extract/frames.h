@@ -21,7 +21,10 @@
  *       fr_video *v; if (fr_open(&v, path, &o, &err) < 0) ...;
  *       fr_run(v, &sink, &stats, &err); fr_close(v);
  * A handle decodes one video once; it is not thread-safe, but distinct handles
- * may run in parallel threads.
+ * may run in parallel threads. fr_run feeds the decoder (opts.threads frame
+ * threads) from the calling thread and scales on one conversion thread of its
+ * own (3D with opts.threads swscale slices); the sink is called on that
+ * conversion thread, in order, never concurrently.
  */
 #ifndef QN_FRAMES_H
 #define QN_FRAMES_H
