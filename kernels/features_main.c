@@ -47,6 +47,8 @@ static const char usage_text[] =
     "  --decode D            cpu (default), auto (NVDEC if a GPU is there), cuda\n"
     "  -j, --threads N       decoder and CPU engine threads (default: all cores)\n"
     "  --batch N             frames (2D) and chunks (3D) per network call (default 8)\n"
+    "  --decoders N          videos decoded at once (each with threads/N FFmpeg threads)\n"
+    "                        while the network runs (default 1; 4 with the cuda backend)\n"
     "  -q, --quiet           no progress bar, no summary line\n"
     "  -h, --help            this help\n"
     "  --version             print the version\n"
