@@ -219,6 +219,7 @@ def test_features_end_to_end(bin_dir, tools_dir, tmp_path, weights):
 def test_usage_and_bad_weights(bin_dir, tools_dir, tmp_path, weights):
     cp = run("quern-features", "--help", bin_dir=bin_dir)
     assert cp.returncode == 0 and "--weights-2d" in cp.stdout and "Example" in cp.stdout
+    assert "--decoders" in cp.stdout and "--decode D" in cp.stdout
     cp = run("quern-features", "--version", bin_dir=bin_dir)
     assert cp.returncode == 0 and cp.stdout.startswith("quern-features ")
     cp = run("quern-features", "--store", tmp_path / "s", bin_dir=bin_dir)
