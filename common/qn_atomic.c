@@ -16,9 +16,30 @@ static void release(qn_atomic *af)
     af->fp = NULL;
 }
 
+/* Devices and FIFOs: no temporary, no rename; there is nothing to keep whole. */
+static int open_direct(qn_atomic *af, const char *path, qn_error *err)
+{
+    af->path = strdup(path);
+    if (!af->path)
+        return qn_error_set(err, QN_ENOMEM, "%s: out of memory", path);
+    af->fp = fopen(path, "w");
+    if (!af->fp) {
+        int e = errno;
+        release(af);
+        return qn_error_errno(err, QN_EINPUT, e, "%s: cannot open output", path);
+    }
+    return QN_OK;
+}
+
 int qn_atomic_open(qn_atomic *af, const char *path, qn_error *err)
 {
     memset(af, 0, sizeof *af);
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode))
+            return qn_error_set(err, QN_EINPUT, "%s: cannot write output: Is a directory", path);
+        return open_direct(af, path, err);
+    }
     size_t n = strlen(path);
     af->path = strdup(path);
     af->tmp = malloc(n + 16);
@@ -68,11 +89,16 @@ int qn_atomic_commit(qn_atomic *af, qn_error *err)
         e = errno ? errno : EIO;
     if (!e && fflush(af->fp) != 0)
         e = errno;
-    if (!e && fsync(fileno(af->fp)) != 0)
+    if (!e && af->tmp && fsync(fileno(af->fp)) != 0)
         e = errno;
     if (fclose(af->fp) != 0 && !e)
         e = errno;
     af->fp = NULL;
+    if (!af->tmp) { /* a device written directly */
+        int rc = e ? qn_error_errno(err, QN_EENV, e, "%s: cannot write output", af->path) : QN_OK;
+        release(af);
+        return rc;
+    }
     if (!e && rename(af->tmp, af->path) != 0)
         e = errno;
     if (e) {

@@ -4,6 +4,8 @@
  * rename(2) is atomic), qn_atomic_commit flushes, fsyncs, renames it over the
  * target and fsyncs the directory; qn_atomic_abort removes the temporary. After a
  * failed commit the temporary is already removed and the target is untouched.
+ * A target that exists and is not a regular file (/dev/stdout, /dev/null, a FIFO) is
+ * written directly: renaming over it would replace the device with a file.
  */
 #ifndef QN_ATOMIC_H
 #define QN_ATOMIC_H
@@ -18,7 +20,7 @@ extern "C" {
 typedef struct qn_atomic {
     FILE *fp;           /* write here */
     char *path;         /* final path */
-    char *tmp;          /* temporary path */
+    char *tmp;          /* temporary path; NULL when writing a device directly */
 } qn_atomic;
 
 int qn_atomic_open(qn_atomic *af, const char *path, qn_error *err);

@@ -69,6 +69,33 @@ START_TEST(atomic_commit_and_abort)
 }
 END_TEST
 
+START_TEST(atomic_devices_written_directly)
+{
+    qn_atomic af;
+    qn_error e;
+    qn_error_clear(&e);
+    /* /dev/null stays a device: no temporary beside it, no rename over it */
+    ck_assert_int_eq(qn_atomic_open(&af, "/dev/null", &e), QN_OK);
+    ck_assert_ptr_null(af.tmp);
+    fputs("x", af.fp);
+    ck_assert_int_eq(qn_atomic_commit(&af, &e), QN_OK);
+    struct stat st;
+    ck_assert_int_eq(stat("/dev/null", &st), 0);
+    ck_assert(S_ISCHR(st.st_mode));
+    /* /dev/full: the write error reaches the caller as an environment error */
+    ck_assert_int_eq(qn_atomic_open(&af, "/dev/full", &e), QN_OK);
+    fputs("x", af.fp);
+    ck_assert_int_eq(qn_atomic_commit(&af, &e), QN_EENV);
+    ck_assert(strstr(e.msg, "/dev/full: cannot write output: No space left on device") != NULL);
+    ck_assert_int_eq(stat("/dev/full", &st), 0);
+    ck_assert(S_ISCHR(st.st_mode));
+    /* a directory is refused */
+    qn_error_clear(&e);
+    ck_assert_int_eq(qn_atomic_open(&af, "/tmp", &e), QN_EINPUT);
+    ck_assert_str_eq(e.msg, "/tmp: cannot write output: Is a directory");
+}
+END_TEST
+
 static Suite *common_suite(void)
 {
     Suite *s = suite_create("common");
@@ -76,6 +103,7 @@ static Suite *common_suite(void)
     tcase_add_test(tc, error_first_wins);
     tcase_add_test(tc, error_errno_maps_env);
     tcase_add_test(tc, atomic_commit_and_abort);
+    tcase_add_test(tc, atomic_devices_written_directly);
     suite_add_tcase(s, tc);
     return s;
 }
