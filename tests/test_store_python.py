@@ -376,7 +376,10 @@ def corrupt(path, how):
             f.write((999).to_bytes(4, "little"))
         return "header dim is 999"
     con = sqlite3.connect(path / "meta.db")
-    if how == "newer":
+    if how == "outside":
+        con.execute("UPDATE feature_set SET file='../../etc/passwd' WHERE name=?", (SETS[0],))
+        msg = "is not features/" + SETS[0] + ".qnf"
+    elif how == "newer":
         con.execute("PRAGMA user_version=99")
         msg = "schema version 99 is newer"
     else:
@@ -387,7 +390,7 @@ def corrupt(path, how):
     return msg
 
 
-@pytest.mark.parametrize("how", ["magic", "truncated", "dim", "newer", "foreign"])
+@pytest.mark.parametrize("how", ["magic", "truncated", "dim", "newer", "foreign", "outside"])
 def test_bad_stores_refused(small, tmp_path, how):
     path = tmp_path / how
     shutil.copytree(small, path)

@@ -128,6 +128,11 @@ class FeatureSet:
         self.kind = kind
         self.dtype = _DTYPES[dtype][1]
         self._dtype_code = _DTYPES[dtype][0]
+        # Only features/NAME.qnf, as `quern-store verify` demands: a doctored row must not
+        # make the reader map a file outside the store.
+        if self.file != f"features/{self.name}.qnf":
+            raise StoreError(f"{os.path.join(store.path, 'meta.db')}: feature set "
+                             f"'{self.name}': file '{self.file}' is not features/{self.name}.qnf")
         self.path = os.path.join(store.path, self.file)
         self._store = store
         self._rows = None
