@@ -257,3 +257,43 @@ def test_store_locked(bin_dir, tools_dir, tmp_path, weights):
                  "--backend", "cpu", bin_dir=bin_dir)
     assert cp.returncode == 3, cp.stderr
     assert "locked" in cp.stderr and str(store) in cp.stderr
+
+
+def test_through_quern_clips(bin_dir, tmp_path, weights):
+    """The real chain: a video with a sidecar SRT -> quern-clips -> quern-features; the
+    pooled rows equal _get_video on the stored per-step rows at quern-clips' clip times."""
+    if not (bin_dir / "quern-clips").exists():
+        pytest.skip("quern-clips not built")
+    vids = tmp_path / "videos"
+    vids.mkdir()
+    video = vids / "abc123.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc2=size=256x144:rate=25:duration=2.2", "-c:v", "libx264",
+                    "-pix_fmt", "yuv420p", str(video)], check=True)
+    (vids / "abc123.en.srt").write_text(
+        "1\n00:00:00,100 --> 00:00:01,000\nput the pan on the stove\n\n"
+        "2\n00:00:01,000 --> 00:00:01,700\nwait until it is hot\n\n"
+        "3\n00:00:01,700 --> 00:00:02,150\nadd the oil\n\n")
+    store = tmp_path / "store"
+    run("quern-clips", "--store", store, "--min-words", "-1", "--span", "displayed", "-q", vids,
+        bin_dir=bin_dir, check=True)
+    w2, w3 = weights
+    cp = run("quern-features", "--store", store, "--weights-2d", w2, "--weights-3d", w3,
+             "--backend", "cpu", "-j", "2", bin_dir=bin_dir)
+    assert cp.returncode == 0, cp.stderr
+    # 2.2 s at 25 fps: fps=1 -> 2 frames; fps=24 -> 53 frames -> 4 chunks
+    assert "quern-features: 1 videos (2 2D frames, 4 3D chunks, 3 clips)" in cp.stderr
+    out = tmp_path / "out"
+    for name in ("resnet152-2d", "resnext101-3d", "howto100m-4096"):
+        export(bin_dir, store, name, out / name)
+    run("quern-store", "export", store, "--clips", out / "clips.jsonl", bin_dir=bin_dir,
+        check=True)
+    clips = [json.loads(line) for line in (out / "clips.jsonl").read_text().splitlines()]
+    assert [c["index"] for c in clips] == [0, 1, 2]
+    f2 = np.load(out / "resnet152-2d" / "abc123.npy")
+    f3 = np.load(out / "resnext101-3d" / "abc123.npy")
+    assert f2.shape == (2, 2048) and f3.shape == (4, 2048)
+    pooled = np.load(out / "howto100m-4096" / "howto100m-4096.npy")
+    want = get_video(f2, f3, [c["start"] for c in clips], [c["end"] for c in clips])
+    assert pooled.shape == (3, 4096)
+    assert np.abs(pooled.astype(np.float32) - want).max() < 2e-3
