@@ -180,8 +180,8 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": %s\n", err.msg);
         return qn_exit_code(rc);
     }
-    if (!quiet)
-        printf(PROG ": %zu split%s, %zu images, %zu annotations (%zu crowd), %zu skipped, "
+    if (!quiet) /* on stderr, like every quern program: stdout stays for data */
+        fprintf(stderr, PROG ": %zu split%s, %zu images, %zu annotations (%zu crowd), %zu skipped, "
                "%.2f s\n", st.splits, st.splits == 1 ? "" : "s", st.images, st.annotations,
                st.crowd, st.skipped, qn_now() - t0);
     if (fflush(stdout) != 0)

@@ -235,7 +235,7 @@ def test_generated_matches_mmdetection_bytes(bin_dir, gen_root, tmp_path):
     out = tmp_path / "out"
     cp = run(PROG, gen_root, "-o", out, "-j", "2", bin_dir=bin_dir)
     assert cp.returncode == 0, cp.stderr
-    assert cp.stdout.startswith(f"{PROG}: 3 splits, 9 images, ")
+    assert cp.stderr.startswith(f"{PROG}: 3 splits, 9 images, ")
     for split in ("train", "val", "test"):
         path = out / f"instancesonly_filtered_gtFine_{split}.json"
         assert path.read_text() == mmdet_reference(gen_root, split), split
@@ -345,7 +345,7 @@ def test_bad_gt_file(bin_dir, tmp_path, case):
     cp = run(PROG, root, "-o", out, "--skip-missing", bin_dir=bin_dir)
     assert cp.returncode == 1, cp.stderr
     assert f"{PROG}: skipped: {gt}: " in cp.stderr
-    assert ", 1 images, 4 annotations (1 crowd), 1 skipped, " in cp.stdout
+    assert ", 1 images, 4 annotations (1 crowd), 1 skipped, " in cp.stderr
     d = json.loads((out / "instancesonly_filtered_gtFine_val.json").read_text())
     assert [i["file_name"] for i in d["images"]] == ["city/a_000000_000019_leftImg8bit.png"]
     coco_check(out / "instancesonly_filtered_gtFine_val.json")
@@ -369,7 +369,7 @@ def test_missing_gt_and_bad_names(bin_dir, tmp_path):
     assert cp.stderr == f"{PROG}: {gt}: No such file or directory\n"
     assert outputs(tmp_path / "o") == []
     cp = run(PROG, root, "-o", tmp_path / "o", "--skip-missing", bin_dir=bin_dir)
-    assert cp.returncode == 1 and ", 1 skipped, " in cp.stdout
+    assert cp.returncode == 1 and ", 1 skipped, " in cp.stderr
 
     root2 = make_root(tmp_path / "e", {"a_000000_000019": sample_ids()})
     stray = root2 / "leftImg8bit" / "val" / "city" / "notes.png"
@@ -567,7 +567,7 @@ def test_real_mmseg_pseudo(bin_dir, shared_dir, tmp_path):
         pytest.skip(f"{root} is absent")
     cp = run(PROG, root, "-o", tmp_path, bin_dir=bin_dir)
     assert cp.returncode == 0, cp.stderr
-    assert cp.stdout.startswith(f"{PROG}: 1 split, 1 images, 7 annotations (0 crowd), 0 skipped")
+    assert cp.stderr.startswith(f"{PROG}: 1 split, 1 images, 7 annotations (0 crowd), 0 skipped")
     text = (tmp_path / "instancesonly_filtered_gtFine_val.json").read_text()
     assert text == mmdet_reference(root, "val")
     coco_check(tmp_path / "instancesonly_filtered_gtFine_val.json")
@@ -590,8 +590,8 @@ def test_real_datumaro_8bit(bin_dir, shared_dir, tmp_path):
 
 
 def test_progress_bar_on_a_terminal(bin_dir, gen_root, tmp_path):
-    """On a terminal stderr gets a progress bar (split, done/total, rate, ETA); with -q
-    nothing; the summary line goes to stdout either way (-q drops it)."""
+    """On a terminal stderr gets a progress bar (split, done/total, rate, ETA) and then the
+    summary line; with -q nothing; stdout stays empty either way."""
     import pty
     for quiet in (False, True):
         master, slave = pty.openpty()
@@ -615,7 +615,7 @@ def test_progress_bar_on_a_terminal(bin_dir, gen_root, tmp_path):
             assert (out, err) == ("", b"")
         else:
             assert b"train [" in err and b"/6 " in err and b"/s ETA " in err
-            assert out.startswith(f"{PROG}: 1 split, 6 images, ")
+            assert out == "" and f"{PROG}: 1 split, 6 images, ".encode() in err
 
 
 def test_split_named_twice(bin_dir, tmp_path):
