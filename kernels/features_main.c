@@ -609,13 +609,41 @@ static void todo_free(todo *td)
     free(td->v);
 }
 
-static int has_rows(qn_store *st, qn_fset *fs, int64_t id, int *yes, qn_error *err)
+/* The ids of the ok videos that have no 2D rows yet, ascending (the store's
+ * "still to extract" list). A video under 0.5 s has an empty 2D entry, which
+ * counts as done, so asking for it by id does not extract (and append) it again. */
+static int pending_ids(qn_store *st, const feature_sets *fs, int64_t **ids, size_t *n,
+                       qn_error *err)
 {
-    const void *rows;
-    int64_t n;
-    int rc = qn_fset_video_rows(st, fs, id, &rows, &n, err);
-    *yes = rows != NULL || n > 0;
-    return rc;
+    qn_video_filter f = {.status = QN_VIDEO_OK, .without_rows = fs->s2d};
+    qn_video_iter *it;
+    qn_store_video v;
+    size_t cap = 0;
+    *ids = NULL;
+    *n = 0;
+    int rc = qn_store_video_iter(st, &f, &it, err);
+    if (rc < 0)
+        return rc;
+    while ((rc = qn_store_video_next(it, &v, err)) == 1) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 64;
+            int64_t *p = realloc(*ids, cap * sizeof *p);
+            if (!p) {
+                rc = qn_error_set(err, QN_ENOMEM, "out of memory");
+                break;
+            }
+            *ids = p;
+        }
+        (*ids)[(*n)++] = v.id;
+    }
+    qn_store_video_iter_free(it);
+    return rc < 0 ? rc : QN_OK;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
 }
 
 /* The videos to do: the given ids (each must exist; not-ok or done ones are
@@ -626,14 +654,20 @@ static int find_videos(qn_store *st, const opts *o, const feature_sets *fs, todo
     qn_store_video v;
     int rc = QN_OK;
     if (o->n_ids) {
+        int64_t *pend;
+        size_t n_pend;
+        if ((rc = pending_ids(st, fs, &pend, &n_pend, err)) < 0)
+            return rc;
         for (int i = 0; i < o->n_ids && rc == QN_OK; i++) {
-            int found, done;
+            int found;
             rc = qn_store_video_find(st, o->ids[i], &v, &found, err);
             if (rc < 0)
                 break;
-            if (!found)
-                return qn_error_set(err, QN_EINPUT, "%s: video %s is not in the store", o->store,
-                                    o->ids[i]);
+            if (!found) {
+                rc = qn_error_set(err, QN_EINPUT, "%s: video %s is not in the store", o->store,
+                                  o->ids[i]);
+                break;
+            }
             if (v.status != QN_VIDEO_OK) {
                 if (!o->quiet)
                     fprintf(stderr, "%s: video %s has status %s; skipped\n", prog, o->ids[i],
@@ -642,15 +676,14 @@ static int find_videos(qn_store *st, const opts *o, const feature_sets *fs, todo
                 t->skipped++;
                 continue;
             }
-            if ((rc = has_rows(st, fs->s2d, v.id, &done, err)) < 0)
-                break;
-            if (done) {
+            if (!bsearch(&v.id, pend, n_pend, sizeof *pend, id_cmp)) {
                 t->skipped++;
                 continue;
             }
             if (todo_add(td, &v) < 0)
                 rc = qn_error_set(err, QN_ENOMEM, "out of memory");
         }
+        free(pend);
         return rc;
     }
     qn_video_filter f = {.status = QN_VIDEO_OK, .without_rows = fs->s2d};
