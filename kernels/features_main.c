@@ -544,6 +544,19 @@ static int finish_video(qn_store *st, const feature_sets *fs, vjob *j, totals *t
 
 /* ---- setup ---- */
 
+/* Stores made before the pooled set recorded a hash have it with none: keep
+ * using it (the per-step sets still pin both weights files). */
+static int legacy_pooled(qn_store *st, qn_fset_info *sp, qn_error *err)
+{
+    qn_fset *old;
+    qn_fset_info info;
+    int rc = qn_fset_find(st, sp->name, &old, err);
+    if (rc == QN_OK && old && (rc = qn_fset_get_info(st, old, &info, err)) == QN_OK &&
+        !info.weights_sha256)
+        sp->weights_sha256 = NULL;
+    return rc;
+}
+
 static int open_sets(qn_store *st, kn_model *m2d, kn_model *m3d, feature_sets *fs,
                      qn_error *err)
 {
@@ -555,10 +568,15 @@ static int open_sets(qn_store *st, kn_model *m2d, kn_model *m3d, feature_sets *f
                        .model = "Hara et al. 2017 ResNeXt-101 3D 16x112x112 (L2)",
                        .weights_sha256 = kn_model_sha256(m3d), .dim = 2048, .dtype = QN_F16,
                        .rate = 1.5};
+    char both[129], hex[65];
+    snprintf(both, sizeof both, "%s%s", s2.weights_sha256, s3.weights_sha256);
+    kn_sha256_hex(both, 128, hex);
     qn_fset_info sp = {.name = "howto100m-4096", .kind = QN_FSET_PER_CLIP,
                        .model = "howto100m _get_video: max-pool+L2 per modality, 2D||3D",
-                       .weights_sha256 = NULL, .dim = 4096, .dtype = QN_F16, .rate = 0};
-    int rc = qn_fset_create(st, &s2, &fs->s2d, err);
+                       .weights_sha256 = hex, .dim = 4096, .dtype = QN_F16, .rate = 0};
+    int rc = legacy_pooled(st, &sp, err);
+    if (rc == QN_OK)
+        rc = qn_fset_create(st, &s2, &fs->s2d, err);
     if (rc == QN_OK)
         rc = qn_fset_create(st, &s3, &fs->s3d, err);
     if (rc == QN_OK)

@@ -160,8 +160,6 @@ typedef const float *(*kn_tensor_src)(const char *name, const int64_t *shape, in
 int kn_model_open_src(kn_arch arch, kn_tensor_src get, void *ud, const kn_options *opts,
                       kn_model **out, qn_error *err);
 
-/* sha256 of a byte buffer, lower-case hex into hex[65]. */
-void kn_sha256_hex(const void *data, size_t len, char hex[65]);
 
 /* Deterministic test weights (documented in kernels/tools/make_fixtures.py):
  * value i of tensor `name` = lo + (hi-lo) * u, u = fmix32(i*0x9E3779B9 + fnv1a(name)

@@ -297,3 +297,47 @@ def test_through_quern_clips(bin_dir, tmp_path, weights):
     want = get_video(f2, f3, [c["start"] for c in clips], [c["end"] for c in clips])
     assert pooled.shape == (3, 4096)
     assert np.abs(pooled.astype(np.float32) - want).max() < 2e-3
+
+
+def sha256_file(path):
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for b in iter(lambda: f.read(1 << 20), b""):
+            h.update(b)
+    return h.hexdigest()
+
+
+def test_short_video_done_once_and_pooled_hash(bin_dir, tools_dir, tmp_path, weights):
+    """A video under 0.5 s has no 2D row: it is finished all the same, so neither a
+    rerun nor naming it by id extracts it again (that appended orphan 3D rows). The
+    pooled set records sha256(hex2d || hex3d) of the two weights files."""
+    import hashlib
+    import sqlite3
+    video = tmp_path / "short.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc2=size=160x90:rate=30:duration=0.3", "-c:v", "libx264",
+                    "-pix_fmt", "yuv420p", str(video)], check=True)
+    clips = tmp_path / "c.txt"
+    clips.write_text("0 0.3 hi\n")
+    store = tmp_path / "store"
+    subprocess.run([str(tools_dir / "features_seed"), str(store), "short", str(video),
+                    str(clips)], check=True, capture_output=True)
+    w2, w3 = weights
+    args = ["--store", store, "--weights-2d", w2, "--weights-3d", w3, "--backend", "cpu",
+            "-j", "2"]
+    cp = run("quern-features", *args, bin_dir=bin_dir)
+    assert cp.returncode == 0, cp.stderr
+    assert "1 videos (0 2D frames, 1 3D chunks, 1 clips)" in cp.stderr
+    for extra in ([], ["short"]):
+        cp = run("quern-features", *args, *extra, bin_dir=bin_dir)
+        assert cp.returncode == 0, cp.stderr
+        assert "quern-features: 0 videos" in cp.stderr
+    db = sqlite3.connect(store / "meta.db")
+    n3 = db.execute("SELECT f.committed_rows FROM feature_set f WHERE name='resnext101-3d'")
+    assert n3.fetchone()[0] == 1
+    h2, h3 = sha256_file(w2), sha256_file(w3)
+    got = dict(db.execute("SELECT name, weights_sha256 FROM feature_set"))
+    db.close()
+    assert got["resnet152-2d"] == h2 and got["resnext101-3d"] == h3
+    assert got["howto100m-4096"] == hashlib.sha256((h2 + h3).encode()).hexdigest()
