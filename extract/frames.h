@@ -67,6 +67,8 @@ typedef struct fr_info {
     int width, height;       /* the stream's coded size (what ffprobe reports) */
     double duration;         /* seconds, container or stream; 0 if unknown */
     double fps;              /* average frame rate; 0 if unknown */
+    int rotation;            /* clockwise degrees the display matrix turns the picture
+                                (0, 90, 180, 270); frames come out turned, as the CLI's */
     int w2d, h2d;            /* 2D frame size (rgb24, rows w2d*3 bytes, no padding) */
     int w3d, h3d;            /* 3D size before the crop */
     int crop_x, crop_y;      /* crop origin in the w3d x h3d image */

@@ -4,7 +4,8 @@
 # run time (no CUDA needed to build).
 LIBS += frames
 frames_SRCS := extract/frames_open.c extract/frames_fps.c extract/frames_scale.c \
-               extract/frames_hw.c extract/frames_conv.c extract/frames_decode.c
+               extract/frames_hw.c extract/frames_conv.c extract/frames_decode.c \
+               extract/frames_rotate.c
 frames_PKGS := libavformat libavcodec libavutil libswscale
 
 CHECKS += check_frames

@@ -186,8 +186,11 @@ static void fill_info(fr_video *v)
 static int set_sizes(fr_video *v, qn_error *err)
 {
     fr_info *in = &v->info;
-    if (fr_scaled_size(in->width, in->height, v->opts.short_2d, &in->w2d, &in->h2d) < 0 ||
-        fr_scaled_size(in->width, in->height, v->opts.short_3d, &in->w3d, &in->h3d) < 0)
+    v->rot = fr_rotation_of(v->fmt->streams[v->stream], &in->rotation);
+    int tr = fr_rotation_transposes(v->rot);
+    int w = tr ? in->height : in->width, h = tr ? in->width : in->height;
+    if (fr_scaled_size(w, h, v->opts.short_2d, &in->w2d, &in->h2d) < 0 ||
+        fr_scaled_size(w, h, v->opts.short_3d, &in->w3d, &in->h3d) < 0)
         return qn_error_set(err, QN_EINPUT, "%s: video stream has no frame size (%dx%d)",
                             v->path, in->width, in->height);
     in->side3d = v->opts.crop_3d;

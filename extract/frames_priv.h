@@ -70,6 +70,17 @@ int fr_hw_attach(AVCodecContext *dec, const AVCodec *codec, int mode, char *note
 int fr_hw_download(const AVFrame *f, AVFrame *tmp, const AVFrame **sw,
                    const char *path, qn_error *err);
 
+/* ---- frames_rotate.c: the CLI's autorotation from the stream's display matrix. */
+enum { FR_ROT_NONE = 0, FR_ROT_HFLIP = 1, FR_ROT_VFLIP = 2, /* 180 degrees: both */
+       FR_ROT_CLOCK = 4, FR_ROT_CCLOCK, FR_ROT_CCLOCK_FLIP, FR_ROT_CLOCK_FLIP };
+/* What the CLI would insert for `st` (transpose dir / hflip / vflip), or NONE;
+ * *degrees: the clockwise turn applied (0 when none is). */
+int fr_rotation_of(const AVStream *st, int *degrees);
+/* 1 when `rot` swaps width and height. */
+int fr_rotation_transposes(int rot);
+/* dst (kept between calls, reallocated on a size/format change) = src turned by rot. */
+int fr_rotate_frame(int rot, const AVFrame *src, AVFrame *dst, const char *path, qn_error *err);
+
 /* ---- frames_open.c */
 struct fr_video {
     fr_opts opts;
@@ -80,6 +91,7 @@ struct fr_video {
     int stream;              /* video stream index */
     AVRational tb;           /* its time base */
     int64_t ts_offset;       /* added to timestamps, like the CLI's -start_time shift */
+    int rot;                 /* FR_ROT_*: autorotation applied before scaling */
     int ran;
     char codec_name[64];
 };

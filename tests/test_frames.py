@@ -226,3 +226,26 @@ def test_audio_only_and_text(tools_dir, tmp_path):
     text.write_text("not a video\n" * 20)
     cp = run_dump(tools_dir, text, tmp_path)
     assert cp.returncode == 2 and f"{text}: cannot open: " in cp.stderr
+
+
+@pytest.mark.parametrize("rotate", ["90", "180", "270"])
+def test_display_matrix_rotation(tools_dir, tmp_path, rotate):
+    """A phone video stored sideways with a display matrix: the CLI autorotates it
+    (transpose/hflip+vflip) before fps and scale, so a 90-degree clip is sampled as
+    224 x 398 portrait; ours must be the same frames, bit for bit."""
+    src = gen(tmp_path / "src.mp4", "320x180", "25", "2.2")
+    video = tmp_path / "rot.mp4"
+    ffmpeg("-i", src, "-c", "copy", "-metadata:s:v:0", f"rotate={rotate}", video)
+    lines, r2, r3 = ours(tools_dir, video, tmp_path, "-j", "2")
+    w, h = (180, 320) if rotate != "180" else (320, 180)
+    w2, h2 = out_dim(w, h, 224)
+    w3, h3 = out_dim(w, h, 112)
+    x, y = int((w3 - 112) / 2), int((h3 - 112) / 2)
+    assert lines["2d"].split()[1] == f"{w2}x{h2}"
+    ref2 = cli_frames(video, f"fps=1,scale={w2}:{h2}:flags=bicubic", w2, h2)
+    ref3 = cli_frames(video, f"fps=24,scale={w3}:{h3}:flags=bicubic,crop=112:112:{x}:{y}",
+                      112, 112)
+    got2 = np.frombuffer(r2, np.uint8).reshape(-1, h2, w2, 3)
+    got3 = np.frombuffer(r3, np.uint8).reshape(-1, 112, 112, 3)
+    assert len(got2) == len(ref2) == 2 and len(got3) == len(ref3)
+    assert np.array_equal(got2, ref2) and np.array_equal(got3, ref3)
