@@ -4,6 +4,7 @@
 #include "kn_safetensors.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -149,10 +150,15 @@ int kn_st_open(const char *path, kn_st_file **out, qn_error *err)
         return qn_error_set(err, QN_ENOMEM, "%s: out of memory", path);
     }
     int rc = QN_OK;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO given as weights must be refused, not waited on */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
         rc = qn_error_errno(err, QN_EINPUT, errno, "%s", path);
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = qn_error_set(err, QN_EINPUT, "%s: not a regular file", path);
         goto fail;
     }
     if (st.st_size < 10) {
@@ -250,5 +256,10 @@ int kn_st_read_f32(const kn_st_file *f, const kn_st_tensor *t, float *out, qn_er
         return qn_error_set(err, QN_EINPUT, "%s: %s: dtype %s, expected F32, F16 or BF16", f->path,
                             t->name, t->dtype);
     }
+    /* a NaN or infinity would run through every layer into the store unnoticed */
+    for (i = 0, n = t->nbytes / (t->dtype[1] == '3' ? 4 : 2); i < n; i++)
+        if (!isfinite(out[i]))
+            return qn_error_set(err, QN_EINPUT, "%s: %s: value %zu is %s", f->path, t->name, i,
+                                isnan(out[i]) ? "NaN" : "infinite");
     return QN_OK;
 }

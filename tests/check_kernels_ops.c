@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -446,7 +447,43 @@ START_TEST(safetensors_rejects_bad_files)
     ck_assert_int_eq(kn_model_open("/nonexistent/w.safetensors", KN_RESNET50, NULL, &m, &err),
                      QN_EINPUT);
     ck_assert(strstr(err.msg, "/nonexistent/w.safetensors: No such file") != NULL);
+    /* a NaN (F16 0x7e00) or an infinity (F32) in a tensor is named with its index */
+    static const struct { const char *hdr; uint8_t data[8]; const char *want; } nf[] = {
+        {"{\"h\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}",
+         {0x00, 0x3c, 0x00, 0x7e}, ": h: value 1 is NaN"},
+        {"{\"f\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+         {0, 0, 0x80, 0xff, 0, 0, 0, 0}, ": f: value 0 is infinite"},
+    };
+    for (int i = 0; i < 2; i++) {
+        fp = fopen(path, "wb");
+        hl = strlen(nf[i].hdr);
+        fwrite(&hl, 8, 1, fp);
+        fwrite(nf[i].hdr, 1, hl, fp);
+        fwrite(nf[i].data, 1, i ? 8 : 4, fp);
+        fclose(fp);
+        ck_assert_int_eq(kn_st_open(path, &f, NULL), QN_OK);
+        float w[2];
+        qn_error_clear(&err);
+        ck_assert_int_eq(kn_st_read_f32(f, kn_st_find(f, i ? "f" : "h"), w, &err), QN_EINPUT);
+        ck_assert_msg(strstr(err.msg, nf[i].want) && strstr(err.msg, path), "%s", err.msg);
+        kn_st_close(f);
+    }
     unlink(path);
+    /* a directory or a FIFO is refused at once (a FIFO used to block in open) */
+    char dir[] = "/tmp/kn_st_dir_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char fifo[64];
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    const char *const odd[2] = {dir, fifo};
+    for (int i = 0; i < 2; i++) {
+        qn_error_clear(&err);
+        ck_assert_int_eq(kn_st_open(odd[i], &f, &err), QN_EINPUT);
+        ck_assert_msg(strstr(err.msg, ": not a regular file") && strstr(err.msg, odd[i]), "%s",
+                      err.msg);
+    }
+    unlink(fifo);
+    rmdir(dir);
 }
 END_TEST
 
