@@ -1,5 +1,6 @@
-/* store_clip.c — clips: bulk insert (one prepared statement, ids assigned here so they are
- * consecutive), count, get and iteration. Token ids are a BLOB of little-endian int32. */
+/* store_clip.c — clips: bulk insert (prepared statements of 16 rows and of one, ids assigned
+ * here so they are consecutive), count, get and iteration. Token ids are a BLOB of
+ * little-endian int32. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,55 @@ static int check_clip(qn_store *s, int64_t video_id, const qn_store_clip *c, qn_
     return QN_OK;
 }
 
+#define CLIP_COLS 9 /* parameters per clip row of ST_CLIP_INSERT / ST_CLIP_INSERT_MANY */
+
+static void bind_clip(sqlite3_stmt *st, int base, int64_t id, int64_t video_id,
+                      const qn_store_clip *c)
+{
+    sqlite3_bind_int64(st, base + 1, id);
+    sqlite3_bind_int64(st, base + 2, video_id);
+    sqlite3_bind_int(st, base + 3, c->index);
+    sqlite3_bind_double(st, base + 4, c->start);
+    sqlite3_bind_double(st, base + 5, c->end);
+    store_bind_text(st, base + 6, c->raw);
+    store_bind_text(st, base + 7, c->clean);
+    store_bind_text(st, base + 8, c->filtered);
+    if (c->tokens)
+        sqlite3_bind_blob(st, base + 9, c->tokens, c->n_tokens * 4, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, base + 9);
+}
+
+static int insert_err(qn_store *s, int r, int64_t video_id, const qn_store_clip *c,
+                      qn_error *err)
+{
+    if (r == SQLITE_CONSTRAINT_UNIQUE || r == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return qn_error_set(err, QN_EINPUT, "%s: video %lld already has a clip %d", s->dir,
+                            (long long)video_id, c->index);
+    if (r == SQLITE_CONSTRAINT_FOREIGNKEY)
+        return qn_error_set(err, QN_EINPUT, "%s: no video with id %lld", s->dir,
+                            (long long)video_id);
+    return store_sql_err(s, r, err, "adding clips");
+}
+
+/* Clips [0, n) one row per statement: the tail of a call, and a chunk that failed (its
+ * statement was undone whole), replayed to name the clip at fault. */
+static int insert_one_by_one(qn_store *s, int64_t video_id, const qn_store_clip *clips,
+                             size_t n, int64_t first_id, qn_error *err)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_CLIP_INSERT, err);
+    if (!st)
+        return QN_EINTERNAL;
+    for (size_t i = 0; i < n; i++) {
+        bind_clip(st, 0, first_id + (int64_t)i, video_id, &clips[i]);
+        int r = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (r != SQLITE_DONE)
+            return insert_err(s, r, video_id, &clips[i], err);
+    }
+    return QN_OK;
+}
+
 static int insert_clips(qn_store *s, int64_t video_id, const qn_store_clip *clips, size_t n,
                         int64_t *ids_out, qn_error *err)
 {
@@ -36,39 +86,32 @@ static int insert_clips(qn_store *s, int64_t video_id, const qn_store_clip *clip
     sqlite3_reset(st);
     if (r != SQLITE_ROW)
         return store_sql_err(s, r, err, "adding clips");
-    st = store_stmt(s, ST_CLIP_INSERT, err);
-    if (!st)
-        return QN_EINTERNAL;
     for (size_t i = 0; i < n; i++) {
-        const qn_store_clip *c = &clips[i];
-        int rc = check_clip(s, video_id, c, err);
+        int rc = check_clip(s, video_id, &clips[i], err);
         if (rc)
             return rc;
-        sqlite3_bind_int64(st, 1, next + (int64_t)i);
-        sqlite3_bind_int64(st, 2, video_id);
-        sqlite3_bind_int(st, 3, c->index);
-        sqlite3_bind_double(st, 4, c->start);
-        sqlite3_bind_double(st, 5, c->end);
-        store_bind_text(st, 6, c->raw);
-        store_bind_text(st, 7, c->clean);
-        store_bind_text(st, 8, c->filtered);
-        if (c->tokens)
-            sqlite3_bind_blob(st, 9, c->tokens, c->n_tokens * 4, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, 9);
+    }
+    size_t i = 0;
+    for (; n - i >= STORE_CLIP_CHUNK; i += STORE_CLIP_CHUNK) {
+        if (!(st = store_stmt(s, ST_CLIP_INSERT_MANY, err)))
+            return QN_EINTERNAL;
+        for (int j = 0; j < STORE_CLIP_CHUNK; j++)
+            bind_clip(st, j * CLIP_COLS, next + (int64_t)(i + j), video_id, &clips[i + j]);
         r = sqlite3_step(st);
         sqlite3_reset(st);
-        if (r == SQLITE_CONSTRAINT_UNIQUE || r == SQLITE_CONSTRAINT_PRIMARYKEY)
-            return qn_error_set(err, QN_EINPUT, "%s: video %lld already has a clip %d", s->dir,
-                                (long long)video_id, c->index);
-        if (r == SQLITE_CONSTRAINT_FOREIGNKEY)
-            return qn_error_set(err, QN_EINPUT, "%s: no video with id %lld", s->dir,
-                                (long long)video_id);
-        if (r != SQLITE_DONE)
-            return store_sql_err(s, r, err, "adding clips");
-        if (ids_out)
-            ids_out[i] = next + (int64_t)i;
+        if (r == SQLITE_DONE)
+            continue;
+        if ((r & 0xff) != SQLITE_CONSTRAINT)
+            return insert_err(s, r, video_id, &clips[i], err);
+        int rc = insert_one_by_one(s, video_id, clips + i, STORE_CLIP_CHUNK,
+                                   next + (int64_t)i, err);
+        return rc ? rc : insert_err(s, r, video_id, &clips[i], err);
     }
+    int rc = insert_one_by_one(s, video_id, clips + i, n - i, next + (int64_t)i, err);
+    if (rc)
+        return rc;
+    for (i = 0; ids_out && i < n; i++)
+        ids_out[i] = next + (int64_t)i;
     return QN_OK;
 }
 

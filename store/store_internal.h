@@ -18,13 +18,14 @@
 #define STORE_HEADER_SIZE 4096
 #define STORE_FEAT_VERSION 1
 #define STORE_NAME_MAX 63
+#define STORE_CLIP_CHUNK 16 /* clips per INSERT of ST_CLIP_INSERT_MANY */
 
 /* Cached prepared statements, prepared on first use (store_stmt). */
 enum store_stmt_id {
     ST_VIDEO_INSERT, ST_VIDEO_UPDATE, ST_VIDEO_STATUS, ST_VIDEO_BY_ID, ST_VIDEO_BY_EXT,
     ST_VIDEO_BY_PATH, ST_CLIP_INSERT, ST_CLIP_NEXT_ID, ST_CLIP_BY_ID, ST_VROWS_GET,
     ST_VROWS_PUT, ST_CROWS_GET, ST_CROWS_PUT, ST_FSET_ROWS, ST_FSET_SETROWS, ST_VOCAB_INSERT,
-    ST_COUNT
+    ST_CLIP_INSERT_MANY, ST_COUNT
 };
 
 /* A mapping of a feature file: the header plus `rows` whole rows. Old mappings are kept

@@ -337,6 +337,58 @@ START_TEST(clip_round_trip)
 }
 END_TEST
 
+/* 37 clips: two statements of 16 rows and 5 single rows; a duplicate index inside a
+ * 16-row statement is named, and the failed call adds nothing. */
+START_TEST(clip_bulk_chunks)
+{
+    qn_store *s = open_store(sub("s"), QN_STORE_WRITE | QN_STORE_CREATE);
+    int64_t v1 = add_video(s, "v1", QN_VIDEO_OK), v2 = add_video(s, "v2", QN_VIDEO_OK);
+    enum { N = 37 };
+    qn_store_clip c[N];
+    char text[N][16];
+    int32_t tok[N];
+    int64_t ids[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(text[i], sizeof text[i], "clip %d", i);
+        tok[i] = i * 3;
+        c[i] = (qn_store_clip){0, 0, i, i * 1.5, i * 1.5 + 1, text[i], text[i] + 5,
+                               i % 2 ? text[i] : NULL, i % 3 ? &tok[i] : NULL, i % 3 ? 1 : 0};
+    }
+    OK(qn_store_clips_add(s, v1, c, N, ids, E));
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(ids[i], i + 1);
+    qn_clip_iter *it;
+    qn_store_clip g;
+    OK(qn_store_clip_iter(s, v1, &it, E));
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(qn_store_clip_next(it, &g, NULL), 1);
+        ck_assert_int_eq(g.id, i + 1);
+        ck_assert_int_eq(g.index, i);
+        ck_assert(g.start == i * 1.5 && g.end == i * 1.5 + 1);
+        ck_assert_str_eq(g.raw, text[i]);
+        ck_assert_str_eq(g.clean, text[i] + 5);
+        if (i % 2)
+            ck_assert_str_eq(g.filtered, text[i]);
+        else
+            ck_assert_ptr_null(g.filtered);
+        ck_assert_int_eq(g.n_tokens, i % 3 ? 1 : 0);
+        if (i % 3)
+            ck_assert_int_eq(g.tokens[0], i * 3);
+    }
+    ck_assert_int_eq(qn_store_clip_next(it, &g, NULL), 0);
+    qn_store_clip_iter_free(it);
+
+    c[20].index = 3; /* second 16-row statement holds index 3 twice */
+    qn_error e;
+    qn_error_clear(&e);
+    expect_fail(qn_store_clips_add(s, v2, c, N, NULL, &e), &e, QN_EINPUT, "already has a clip 3");
+    int64_t n;
+    OK(qn_store_clip_count(s, v2, &n, E));
+    ck_assert_int_eq(n, 0); /* outside a batch the failed call is undone whole */
+    qn_store_close(s);
+}
+END_TEST
+
 /* ---- feature sets ---- */
 
 START_TEST(fset_round_trip)
@@ -1415,6 +1467,7 @@ Suite *store_suite(void)
     tcase_add_test(tc, video_round_trip);
     tcase_add_test(tc, reasons_counted);
     tcase_add_test(tc, clip_round_trip);
+    tcase_add_test(tc, clip_bulk_chunks);
     tcase_add_test(tc, fset_round_trip);
     tcase_add_test(tc, fset_per_clip_and_items);
     tcase_add_test(tc, batch_rollback);
