@@ -25,7 +25,12 @@ static int check_clip(qn_store *s, int64_t video_id, const qn_store_clip *c, qn_
     return QN_OK;
 }
 
-#define CLIP_COLS 9 /* parameters per clip row of ST_CLIP_INSERT / ST_CLIP_INSERT_MANY */
+#define CLIP_COLS 10 /* parameters per clip row of ST_CLIP_INSERT / ST_CLIP_INSERT_MANY */
+
+static int same(const char *a, const char *b)
+{
+    return a && b && !strcmp(a, b);
+}
 
 static void bind_clip(sqlite3_stmt *st, int base, int64_t id, int64_t video_id,
                       const qn_store_clip *c)
@@ -35,13 +40,16 @@ static void bind_clip(sqlite3_stmt *st, int base, int64_t id, int64_t video_id,
     sqlite3_bind_int(st, base + 3, c->index);
     sqlite3_bind_double(st, base + 4, c->start);
     sqlite3_bind_double(st, base + 5, c->end);
+    int dup = (same(c->clean, c->raw) ? STORE_DUP_CLEAN : 0) |
+              (same(c->filtered, c->clean) ? STORE_DUP_FILTERED : 0);
     store_bind_text(st, base + 6, c->raw);
-    store_bind_text(st, base + 7, c->clean);
-    store_bind_text(st, base + 8, c->filtered);
+    store_bind_text(st, base + 7, dup & STORE_DUP_CLEAN ? NULL : c->clean);
+    store_bind_text(st, base + 8, dup & STORE_DUP_FILTERED ? NULL : c->filtered);
     if (c->tokens)
         sqlite3_bind_blob(st, base + 9, c->tokens, c->n_tokens * 4, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, base + 9);
+    sqlite3_bind_int(st, base + 10, dup);
 }
 
 static int insert_err(qn_store *s, int r, int64_t video_id, const qn_store_clip *c,
@@ -143,7 +151,8 @@ int qn_store_clip_count(qn_store *s, int64_t video_id, int64_t *n, qn_error *err
     return rc;
 }
 
-/* Row of SELECT * FROM clip: id,video_id,idx,start_s,end_s,raw,clean,filtered,tokens. */
+/* Row of SELECT * FROM clip: id,video_id,idx,start_s,end_s,raw,clean,filtered,tokens,dup;
+ * texts stored once (dup) are resolved to their neighbour's. */
 static void clip_from_row(sqlite3_stmt *st, qn_store_clip *c)
 {
     c->id = sqlite3_column_int64(st, 0);
@@ -156,6 +165,11 @@ static void clip_from_row(sqlite3_stmt *st, qn_store_clip *c)
     c->filtered = (const char *)sqlite3_column_text(st, 7);
     c->tokens = sqlite3_column_blob(st, 8);
     c->n_tokens = c->tokens ? sqlite3_column_bytes(st, 8) / 4 : 0;
+    int dup = sqlite3_column_int(st, 9);
+    if (dup & STORE_DUP_CLEAN)
+        c->clean = c->raw;
+    if (dup & STORE_DUP_FILTERED)
+        c->filtered = c->clean;
 }
 
 int qn_store_clip_get(qn_store *s, int64_t id, qn_store_clip *c, int *found, qn_error *err)

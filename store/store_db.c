@@ -8,7 +8,7 @@
 
 #include "store_internal.h"
 
-#define CLIP_ROW ",(?,?,?,?,?,?,?,?,?)"
+#define CLIP_ROW ",(?,?,?,?,?,?,?,?,?,?)"
 #define CLIP_ROW4 CLIP_ROW CLIP_ROW CLIP_ROW CLIP_ROW
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -25,13 +25,13 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_VIDEO_BY_EXT] = "SELECT * FROM video WHERE ext_id=?1",
     [ST_VIDEO_BY_PATH] = "SELECT * FROM video WHERE path=?1 ORDER BY id LIMIT 1",
     [ST_CLIP_INSERT] =
-        "INSERT INTO clip(id,video_id,idx,start_s,end_s,raw,clean,filtered,tokens)"
-        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+        "INSERT INTO clip(id,video_id,idx,start_s,end_s,raw,clean,filtered,tokens,dup)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
     /* STORE_CLIP_CHUNK rows per statement: a bulk import pays SQLite's per-statement cost
      * (step, reset, cursor open/close) once per 16 clips instead of once per clip */
     [ST_CLIP_INSERT_MANY] =
-        "INSERT INTO clip(id,video_id,idx,start_s,end_s,raw,clean,filtered,tokens) VALUES"
-        "(?,?,?,?,?,?,?,?,?)" CLIP_ROW CLIP_ROW CLIP_ROW CLIP_ROW4 CLIP_ROW4 CLIP_ROW4,
+        "INSERT INTO clip(id,video_id,idx,start_s,end_s,raw,clean,filtered,tokens,dup) VALUES"
+        "(?,?,?,?,?,?,?,?,?,?)" CLIP_ROW CLIP_ROW CLIP_ROW CLIP_ROW4 CLIP_ROW4 CLIP_ROW4,
     [ST_CLIP_NEXT_ID] = "SELECT coalesce(max(id),0)+1 FROM clip",
     [ST_CLIP_BY_ID] = "SELECT * FROM clip WHERE id=?1",
     [ST_VROWS_GET] = "SELECT first_row,n_rows FROM video_rows WHERE set_id=?1 AND video_id=?2",

@@ -13,12 +13,15 @@
 #error "quern's store writes little-endian files and maps them directly: little-endian hosts only"
 #endif
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_APP_ID 0x5155524E /* "QURN" */
 #define STORE_HEADER_SIZE 4096
 #define STORE_FEAT_VERSION 1
 #define STORE_NAME_MAX 63
 #define STORE_CLIP_CHUNK 16 /* clips per INSERT of ST_CLIP_INSERT_MANY */
+/* clip.dup bits (schema 2): the text is its neighbour's, stored once (FORMAT.md §2) */
+#define STORE_DUP_CLEAN 1    /* clean = raw, clean column NULL */
+#define STORE_DUP_FILTERED 2 /* filtered = clean, filtered column NULL */
 
 /* Cached prepared statements, prepared on first use (store_stmt). */
 enum store_stmt_id {
@@ -102,7 +105,7 @@ int store_lock_take(const char *dir, int *fd_out, qn_error *err);
 void store_lock_release(int fd);
 
 /* store_schema.c */
-int store_schema_init(qn_store *s, qn_error *err);          /* empty db → version 1 */
+int store_schema_init(qn_store *s, qn_error *err);          /* empty db → latest version */
 int store_schema_check(qn_store *s, int creating, qn_error *err); /* app id, version, migrate */
 
 /* store_featfile.c */

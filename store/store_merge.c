@@ -115,7 +115,7 @@ static int merge_videos(merge_ctx *m, qn_error *err)
                        m->vo, 0, 0, 0, &m->res->videos, err);
     if (!rc)
         rc = exec_bind(m->s, "INSERT INTO main.clip SELECT id+?1, video_id+?2, idx, start_s,"
-                             " end_s, raw, clean, filtered, tokens FROM src.clip"
+                             " end_s, raw, clean, filtered, tokens, dup FROM src.clip"
                              " WHERE video_id NOT IN merge_skip ORDER BY id",
                        m->co, m->vo, 0, 0, &m->res->clips, err);
     return rc;

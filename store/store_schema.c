@@ -38,9 +38,15 @@ static const char schema_v1[] =
     "CREATE TABLE vocab(id INTEGER PRIMARY KEY, word TEXT NOT NULL UNIQUE) STRICT;"
     "CREATE TABLE merged_store(uuid TEXT PRIMARY KEY, path TEXT, merged_at INTEGER) STRICT;";
 
-/* Migrations: migrations[v] turns schema version v into v+1 (none yet: version 1 is the
- * first). Each runs in its own transaction with the new user_version. */
-static const char *const migrations[STORE_SCHEMA_VERSION] = {NULL};
+/* Migrations: migrations[v] turns schema version v into v+1 (version 1 is the first). An
+ * existing store runs each in its own transaction with the new user_version; a new store is
+ * made as version 1 plus every migration, so new and migrated stores have the same schema.
+ * 1 -> 2: clip.dup, texts equal to their neighbour stored once (a caption.json import stored
+ * each caption three times); rows written by version 1 keep their copies (dup 0). */
+static const char *const migrations[STORE_SCHEMA_VERSION] = {
+    NULL,
+    "ALTER TABLE clip ADD COLUMN dup INTEGER NOT NULL DEFAULT 0 CHECK (dup BETWEEN 0 AND 3);",
+};
 
 static int pragma_int(qn_store *s, const char *sql, int64_t *out, qn_error *err)
 {
@@ -77,6 +83,8 @@ int store_schema_init(qn_store *s, qn_error *err)
              "('quern_version','%s');",
              STORE_APP_ID, STORE_SCHEMA_VERSION, uuid, (long long)time(NULL), QUERN_VERSION);
     rc = store_exec(s, schema_v1, err);
+    for (int v = 1; !rc && v < STORE_SCHEMA_VERSION; v++)
+        rc = store_exec(s, migrations[v], err);
     if (!rc)
         rc = store_exec(s, sql, err);
     if (!rc)

@@ -180,6 +180,12 @@ static const char *const mapping_checks[][2] = {
      " end_s || ']' FROM clip WHERE start_s < 0 OR end_s < start_s OR end_s > 1e308", "clip: "},
     {"SELECT 'clip ' || id || ' has a token blob of ' || length(tokens) || ' bytes'"
      " FROM clip WHERE tokens IS NOT NULL AND length(tokens) % 4 <> 0", "clip: "},
+    /* a text stored once (dup bit) leaves its own column NULL; a copy there would be
+     * hidden by every reader */
+    {"SELECT 'clip ' || id || ' has dup ' || dup || ' but stores its '"
+     " || iif(dup & 1 AND clean IS NOT NULL, 'clean', 'filtered') || ' text'"
+     " FROM clip WHERE (dup & 1 AND clean IS NOT NULL) OR (dup & 2 AND filtered IS NOT NULL)",
+     "clip: "},
     {"SELECT 'ids are not 0..' || (count(*) - 1) || ' (min ' || min(id) || ', max ' || max(id)"
      " || ')' FROM vocab HAVING count(*) > 0 AND (min(id) <> 0 OR max(id) <> count(*) - 1)",
      "vocabulary: "},

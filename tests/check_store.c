@@ -216,7 +216,7 @@ START_TEST(video_round_trip)
     ck_assert_int_eq(st.n_videos, 2);
     ck_assert_int_eq(st.n_by_status[QN_VIDEO_OK], 1);
     ck_assert_int_eq(st.n_by_status[QN_VIDEO_REJECTED], 1);
-    ck_assert_int_eq(st.schema_version, 1);
+    ck_assert_int_eq(st.schema_version, 2);
     ck_assert_int_eq(strlen(st.uuid), 36);
     ck_assert_str_eq(qn_store_path(s), sub("s"));
     qn_store_close(s);
@@ -1036,6 +1036,174 @@ static void sql(const char *db, const char *q)
     sqlite3_close(d);
 }
 
+/* A schema-1 store as quern 0.1's library wrote it (store_schema.c's schema_v1, verbatim):
+ * two videos, clips with distinct and with equal texts, NULL texts, tokens, a vocabulary. */
+static const char v1_store_sql[] =
+    "PRAGMA application_id=1364546126; PRAGMA user_version=1; PRAGMA journal_mode=WAL;"
+    "CREATE TABLE store_info(key TEXT PRIMARY KEY, value ANY) STRICT;"
+    "CREATE TABLE video("
+    " id INTEGER PRIMARY KEY, ext_id TEXT NOT NULL UNIQUE, path TEXT, size INTEGER,"
+    " mtime_ns INTEGER, sha256 TEXT, duration REAL, fps REAL, width INTEGER, height INTEGER,"
+    " codec TEXT, status TEXT NOT NULL DEFAULT 'pending'"
+    " CHECK (status IN ('pending','ok','rejected','failed')), reason TEXT,"
+    " views INTEGER, rank INTEGER, task_id INTEGER, category1 TEXT, category2 TEXT,"
+    " title TEXT, n_words INTEGER, meta_json TEXT) STRICT;"
+    "CREATE INDEX video_path ON video(path);"
+    "CREATE TABLE clip("
+    " id INTEGER PRIMARY KEY, video_id INTEGER NOT NULL REFERENCES video(id),"
+    " idx INTEGER NOT NULL, start_s REAL NOT NULL, end_s REAL NOT NULL,"
+    " raw TEXT, clean TEXT, filtered TEXT, tokens BLOB, UNIQUE (video_id, idx)) STRICT;"
+    "CREATE TABLE feature_set("
+    " id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " kind TEXT NOT NULL CHECK (kind IN ('per_step','per_clip','per_item')),"
+    " model TEXT NOT NULL, weights_sha256 TEXT, dim INTEGER NOT NULL,"
+    " dtype TEXT NOT NULL CHECK (dtype IN ('f16','f32')), rate REAL NOT NULL,"
+    " file TEXT NOT NULL, committed_rows INTEGER NOT NULL DEFAULT 0) STRICT;"
+    "CREATE TABLE video_rows("
+    " set_id INTEGER NOT NULL REFERENCES feature_set(id),"
+    " video_id INTEGER NOT NULL REFERENCES video(id),"
+    " first_row INTEGER NOT NULL, n_rows INTEGER NOT NULL,"
+    " PRIMARY KEY (set_id, video_id)) STRICT, WITHOUT ROWID;"
+    "CREATE TABLE clip_rows("
+    " set_id INTEGER NOT NULL REFERENCES feature_set(id),"
+    " clip_id INTEGER NOT NULL REFERENCES clip(id), row INTEGER NOT NULL,"
+    " PRIMARY KEY (set_id, clip_id)) STRICT, WITHOUT ROWID;"
+    "CREATE TABLE vocab(id INTEGER PRIMARY KEY, word TEXT NOT NULL UNIQUE) STRICT;"
+    "CREATE TABLE merged_store(uuid TEXT PRIMARY KEY, path TEXT, merged_at INTEGER) STRICT;"
+    "INSERT INTO store_info VALUES('uuid','0b7e4c1a-5d2f-4e8a-9c3b-1f6d2a7e8b90'),"
+    " ('created',1764200000),('quern_version','0.1.0');"
+    "INSERT INTO video(id,ext_id,path,size,duration,status,reason,n_words) VALUES"
+    " (1,'vidA','/v/a.mp4',1000,12.5,'ok',NULL,7),(2,'vidB',NULL,NULL,NULL,'rejected','words',0);"
+    "INSERT INTO clip VALUES"
+    " (1,1,0,0.0,1.5,'<i>um hello</i> there','um hello there','hello there',x'0100000002000000'),"
+    " (2,1,1,1.5,3.0,'same text','same text','same text',NULL),"
+    " (3,1,2,3.0,4.0,NULL,NULL,NULL,x'00000000'),"
+    " (4,1,3,4.0,5.5,'raw only','raw only','',NULL);"
+    "INSERT INTO vocab VALUES(0,'there'),(1,'hello'),(2,'um');";
+
+static void expect_v1_clips(qn_store *s, int64_t n_added)
+{
+    struct { double start, end; const char *raw, *clean, *filtered; int nt; int32_t t0; } w[] = {
+        {0.0, 1.5, "<i>um hello</i> there", "um hello there", "hello there", 2, 1},
+        {1.5, 3.0, "same text", "same text", "same text", 0, 0},
+        {3.0, 4.0, NULL, NULL, NULL, 1, 0},
+        {4.0, 5.5, "raw only", "raw only", "", 0, 0},
+    };
+    qn_clip_iter *it;
+    qn_store_clip g;
+    OK(qn_store_clip_iter(s, 1, &it, E));
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(qn_store_clip_next(it, &g, NULL), 1);
+        ck_assert_int_eq(g.id, i + 1);
+        ck_assert_int_eq(g.index, i);
+        ck_assert(g.start == w[i].start && g.end == w[i].end);
+        if (w[i].raw) {
+            ck_assert_str_eq(g.raw, w[i].raw);
+            ck_assert_str_eq(g.clean, w[i].clean);
+            ck_assert_str_eq(g.filtered, w[i].filtered);
+        } else {
+            ck_assert(!g.raw && !g.clean && !g.filtered);
+        }
+        ck_assert_int_eq(g.n_tokens, w[i].nt);
+        if (w[i].nt)
+            ck_assert_int_eq(g.tokens[0], w[i].t0);
+    }
+    ck_assert_int_eq(qn_store_clip_next(it, &g, NULL), 0);
+    qn_store_clip_iter_free(it);
+    int64_t n;
+    OK(qn_store_clip_count(s, 0, &n, E));
+    ck_assert_int_eq(n, 4 + n_added);
+}
+
+/* The schema of a store (sqlite_master, in name order) as one string. */
+static void schema_text(const char *db, char *out, size_t size)
+{
+    sqlite3 *d;
+    sqlite3_stmt *st;
+    ck_assert_int_eq(sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(d, "SELECT group_concat(sql, ';') FROM (SELECT sql FROM"
+                                           " sqlite_master WHERE sql IS NOT NULL ORDER BY name)",
+                                        -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(d);
+}
+
+START_TEST(schema_1_migrates)
+{
+    mkdir(sub("v1"), 0777);
+    sql(sub("v1/meta.db"), v1_store_sql);
+    /* readers do not migrate: told how */
+    expect_open_fails(sub("v1"), QN_STORE_READ, QN_EINPUT,
+                      "schema version 1 is older than 2: open it once with a writer");
+    qn_store *s = open_store(sub("v1"), QN_STORE_WRITE);
+    qn_store_stats st;
+    OK(qn_store_stats_get(s, &st, E));
+    ck_assert_int_eq(st.schema_version, 2);
+    ck_assert_str_eq(st.uuid, "0b7e4c1a-5d2f-4e8a-9c3b-1f6d2a7e8b90");
+    ck_assert_int_eq(st.n_videos, 2);
+    ck_assert_int_eq(st.n_vocab, 3);
+    expect_v1_clips(s, 0);
+    qn_store_video v;
+    int found;
+    OK(qn_store_video_find(s, "vidB", &v, &found, E));
+    ck_assert_int_eq(found, 1);
+    ck_assert_int_eq(v.status, QN_VIDEO_REJECTED);
+    ck_assert_str_eq(v.reason, "words");
+    /* new clips after the migration: equal texts stored once, read back whole */
+    qn_store_clip c[2] = {
+        {0, 0, 0, 0.0, 1.0, "a b", "a b", "a b", NULL, 0},
+        {0, 0, 1, 1.0, 2.0, "<b>c</b> d", "c d", "c d", NULL, 0},
+    };
+    int64_t vid = add_video(s, "vidC", QN_VIDEO_OK), ids[2];
+    OK(qn_store_clips_add(s, vid, c, 2, ids, E));
+    qn_store_clip g;
+    OK(qn_store_clip_get(s, ids[0], &g, &found, E));
+    ck_assert(!strcmp(g.raw, "a b") && !strcmp(g.clean, "a b") && !strcmp(g.filtered, "a b"));
+    OK(qn_store_clip_get(s, ids[1], &g, &found, E));
+    ck_assert(!strcmp(g.raw, "<b>c</b> d") && !strcmp(g.clean, "c d") &&
+              !strcmp(g.filtered, "c d"));
+    int64_t np = -1;
+    OK(qn_store_verify(s, NULL, NULL, &np, E));
+    ck_assert_int_eq(np, 0);
+    qn_store_close(s);
+
+    /* readers now open it; the v1 rows (stored as written) and the new ones read back */
+    s = open_store(sub("v1"), QN_STORE_READ);
+    expect_v1_clips(s, 2);
+    OK(qn_store_verify(s, NULL, NULL, &np, E));
+    qn_store_close(s);
+    sql(sub("v1/meta.db"), "PRAGMA wal_checkpoint(TRUNCATE);");
+    char want[8192], got[8192];
+    qn_store_close(open_store(sub("fresh"), QN_STORE_WRITE | QN_STORE_CREATE));
+    schema_text(sub("fresh/meta.db"), want, sizeof want);
+    schema_text(sub("v1/meta.db"), got, sizeof got);
+    ck_assert_str_eq(got, want); /* a migrated store has exactly a new store's schema */
+    /* the clip ids the new clips got sit past the old ones; dup flags where texts repeat */
+    sqlite3 *d;
+    sqlite3_stmt *q;
+    ck_assert_int_eq(sqlite3_open(sub("v1/meta.db"), &d), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(d, "SELECT group_concat(id || ':' || dup || ':' ||"
+                                           " (clean IS NULL) || (filtered IS NULL), ' ')"
+                                           " FROM (SELECT * FROM clip ORDER BY id)",
+                                        -1, &q, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+    ck_assert_str_eq((const char *)sqlite3_column_text(q, 0),
+                     "1:0:00 2:0:00 3:0:11 4:0:00 5:3:11 6:2:01");
+    sqlite3_finalize(q);
+    sqlite3_close(d);
+    /* a copy kept beside a set dup bit would be hidden from every reader: verify says so */
+    sql(sub("v1/meta.db"), "UPDATE clip SET dup=1 WHERE id=1;");
+    s = open_store(sub("v1"), QN_STORE_READ);
+    qn_error e;
+    qn_error_clear(&e);
+    expect_fail(qn_store_verify(s, NULL, NULL, &np, &e), &e, QN_EINPUT,
+                "clip 1 has dup 1 but stores its clean text");
+    qn_store_close(s);
+}
+END_TEST
+
 START_TEST(bad_stores_refused)
 {
     char cmd[600];
@@ -1069,16 +1237,16 @@ START_TEST(bad_stores_refused)
     ck_assert_int_eq(system(cmd), 0);
     sql(sub("newer/meta.db"), "PRAGMA user_version=99;");
     expect_open_fails(sub("newer"), QN_STORE_WRITE, QN_EINPUT,
-                      "schema version 99 is newer than this quern's 1: upgrade quern");
+                      "schema version 99 is newer than this quern's 2: upgrade quern");
     /* ours but older than any migration: said as such to readers and writers alike
      * (readers used to be told to open it with a writer, which then refused) */
     snprintf(cmd, sizeof cmd, "cp -r %s %s", sub("good"), sub("older"));
     ck_assert_int_eq(system(cmd), 0);
     sql(sub("older/meta.db"), "PRAGMA user_version=0;");
     expect_open_fails(sub("older"), QN_STORE_READ, QN_EINPUT,
-                      "schema version 0 is older than 1 and cannot be migrated");
+                      "schema version 0 is older than 2 and cannot be migrated");
     expect_open_fails(sub("older"), QN_STORE_WRITE, QN_EINPUT,
-                      "schema version 0 is older than 1 and cannot be migrated");
+                      "schema version 0 is older than 2 and cannot be migrated");
     mkdir(sub("junk"), 0777);
     FILE *f = fopen(sub("junk/meta.db"), "w");
     fputs("this is not sqlite at all, just text that is long enough to be a header......\n"
@@ -1485,6 +1653,7 @@ Suite *store_suite(void)
     tcase_add_checked_fixture(bad, setup, teardown);
     tcase_set_timeout(bad, 120);
     tcase_add_test(bad, bad_stores_refused);
+    tcase_add_test(bad, schema_1_migrates);
     tcase_add_test(bad, verify_finds_shared_rows_and_bad_links);
     tcase_add_test(bad, merge_refuses_damaged_and_odd_inputs);
     tcase_add_test(bad, planted_links_are_not_followed);

@@ -158,7 +158,11 @@ static int make_clips(rng *r, double duration, int32_t vocab, clip_buf *cb, size
         c->start = t;
         c->end = fmin(floor((t + 2.0 + 4.0 * unif(r)) * 100.0) / 100.0, duration);
         int words = 1 + (int)(next64(r) % 8);
-        char filt[8 * 16] = "", raw[8 * 16 + 32] = "um ";
+        /* every third clean text has no filler (filtered = clean), every fourth raw no tag
+         * (clean = raw): the store keeps such texts once (clip.dup), readers resolve them */
+        char filt[8 * 16] = "", raw[8 * 16 + 32] = "";
+        if (n % 3)
+            strcpy(raw, "um ");
         int32_t *tok = cb->tokens + 8 * n;
         int nt = 0;
         for (int w = 0; w < words; w++) {
@@ -184,7 +188,7 @@ static int make_clips(rng *r, double duration, int32_t vocab, clip_buf *cb, size
         cb->texts[3 * n + 2] = strdup(filt);
         if (!cb->texts[3 * n] || !cb->texts[3 * n + 1] || !cb->texts[3 * n + 2])
             return -1;
-        sprintf(cb->texts[3 * n], "<c>%s</c>", raw); /* raw caption keeps a tag */
+        sprintf(cb->texts[3 * n], n % 4 ? "<c>%s</c>" : "%s", raw); /* raw keeps a tag */
         c->raw = cb->texts[3 * n];
         c->clean = cb->texts[3 * n + 1];
         c->filtered = cb->texts[3 * n + 2];

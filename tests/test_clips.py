@@ -64,8 +64,11 @@ def videos(db):
 
 def clips(db, ext_id):
     con = sqlite3.connect(f"file:{db}/meta.db?mode=ro", uri=True)
-    rows = con.execute("SELECT start_s, end_s, clean, filtered, raw, tokens FROM clip JOIN video "
-                       "ON video.id = clip.video_id WHERE ext_id = ? ORDER BY idx",
+    # a text equal to its neighbour is stored once (clip.dup, store/FORMAT.md §2)
+    clean = "iif(dup & 1, raw, clean)"
+    rows = con.execute(f"SELECT start_s, end_s, {clean}, iif(dup & 2, {clean}, filtered), raw,"
+                       " tokens FROM clip JOIN video ON video.id = clip.video_id"
+                       " WHERE ext_id = ? ORDER BY idx",
                        (ext_id,)).fetchall()
     con.close()
     return rows

@@ -248,6 +248,13 @@ def test_clips_texts_tokens_equal_c(made):
         t = st.clip_tokens(i)
         assert (None if t is None else t.tolist()) == c["tokens"]
     assert st.vocab() == open(d / "vocab.txt").read().splitlines()
+    # texts equal to their neighbour are stored once (clip.dup) and were resolved above
+    con = sqlite3.connect(f"file:{path}/meta.db?mode=ro", uri=True)
+    dups = dict(con.execute("SELECT dup, count(*) FROM clip GROUP BY dup"))
+    assert con.execute("SELECT count(*) FROM clip WHERE (dup & 1 AND clean IS NOT NULL)"
+                       " OR (dup & 2 AND filtered IS NOT NULL)").fetchone()[0] == 0
+    con.close()
+    assert all(dups.get(k, 0) > 0 for k in range(4)), dups
 
 
 def test_feature_rows_and_mappings_equal_c(made):

@@ -69,7 +69,11 @@ __all__ = ["StoreError", "Store", "FeatureSet", "ClipDataset", "VideoBatchSample
            "negative_weights", "pool_rows", "merge_windows", "gather_tokens"]
 
 APPLICATION_ID = 0x5155524E
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# clip.dup bit 1: clean is raw; bit 2: filtered is clean (that column then NULL)
+_CLEAN_SQL = "iif(dup & 1, raw, clean)"
+_TEXT_SQL = {"raw": "raw", "clean": _CLEAN_SQL,
+             "filtered": f"iif(dup & 2, {_CLEAN_SQL}, filtered)"}
 HEADER_SIZE = 4096
 MAGIC = b"QUERNFT\0"
 _DTYPES = {"f16": (1, np.dtype("<f2")), "f32": (2, np.dtype("<f4"))}
@@ -416,13 +420,15 @@ class Store:
 
     def texts(self, kind="filtered", path=None):
         """One text column of the clips ('raw', 'clean' or 'filtered'), in clip order.
-        Read on demand (texts are the bulk of meta.db); None where the text is NULL."""
+        Read on demand (texts are the bulk of meta.db); None where the text is NULL. A text
+        equal to its neighbour is stored once (clip.dup, FORMAT.md §2) and resolved here."""
         if kind not in ("raw", "clean", "filtered"):
             raise ValueError(f"unknown text kind {kind!r}")
         self._need_clips("texts")
         con = _connect(os.path.join(self.path, "meta.db"), False)
         try:
-            rows = con.execute(f"SELECT id, {kind} FROM clip ORDER BY video_id, idx").fetchall()
+            rows = con.execute(f"SELECT id, {_TEXT_SQL[kind]} FROM clip"
+                               " ORDER BY video_id, idx").fetchall()
         finally:
             con.close()
         # a writer may have added clips since the snapshot: keep the snapshot's
