@@ -12,6 +12,7 @@
  */
 #include <getopt.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,8 +337,10 @@ static void decode_one(pipeline *p, vjob *job)
     for (int k = ITEM_2D; k <= ITEM_3D; k++) {
         item *it = ws.b[k];
         ws.b[k] = NULL;
-        if (it && (rc < 0 || push(p, it) < 0))
+        if (rc < 0)
             item_free(it);
+        else if (it)
+            push(p, it);   /* frees it itself when the pipeline is stopping */
     }
     job->rc = rc;
     item *end = calloc(1, sizeof *end);
@@ -814,6 +817,9 @@ static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model
 
 int main(int argc, char **argv)
 {
+    /* past a file-size limit, a write must fail with EFBIG (reported, exit 3)
+     * rather than kill us with SIGXFSZ */
+    signal(SIGXFSZ, SIG_IGN);
     opts o;
     int prc = parse_args(argc, argv, &o);
     if (prc)

@@ -341,3 +341,57 @@ def test_short_video_done_once_and_pooled_hash(bin_dir, tools_dir, tmp_path, wei
     db.close()
     assert got["resnet152-2d"] == h2 and got["resnext101-3d"] == h3
     assert got["howto100m-4096"] == hashlib.sha256((h2 + h3).encode()).hexdigest()
+
+
+def test_file_size_limit_and_kill_then_resume(bin_dir, tools_dir, tmp_path, weights):
+    """A file-size limit mid-run: exit 3 naming the store file (not a SIGXFSZ death);
+    a SIGKILL mid-run; each time the store verifies, holds only whole videos, and a
+    rerun finishes exactly the rest."""
+    import resource
+    import signal
+    import sqlite3
+    import time
+    store = tmp_path / "store"
+    clips = tmp_path / "c.txt"
+    clips.write_text("0 1.5 hi\n")
+    for i in range(3):
+        v = tmp_path / f"v{i}.mp4"
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                        f"testsrc2=size=160x90:rate=30:duration={1 + i}", "-c:v", "libx264",
+                        "-pix_fmt", "yuv420p", str(v)], check=True)
+        subprocess.run([str(tools_dir / "features_seed"), str(store), f"v{i}", str(v),
+                        str(clips)], check=True, capture_output=True)
+    w2, w3 = weights
+    args = [str(bin_dir / "quern-features"), "--store", str(store), "--weights-2d", str(w2),
+            "--weights-3d", str(w3), "--backend", "cpu", "-j", "2", "--batch", "2"]
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40960, 40960))
+
+    def rows():
+        db = sqlite3.connect(store / "meta.db")
+        got = dict(db.execute("SELECT v.ext_id, r.n_rows FROM video_rows r JOIN video v ON "
+                              "v.id = r.video_id JOIN feature_set f ON f.id = r.set_id "
+                              "WHERE f.name = 'resnet152-2d'"))
+        db.close()
+        return got
+
+    def verify():
+        cp = run("quern-store", "verify", store, bin_dir=bin_dir)
+        assert cp.returncode == 0, cp.stdout + cp.stderr
+        assert all(rows()[k] == int(k[1]) + 1 for k in rows())   # whole videos only
+
+    cp = subprocess.run(args, capture_output=True, text=True, preexec_fn=limit)
+    assert cp.returncode == 3, cp.stderr
+    assert f"quern-features: {store}/" in cp.stderr and "File too large" in cp.stderr
+    verify()
+    assert len(rows()) < 3
+    p = subprocess.Popen(args + ["-q"], stderr=subprocess.PIPE)
+    time.sleep(3)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    verify()
+    cp = subprocess.run(args, capture_output=True, text=True)
+    assert cp.returncode == 0, cp.stderr
+    verify()
+    assert rows() == {"v0": 1, "v1": 2, "v2": 3}
