@@ -2,6 +2,7 @@
  * HowTo100M_v1.csv rows. RFC 4180 records: quoted fields may hold commas, "" and newlines;
  * records end at LF, CRLF or CR. Columns are found by header name.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,7 +106,7 @@ static int number(const field *f, double *v)
     *v = strtod(f->p, &e);
     while (*e == ' ')
         e++;
-    return *e ? -1 : 0;
+    return *e || !isfinite(*v) ? -1 : 0; /* "inf", "nan", 1e999 are not times */
 }
 
 static void csv_init(csv *c, const char *s, size_t len)

@@ -44,7 +44,8 @@ void cap_track_sort(cap_track *t)
 
 void cap_track_finish(cap_track *t, double duration)
 {
-    cap_track_sort(t);
+    /* Filter first, then sort: non-finite times (NaN compares false both ways) must not
+     * reach the sort, or finite cues could come out of order. */
     size_t k = 0;
     for (size_t i = 0; i < t->n; i++) {
         cap_cue c = t->cues[i];
@@ -71,4 +72,5 @@ void cap_track_finish(cap_track *t, double duration)
         t->cues[k++] = c;
     }
     t->n = k;
+    cap_track_sort(t);
 }

@@ -357,6 +357,21 @@ START_TEST(clean_text_edges)
 }
 END_TEST
 
+START_TEST(finish_drops_nonfinite_before_sorting)
+{
+    cap_track *t = cap_track_new();
+    const double st[] = {5, NAN, 1, 3, NAN, 2};
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(cap_track_add(t, st[i], st[i] == st[i] ? st[i] + 1 : 9, "x", 1, CAP_SRC_PLAIN, 0), QN_OK);
+    cap_track_finish(t, 0);
+    ck_assert_uint_eq(t->n, 4);
+    ck_assert_uint_eq(t->stats.dropped_inverted, 2);
+    for (size_t i = 1; i < t->n; i++)
+        ck_assert(t->cues[i].start > t->cues[i - 1].start);
+    cap_track_free(t);
+}
+END_TEST
+
 START_TEST(finish_sorts_stably)
 {
     const char *s = "WEBVTT\n\n00:05.000 --> 00:06.000\nc\n\n00:01.000 --> 00:02.000\na\n\n"
@@ -576,6 +591,13 @@ START_TEST(csv_milnce)
     ck_assert_str_eq(t->cues[2].text, "last");
     ck_assert_str_eq(t->warnings[0], "v.csv:5: row without numeric start,end,text skipped");
     cap_track_free(t);
+    /* Found by fuzz_csv: an infinite end time made the rolling merge produce NaN starts that
+     * the sort then left out of order. Non-finite times are rejected per row now. */
+    t = parse("inf.csv", "start,end,text\n0.4,3.4e13901,a b\n0.4,inf,a b\n1,nan,x\n2,3,ok\n");
+    ck_assert_uint_eq(t->n, 1);
+    ck_assert_uint_eq(t->stats.skipped_bad, 3);
+    ck_assert_str_eq(t->cues[0].text, "ok");
+    cap_track_free(t);
     /* Column order from the header. */
     t = parse("w.csv", "text,end,start\nhello,2.5,1\n");
     ck_time(t->cues[0].start, 1.0);
@@ -675,6 +697,7 @@ static Suite *captions_suite(void)
     tcase_add_test(tc, charset_forced);
     tcase_add_test(tc, clean_sound_tags_and_finish);
     tcase_add_test(tc, clean_text_edges);
+    tcase_add_test(tc, finish_drops_nonfinite_before_sorting);
     tcase_add_test(tc, finish_sorts_stably);
     tcase_add_test(tc, youtube_spoken);
     tcase_add_test(tc, youtube_displayed);
