@@ -95,6 +95,9 @@ const char *kn_model_notice(const kn_model *m);
 /* Flags for kn_run_*. */
 enum { KN_L2NORM = 1 }; /* L2-normalise each output row (x / max(||x||, 1e-12)) */
 
+/* The 2D input sizes kn_run_2d takes (each of h and w). */
+enum { KN_2D_MIN_SIDE = 32, KN_2D_MAX_SIDE = 8192 };
+
 /* 2D: `frames` is n frames of h×w×3 u8 RGB, row-major, tightly packed
  * (frame i starts at frames + i*h*w*3). Pre-processing is HowTo100M's: /255,
  * minus ImageNet mean (0.485,0.456,0.406), divided by std (0.229,0.224,0.225)+1e-8.

@@ -327,8 +327,13 @@ static void decode_one(pipeline *p, vjob *job)
     fr_sink sink = {&ws, on_2d, on_3d};
     fr_video *fv = NULL;
     int rc = fr_open(&fv, job->v->path, &fo, &job->ferr);
+    const fr_info *in = rc == QN_OK ? fr_get_info(fv) : NULL;
+    if (in && (in->w2d > KN_2D_MAX_SIDE || in->h2d > KN_2D_MAX_SIDE))
+        rc = qn_error_set(&job->ferr, QN_EINPUT, "%s: %dx%d frames scale to %dx%d, past the "
+                          "network's %d (aspect ratio too extreme)", job->v->path, in->width,
+                          in->height, in->w2d, in->h2d, KN_2D_MAX_SIDE);
     if (rc == QN_OK) {
-        job->duration = fr_get_info(fv)->duration;
+        job->duration = in->duration;
         rc = fr_run(fv, &sink, NULL, &job->ferr);
         if (rc < 0 && !job->ferr.status)
             qn_error_set(&job->ferr, rc, "%s: out of memory for a batch", job->v->path);

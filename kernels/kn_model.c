@@ -517,9 +517,10 @@ int kn_run_2d(kn_model *m, const uint8_t *frames, int n, int h, int w, float *ou
 {
     if (m->desc->is3d)
         return qn_error_set(err, QN_EUSAGE, "%s is a 3D model; use kn_run_3d", m->desc->name);
-    if (n < 0 || h < 32 || w < 32 || h > 8192 || w > 8192)
-        return qn_error_set(err, QN_EUSAGE, "%s: bad input %d×%d×%d (need h,w in 32..8192)",
-                            m->desc->name, n, h, w);
+    if (n < 0 || h < KN_2D_MIN_SIDE || w < KN_2D_MIN_SIDE || h > KN_2D_MAX_SIDE ||
+        w > KN_2D_MAX_SIDE)
+        return qn_error_set(err, QN_EUSAGE, "%s: bad input %d×%d×%d (need h,w in %d..%d)",
+                            m->desc->name, n, h, w, KN_2D_MIN_SIDE, KN_2D_MAX_SIDE);
     return n ? run_u8(m, frames, n, 1, h, w, out, flags, err) : QN_OK;
 }
 

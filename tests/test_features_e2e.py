@@ -172,14 +172,24 @@ def test_features_end_to_end(bin_dir, tools_dir, tmp_path, weights):
     subprocess.run([str(seed), str(store), "vid_broken", str(broken), str(clips)], check=True,
                    capture_output=True)
 
+    # a 4096x16 strip: 57344x224 2D frames, wider than the network takes: failed, not exit 2
+    thin = tmp_path / "thin.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc2=size=4096x16:rate=5:duration=1", "-c:v", "libx264",
+                    "-pix_fmt", "yuv420p", str(thin)], check=True)
+    subprocess.run([str(seed), str(store), "vid_thin", str(thin), str(clips)], check=True,
+                   capture_output=True)
+
     w2, w3 = weights
     cp = run("quern-features", "--store", store, "--weights-2d", w2, "--weights-3d", w3,
              "--backend", "cpu", "-j", "2", "--batch", "4", "--decoders", "2", bin_dir=bin_dir)
     assert cp.returncode == 1, cp.stderr
     assert f"{broken}: cannot open: " in cp.stderr and "vid_broken marked failed" in cp.stderr
+    assert (f"{thin}: 4096x16 frames scale to 57344x224, past the network's 8192 (aspect "
+            "ratio too extreme) (video vid_thin marked failed)") in cp.stderr
     # cook: 3 + 5 rows; tall (1.1 s at 25 fps): fps=1 -> 1 frame, fps=24 -> 26 frames -> 2 chunks
     assert "quern-features: 2 videos (4 2D frames, 7 3D chunks, 6 clips)" in cp.stderr
-    assert "1 failed" in cp.stderr
+    assert "2 failed" in cp.stderr
 
     out = tmp_path / "npy"
     for name in ("resnet152-2d", "resnext101-3d", "howto100m-4096"):
