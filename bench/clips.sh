@@ -15,9 +15,14 @@
 # (b) bench/clips_parse.sh (WebVTT parse+clean vs webvtt-py) if it exists.
 # Env: QUERN_BENCH_DIR (/tmp/quern-bench), QUERN_BENCH_JSON_VIDEOS (1200000: the full size;
 #      0 skips the full-size run), QUERN_BENCH_PEER_VIDEOS (20000), QUERN_BENCH_SKIP_PARSE=1.
-# Figures (2 shared cores, load ~9, 2026-11-27): 20k videos (2.2 M clips, 91 MB): quern 18.0 s
-# wall / 4.3 s CPU / 32 MB RSS, peer 42.4 s / 10.3 s / 477 MB -> 2.4x. SQLite is ~58% of our
-# CPU profile (the peer pays it too), so 10x is out of reach with one SQLite row per clip.
+# Figures (2 shared cores, load ~3.5, 2026-11-27, same run): 20k videos (2.2 M clips, 91 MB):
+# quern 5.2-5.6 s wall / 3.1 s CPU / 33 MB RSS / 162 MB store, peer 15.7-17.5 s / 10.1-10.6 s /
+# 488 MB / 258 MB -> 3.3x CPU, 3.1x wall (store schema 1, one INSERT per clip, each text stored
+# three times: 4.2-4.6 s CPU, 2.2-2.5x). Where our 3.1 s go: SQLite ~57% (one row + one UNIQUE
+# index entry + one foreign-key probe per clip), kernel ~12%, caption parsing/cleaning/stop
+# words 0.57 s (`--dry-run`). 10x (<= 1.0 s CPU) needs SQLite under ~0.4 s, i.e. not one row per
+# clip: a video's clips packed into one row would cost ~0.2 s (measured: 20k rows of 4 KB) —
+# a schema change every clip reader (C, Python, SQL in verify/merge/export) must follow.
 # Full size, 1.2 M videos (132 M clips, 5.4 GB): 833 s wall, 285 s CPU, peak RSS 150 MB.
 # The full-size run writes a ~20 GB store and takes long on 2 shared cores (about 10 min per
 # 10 M clips of CPU here); pick a smaller QUERN_BENCH_JSON_VIDEOS to try it quickly.
