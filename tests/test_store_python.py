@@ -614,3 +614,77 @@ def test_lazy_store_refuses_clip_table_calls(small):
                  lambda: lazy.clip_features("howto100m-clip")):
         with pytest.raises(qs.StoreError, match="without lazy_clips"):
             call()
+
+
+# ---- schema migration ----------------------------------------------------------------------
+
+# A schema-1 store as quern 0.1 wrote it (store/store_schema.c's schema_v1; tests/check_store.c
+# holds the same store for the C side).
+V1_SQL = """
+PRAGMA application_id=1364546126; PRAGMA user_version=1;
+CREATE TABLE store_info(key TEXT PRIMARY KEY, value ANY) STRICT;
+CREATE TABLE video( id INTEGER PRIMARY KEY, ext_id TEXT NOT NULL UNIQUE, path TEXT, size INTEGER,
+ mtime_ns INTEGER, sha256 TEXT, duration REAL, fps REAL, width INTEGER, height INTEGER,
+ codec TEXT, status TEXT NOT NULL DEFAULT 'pending'
+ CHECK (status IN ('pending','ok','rejected','failed')), reason TEXT,
+ views INTEGER, rank INTEGER, task_id INTEGER, category1 TEXT, category2 TEXT,
+ title TEXT, n_words INTEGER, meta_json TEXT) STRICT;
+CREATE INDEX video_path ON video(path);
+CREATE TABLE clip( id INTEGER PRIMARY KEY, video_id INTEGER NOT NULL REFERENCES video(id),
+ idx INTEGER NOT NULL, start_s REAL NOT NULL, end_s REAL NOT NULL,
+ raw TEXT, clean TEXT, filtered TEXT, tokens BLOB, UNIQUE (video_id, idx)) STRICT;
+CREATE TABLE feature_set( id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+ kind TEXT NOT NULL CHECK (kind IN ('per_step','per_clip','per_item')),
+ model TEXT NOT NULL, weights_sha256 TEXT, dim INTEGER NOT NULL,
+ dtype TEXT NOT NULL CHECK (dtype IN ('f16','f32')), rate REAL NOT NULL,
+ file TEXT NOT NULL, committed_rows INTEGER NOT NULL DEFAULT 0) STRICT;
+CREATE TABLE video_rows( set_id INTEGER NOT NULL REFERENCES feature_set(id),
+ video_id INTEGER NOT NULL REFERENCES video(id), first_row INTEGER NOT NULL,
+ n_rows INTEGER NOT NULL, PRIMARY KEY (set_id, video_id)) STRICT, WITHOUT ROWID;
+CREATE TABLE clip_rows( set_id INTEGER NOT NULL REFERENCES feature_set(id),
+ clip_id INTEGER NOT NULL REFERENCES clip(id), row INTEGER NOT NULL,
+ PRIMARY KEY (set_id, clip_id)) STRICT, WITHOUT ROWID;
+CREATE TABLE vocab(id INTEGER PRIMARY KEY, word TEXT NOT NULL UNIQUE) STRICT;
+CREATE TABLE merged_store(uuid TEXT PRIMARY KEY, path TEXT, merged_at INTEGER) STRICT;
+INSERT INTO store_info VALUES('uuid','0b7e4c1a-5d2f-4e8a-9c3b-1f6d2a7e8b90'),
+ ('created',1764200000),('quern_version','0.1.0');
+INSERT INTO video(id,ext_id,status,n_words) VALUES (1,'vidA','ok',7),(2,'vidB','ok',2);
+INSERT INTO clip VALUES
+ (1,1,0,0.0,1.5,'<i>um hello</i> there','um hello there','hello there',x'0100000002000000'),
+ (2,1,1,1.5,3.0,'same text','same text','same text',NULL),
+ (3,1,2,3.0,4.0,NULL,NULL,NULL,x'00000000'),
+ (4,2,0,0.5,2.0,'raw only','raw only','',NULL);
+INSERT INTO vocab VALUES(0,'there'),(1,'hello'),(2,'um');
+"""
+
+
+def test_schema_1_store_migrated_by_a_writer_reads_back(tmp_path, bin_dir):
+    d = tmp_path / "v1"
+    d.mkdir()
+    con = sqlite3.connect(d / "meta.db")
+    con.executescript(V1_SQL)
+    con.close()
+    with pytest.raises(qs.StoreError, match="schema version 1 is older than 2"):
+        qs.Store(d)
+    cp = subprocess.run([str(bin_dir / "quern-store"), "-q", "vacuum", str(d)],
+                        capture_output=True, text=True)
+    assert cp.returncode == 0, cp.stderr
+    cp = subprocess.run([str(bin_dir / "quern-store"), "verify", str(d)],
+                        capture_output=True, text=True)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    st = qs.Store(d)
+    assert st.uuid == "0b7e4c1a-5d2f-4e8a-9c3b-1f6d2a7e8b90"
+    assert st.clips["id"].tolist() == [1, 2, 3, 4]
+    assert st.clips["start"].tolist() == [0.0, 1.5, 3.0, 0.5]
+    assert st.clips["end"].tolist() == [1.5, 3.0, 4.0, 2.0]
+    assert st.texts("raw") == ["<i>um hello</i> there", "same text", None, "raw only"]
+    assert st.texts("clean") == ["um hello there", "same text", None, "raw only"]
+    assert st.texts("filtered") == ["hello there", "same text", None, ""]
+    assert st.clip_tokens(0).tolist() == [1, 2]
+    assert st.clip_tokens(1) is None
+    assert st.clip_tokens(2).tolist() == [0]
+    assert st.vocab() == ["there", "hello", "um"]
+    con = sqlite3.connect(f"file:{d}/meta.db?mode=ro", uri=True)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert con.execute("SELECT group_concat(dup) FROM clip").fetchone()[0] == "0,0,0,0"
+    con.close()
