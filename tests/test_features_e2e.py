@@ -142,43 +142,44 @@ def export(bin_dir, store, name, out):
         check=True)
 
 
+def make_video(path, testsrc2):
+    """An H.264 mp4 from `ffmpeg -f lavfi -i testsrc2=<testsrc2 spec>`."""
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", testsrc2,
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)], check=True)
+
+
+def seed_video(tools_dir, store, ext_id, video, clips):
+    """Puts `video` and the clips of the file `clips` into `store` (tests/features_seed)."""
+    subprocess.run([str(tools_dir / "features_seed"), str(store), ext_id, str(video),
+                    str(clips)], check=True, capture_output=True)
+
+
 CLIPS = [(0.0, 1.2, "first we take the bowl"), (0.9, 2.6, "then add some flour"),
          (2.4, 3.1, "and mix it well"), (3.0, 3.2, "done")]
 
 
 def test_features_end_to_end(bin_dir, tools_dir, tmp_path, weights):
     video = tmp_path / "cook.mp4"
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
-                    "testsrc2=size=320x180:rate=30:duration=3.2", "-c:v", "libx264",
-                    "-pix_fmt", "yuv420p", str(video)], check=True)
+    make_video(video, "testsrc2=size=320x180:rate=30:duration=3.2")
     clips = tmp_path / "clips.txt"
     clips.write_text("".join(f"{s} {e} {t}\n" for s, e, t in CLIPS))
     store = tmp_path / "store"
-    seed = tools_dir / "features_seed"
-    subprocess.run([str(seed), str(store), "vid_cook", str(video), str(clips)], check=True,
-                   capture_output=True)
+    seed_video(tools_dir, store, "vid_cook", video, clips)
     # a short portrait video, decoded at the same time (--decoders 2)
     tall = tmp_path / "tall.mp4"
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
-                    "testsrc2=size=180x320:rate=25:duration=1.1", "-c:v", "libx264",
-                    "-pix_fmt", "yuv420p", str(tall)], check=True)
+    make_video(tall, "testsrc2=size=180x320:rate=25:duration=1.1")
     tall_clips = tmp_path / "tall.txt"
     tall_clips.write_text("0.0 0.5 hello\n0.4 1.1 world\n")
-    subprocess.run([str(seed), str(store), "vid_tall", str(tall), str(tall_clips)], check=True,
-                   capture_output=True)
+    seed_video(tools_dir, store, "vid_tall", tall, tall_clips)
     # a video whose file is broken: marked failed, the run goes on, exit 1
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(video.read_bytes()[:3000])
-    subprocess.run([str(seed), str(store), "vid_broken", str(broken), str(clips)], check=True,
-                   capture_output=True)
+    seed_video(tools_dir, store, "vid_broken", broken, clips)
 
     # a 4096x16 strip: 57344x224 2D frames, wider than the network takes: failed, not exit 2
     thin = tmp_path / "thin.mp4"
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
-                    "testsrc2=size=4096x16:rate=5:duration=1", "-c:v", "libx264",
-                    "-pix_fmt", "yuv420p", str(thin)], check=True)
-    subprocess.run([str(seed), str(store), "vid_thin", str(thin), str(clips)], check=True,
-                   capture_output=True)
+    make_video(thin, "testsrc2=size=4096x16:rate=5:duration=1")
+    seed_video(tools_dir, store, "vid_thin", thin, clips)
 
     w2, w3 = weights
     cp = run("quern-features", "--store", store, "--weights-2d", w2, "--weights-3d", w3,
@@ -243,8 +244,7 @@ def test_usage_and_bad_weights(bin_dir, tools_dir, tmp_path, weights):
     assert cp.returncode in (2, 3) and str(tmp_path / "nostore") in cp.stderr
     clips = tmp_path / "c.txt"
     clips.write_text("0 1 x\n")
-    subprocess.run([str(tools_dir / "features_seed"), str(tmp_path / "s"), "v",
-                    str(tmp_path / "v.mp4"), str(clips)], check=True, capture_output=True)
+    seed_video(tools_dir, tmp_path / "s", "v", tmp_path / "v.mp4", clips)
     # the 3D weights given as 2D: the engine names the file and the tensor that does not fit
     cp = run("quern-features", "--store", tmp_path / "s", "--weights-2d", w3, "--weights-3d", w3,
              "--backend", "cpu", bin_dir=bin_dir)
@@ -258,8 +258,7 @@ def test_store_locked(bin_dir, tools_dir, tmp_path, weights):
     store = tmp_path / "store"
     clips = tmp_path / "c.txt"
     clips.write_text("0 1 x\n")
-    subprocess.run([str(tools_dir / "features_seed"), str(store), "v", str(tmp_path / "v.mp4"),
-                    str(clips)], check=True, capture_output=True)
+    seed_video(tools_dir, store, "v", tmp_path / "v.mp4", clips)
     w2, w3 = weights
     with open(store / "store.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -277,9 +276,7 @@ def test_through_quern_clips(bin_dir, tmp_path, weights):
     vids = tmp_path / "videos"
     vids.mkdir()
     video = vids / "abc123.mp4"
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
-                    "testsrc2=size=256x144:rate=25:duration=2.2", "-c:v", "libx264",
-                    "-pix_fmt", "yuv420p", str(video)], check=True)
+    make_video(video, "testsrc2=size=256x144:rate=25:duration=2.2")
     (vids / "abc123.en.srt").write_text(
         "1\n00:00:00,100 --> 00:00:01,000\nput the pan on the stove\n\n"
         "2\n00:00:01,000 --> 00:00:01,700\nwait until it is hot\n\n"
@@ -325,14 +322,11 @@ def test_short_video_done_once_and_pooled_hash(bin_dir, tools_dir, tmp_path, wei
     import hashlib
     import sqlite3
     video = tmp_path / "short.mp4"
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
-                    "testsrc2=size=160x90:rate=30:duration=0.3", "-c:v", "libx264",
-                    "-pix_fmt", "yuv420p", str(video)], check=True)
+    make_video(video, "testsrc2=size=160x90:rate=30:duration=0.3")
     clips = tmp_path / "c.txt"
     clips.write_text("0 0.3 hi\n")
     store = tmp_path / "store"
-    subprocess.run([str(tools_dir / "features_seed"), str(store), "short", str(video),
-                    str(clips)], check=True, capture_output=True)
+    seed_video(tools_dir, store, "short", video, clips)
     w2, w3 = weights
     args = ["--store", store, "--weights-2d", w2, "--weights-3d", w3, "--backend", "cpu",
             "-j", "2"]
@@ -364,16 +358,15 @@ def test_file_size_limit_and_kill_then_resume(bin_dir, tools_dir, tmp_path, weig
     store = tmp_path / "store"
     clips = tmp_path / "c.txt"
     clips.write_text("0 1.5 hi\n")
-    for i in range(3):
+    for i, dur in enumerate((0.7, 1.2, 2.1)):
         v = tmp_path / f"v{i}.mp4"
-        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
-                        f"testsrc2=size=160x90:rate=30:duration={1 + i}", "-c:v", "libx264",
-                        "-pix_fmt", "yuv420p", str(v)], check=True)
-        subprocess.run([str(tools_dir / "features_seed"), str(store), f"v{i}", str(v),
-                        str(clips)], check=True, capture_output=True)
+        make_video(v, f"testsrc2=size=160x90:rate=30:duration={dur}")
+        seed_video(tools_dir, store, f"v{i}", v, clips)
     w2, w3 = weights
     args = [str(bin_dir / "quern-features"), "--store", str(store), "--weights-2d", str(w2),
             "--weights-3d", str(w3), "--backend", "cpu", "-j", "2", "--batch", "2"]
+
+    want = {"v0": 1, "v1": 1, "v2": 2}
 
     def limit():
         resource.setrlimit(resource.RLIMIT_FSIZE, (40960, 40960))
@@ -389,7 +382,7 @@ def test_file_size_limit_and_kill_then_resume(bin_dir, tools_dir, tmp_path, weig
     def verify():
         cp = run("quern-store", "verify", store, bin_dir=bin_dir)
         assert cp.returncode == 0, cp.stdout + cp.stderr
-        assert all(rows()[k] == int(k[1]) + 1 for k in rows())   # whole videos only
+        assert all(n == want[k] for k, n in rows().items())   # whole videos only
 
     cp = subprocess.run(args, capture_output=True, text=True, preexec_fn=limit)
     assert cp.returncode == 3, cp.stderr
@@ -404,4 +397,4 @@ def test_file_size_limit_and_kill_then_resume(bin_dir, tools_dir, tmp_path, weig
     cp = subprocess.run(args, capture_output=True, text=True)
     assert cp.returncode == 0, cp.stderr
     verify()
-    assert rows() == {"v0": 1, "v1": 2, "v2": 3}
+    assert rows() == want
