@@ -14,8 +14,16 @@
  * codec needs them) and dropped.
  *
  * Sizes follow the extractor's _get_output_dim on the stream's coded width and
- * height: the short side becomes S and the long side int(long*S/short), e.g.
- * 1280x720 -> 398x224 (2D) and 199x112, centre crop at x=int((199-112)/2)=43.
+ * height (swapped when the display matrix turns the picture by 90/270 degrees,
+ * as the CLI autorotates): the short side becomes S and the long side
+ * int(long*S/short), e.g. 1280x720 -> 398x224 (2D) and 199x112, centre crop at
+ * x=int((199-112)/2)=43.
+ *
+ * Process-wide side effect: the first fr_open installs an av_log callback
+ * (av_log_set_callback is global in FFmpeg) that prints nothing and keeps each
+ * thread's last error for the messages. A program that also installs one (e.g.
+ * quern-clips' clips_av_quiet, the same idea) keeps whichever came last, and the
+ * other module's messages lose FFmpeg's detail; a shared one belongs in common/.
  *
  * Use:  fr_opts o; fr_opts_default(&o); o.threads = 2;
  *       fr_video *v; if (fr_open(&v, path, &o, &err) < 0) ...;
