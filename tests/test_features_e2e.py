@@ -315,42 +315,13 @@ def sha256_file(path):
     return h.hexdigest()
 
 
-def test_short_video_done_once_and_pooled_hash(bin_dir, tools_dir, tmp_path, weights):
-    """A video under 0.5 s has no 2D row: it is finished all the same, so neither a
-    rerun nor naming it by id extracts it again (that appended orphan 3D rows). The
-    pooled set records sha256(hex2d || hex3d) of the two weights files."""
-    import hashlib
-    import sqlite3
-    video = tmp_path / "short.mp4"
-    make_video(video, "testsrc2=size=160x90:rate=30:duration=0.3")
-    clips = tmp_path / "c.txt"
-    clips.write_text("0 0.3 hi\n")
-    store = tmp_path / "store"
-    seed_video(tools_dir, store, "short", video, clips)
-    w2, w3 = weights
-    args = ["--store", store, "--weights-2d", w2, "--weights-3d", w3, "--backend", "cpu",
-            "-j", "2"]
-    cp = run("quern-features", *args, bin_dir=bin_dir)
-    assert cp.returncode == 0, cp.stderr
-    assert "1 videos (0 2D frames, 1 3D chunks, 1 clips)" in cp.stderr
-    for extra in ([], ["short"]):
-        cp = run("quern-features", *args, *extra, bin_dir=bin_dir)
-        assert cp.returncode == 0, cp.stderr
-        assert "quern-features: 0 videos" in cp.stderr
-    db = sqlite3.connect(store / "meta.db")
-    n3 = db.execute("SELECT f.committed_rows FROM feature_set f WHERE name='resnext101-3d'")
-    assert n3.fetchone()[0] == 1
-    h2, h3 = sha256_file(w2), sha256_file(w3)
-    got = dict(db.execute("SELECT name, weights_sha256 FROM feature_set"))
-    db.close()
-    assert got["resnet152-2d"] == h2 and got["resnext101-3d"] == h3
-    assert got["howto100m-4096"] == hashlib.sha256((h2 + h3).encode()).hexdigest()
-
-
 def test_file_size_limit_and_kill_then_resume(bin_dir, tools_dir, tmp_path, weights):
     """A file-size limit mid-run: exit 3 naming the store file (not a SIGXFSZ death);
     a SIGKILL mid-run; each time the store verifies, holds only whole videos, and a
-    rerun finishes exactly the rest."""
+    rerun finishes exactly the rest. v3 is under 0.5 s, so it has no 2D row: it is
+    finished all the same, and naming it by id does not extract it again (that
+    appended orphan 3D rows). The pooled set records sha256(hex2d || hex3d)."""
+    import hashlib
     import resource
     import signal
     import sqlite3
@@ -358,7 +329,7 @@ def test_file_size_limit_and_kill_then_resume(bin_dir, tools_dir, tmp_path, weig
     store = tmp_path / "store"
     clips = tmp_path / "c.txt"
     clips.write_text("0 1.5 hi\n")
-    for i, dur in enumerate((0.7, 1.2, 2.1)):
+    for i, dur in enumerate((0.7, 1.2, 2.1, 0.3)):
         v = tmp_path / f"v{i}.mp4"
         make_video(v, f"testsrc2=size=160x90:rate=30:duration={dur}")
         seed_video(tools_dir, store, f"v{i}", v, clips)
@@ -366,7 +337,7 @@ def test_file_size_limit_and_kill_then_resume(bin_dir, tools_dir, tmp_path, weig
     args = [str(bin_dir / "quern-features"), "--store", str(store), "--weights-2d", str(w2),
             "--weights-3d", str(w3), "--backend", "cpu", "-j", "2", "--batch", "2"]
 
-    want = {"v0": 1, "v1": 1, "v2": 2}
+    want = {"v0": 1, "v1": 1, "v2": 2, "v3": 0}
 
     def limit():
         resource.setrlimit(resource.RLIMIT_FSIZE, (40960, 40960))
@@ -398,3 +369,13 @@ def test_file_size_limit_and_kill_then_resume(bin_dir, tools_dir, tmp_path, weig
     assert cp.returncode == 0, cp.stderr
     verify()
     assert rows() == want
+    cp = subprocess.run(args + ["v3"], capture_output=True, text=True)
+    assert cp.returncode == 0 and "quern-features: 0 videos" in cp.stderr, cp.stderr
+    db = sqlite3.connect(store / "meta.db")
+    got = {name: (h, n) for name, h, n in
+           db.execute("SELECT name, weights_sha256, committed_rows FROM feature_set")}
+    db.close()
+    h2, h3 = sha256_file(w2), sha256_file(w3)
+    assert got["resnext101-3d"] == (h3, 2 + 2 + 4 + 1)   # no orphan rows for v3
+    assert got["resnet152-2d"] == (h2, 4)
+    assert got["howto100m-4096"][0] == hashlib.sha256((h2 + h3).encode()).hexdigest()
