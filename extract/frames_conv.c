@@ -33,7 +33,7 @@ struct fr_conv {
     const fr_sink *sink;
     qn_error cerr;
     AVFrame *dl;
-    AVFrame *rot;     /* the frame turned by the display matrix (v->rot != NONE) */
+    fr_rotator rot;   /* turns frames by the display matrix (v->rot != NONE) */
     fr_scaler s2, s3;
     uint8_t *buf2;    /* w2d*h2d*3 */
     uint8_t *chunk;   /* chunk_3d*side*side*3 */
@@ -104,9 +104,9 @@ static int convert(fr_conv *c, const job *j)
     if (rc < 0)
         return rc;
     if (c->v->rot != FR_ROT_NONE) {
-        if ((rc = fr_rotate_frame(c->v->rot, sw, c->rot, c->v->path, &c->cerr)) < 0)
+        c->rot.rot = c->v->rot;
+        if ((rc = fr_rotate_frame(&c->rot, sw, &sw, c->v->path, &c->cerr)) < 0)
             return rc;
-        sw = c->rot;
     }
     c->converted++;
     if (j->k2 > 0 && (rc = deliver_2d(c, sw, j->k2)) < 0)
@@ -154,10 +154,9 @@ int fr_conv_start(fr_conv **out, fr_video *v, const fr_sink *sink, qn_error *err
     c->v = v;
     c->sink = sink;
     c->dl = av_frame_alloc();
-    c->rot = av_frame_alloc();
     c->buf2 = malloc((size_t)in->w2d * in->h2d * 3);
     c->chunk = malloc((size_t)v->opts.chunk_3d * in->side3d * in->side3d * 3);
-    int ok = c->dl && c->rot && c->buf2 && c->chunk && fr_scaler_init(&c->s2, in->w2d, in->h2d, 1) == QN_OK &&
+    int ok = c->dl && c->buf2 && c->chunk && fr_scaler_init(&c->s2, in->w2d, in->h2d, 1) == QN_OK &&
              fr_scaler_init(&c->s3, in->w3d, in->h3d, v->opts.threads) == QN_OK;
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->can_pop, NULL);
@@ -227,7 +226,7 @@ void fr_conv_free(fr_conv *c, qn_error *err)
     pthread_cond_destroy(&c->can_push);
     pthread_mutex_destroy(&c->mu);
     av_frame_free(&c->dl);
-    av_frame_free(&c->rot);
+    fr_rotator_free(&c->rot);
     fr_scaler_free(&c->s2);
     fr_scaler_free(&c->s3);
     free(c->buf2);

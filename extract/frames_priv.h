@@ -78,8 +78,15 @@ enum { FR_ROT_NONE = 0, FR_ROT_HFLIP = 1, FR_ROT_VFLIP = 2, /* 180 degrees: both
 int fr_rotation_of(const AVStream *st, int *degrees);
 /* 1 when `rot` swaps width and height. */
 int fr_rotation_transposes(int rot);
-/* dst (kept between calls, reallocated on a size/format change) = src turned by rot. */
-int fr_rotate_frame(int rot, const AVFrame *src, AVFrame *dst, const char *path, qn_error *err);
+typedef struct fr_rotator {
+    int rot;                 /* FR_ROT_* */
+    AVFrame *out, *tmp;      /* the turned frame; a yuv444p copy when the format needs one */
+    struct SwsContext *sws;  /* to yuv444p */
+} fr_rotator;
+/* *rotated (r->out, valid until the next call) = src turned by r->rot. */
+int fr_rotate_frame(fr_rotator *r, const AVFrame *src, const AVFrame **rotated,
+                    const char *path, qn_error *err);
+void fr_rotator_free(fr_rotator *r);
 
 /* ---- frames_open.c */
 struct fr_video {

@@ -14,6 +14,7 @@
 
 #include <libavutil/display.h>
 #include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
 
 static const int32_t *display_matrix(const AVStream *st)
 {
@@ -87,15 +88,59 @@ static void move_plane(int rot, const uint8_t *src, int sls, int w, int h, uint8
     }
 }
 
-int fr_rotate_frame(int rot, const AVFrame *src, AVFrame *dst, const char *path, qn_error *err)
+/* A format the pixel moves cannot take (4:2:2, paletted, bit-packed...) goes to
+ * yuv444p first with a bicubic swscale, as the CLI converts before transpose. */
+static int to_444(fr_rotator *r, const AVFrame *src, const AVFrame **out, const char *path,
+                  qn_error *err)
 {
+    r->sws = sws_getCachedContext(r->sws, src->width, src->height, src->format, src->width,
+                                  src->height, AV_PIX_FMT_YUV444P, SWS_BICUBIC, NULL, NULL, NULL);
+    if (!r->sws)
+        return qn_error_set(err, QN_EINPUT, "%s: cannot convert pixel format %s to rotate it",
+                            path, av_get_pix_fmt_name(src->format));
+    if (!r->tmp && !(r->tmp = av_frame_alloc()))
+        return qn_error_set(err, QN_ENOMEM, "%s: out of memory for a rotated frame", path);
+    av_frame_unref(r->tmp);
+    r->tmp->format = AV_PIX_FMT_YUV444P;
+    r->tmp->width = src->width;
+    r->tmp->height = src->height;
+    if (av_frame_get_buffer(r->tmp, 0) < 0 || av_frame_copy_props(r->tmp, src) < 0)
+        return qn_error_set(err, QN_ENOMEM, "%s: out of memory for a rotated frame", path);
+    if (sws_scale_frame(r->sws, r->tmp, src) < 0)
+        return qn_error_set(err, QN_EINPUT, "%s: cannot convert pixel format %s to rotate it",
+                            path, av_get_pix_fmt_name(src->format));
+    *out = r->tmp;
+    return QN_OK;
+}
+
+void fr_rotator_free(fr_rotator *r)
+{
+    av_frame_free(&r->tmp);
+    av_frame_free(&r->out);
+    sws_freeContext(r->sws);
+    r->sws = NULL;
+}
+
+int fr_rotate_frame(fr_rotator *r, const AVFrame *src, const AVFrame **rotated, const char *path,
+                    qn_error *err)
+{
+    int rot = r->rot;
     const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(src->format);
     int tr = fr_rotation_transposes(rot);
-    if (!d || (d->flags & (AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_HWACCEL |
-                           AV_PIX_FMT_FLAG_PAL)) ||
-        (tr && d->log2_chroma_w != d->log2_chroma_h))
+    if (!d || (d->flags & AV_PIX_FMT_FLAG_HWACCEL))
         return qn_error_set(err, QN_EINPUT, "%s: cannot rotate frames of pixel format %s",
                             path, d ? d->name : "?");
+    if ((d->flags & (AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_PAL)) ||
+        (tr && d->log2_chroma_w != d->log2_chroma_h)) {
+        int rc = to_444(r, src, &src, path, err);
+        if (rc < 0)
+            return rc;
+        d = av_pix_fmt_desc_get(src->format);
+    }
+    if (!r->out && !(r->out = av_frame_alloc()))
+        return qn_error_set(err, QN_ENOMEM, "%s: out of memory for a rotated frame", path);
+    AVFrame *dst = r->out;
+    *rotated = dst;
     int dw = tr ? src->height : src->width, dh = tr ? src->width : src->height;
     if (dst->format != src->format || dst->width != dw || dst->height != dh) {
         av_frame_unref(dst);

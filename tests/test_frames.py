@@ -228,12 +228,16 @@ def test_audio_only_and_text(tools_dir, tmp_path):
     assert cp.returncode == 2 and f"{text}: cannot open: " in cp.stderr
 
 
-@pytest.mark.parametrize("rotate", ["90", "180", "270"])
+@pytest.mark.parametrize("rotate", ["90", "180", "270", "90-yuv422p"])
 def test_display_matrix_rotation(tools_dir, tmp_path, rotate):
     """A phone video stored sideways with a display matrix: the CLI autorotates it
     (transpose/hflip+vflip) before fps and scale, so a 90-degree clip is sampled as
-    224 x 398 portrait; ours must be the same frames, bit for bit."""
-    src = gen(tmp_path / "src.mp4", "320x180", "25", "2.2")
+    224 x 398 portrait; ours must be the same frames, bit for bit. 4:2:2 cannot be
+    transposed as is: like the CLI, it goes through a bicubic yuv444p conversion first."""
+    rotate, _, pix = rotate.partition("-")
+    extra_out = ("-c:v", "libx264") + (("-pix_fmt", pix) if pix else ())
+    src = tmp_path / "src.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=2.2", *extra_out, src)
     video = tmp_path / "rot.mp4"
     ffmpeg("-i", src, "-c", "copy", "-metadata:s:v:0", f"rotate={rotate}", video)
     lines, r2, r3 = ours(tools_dir, video, tmp_path, "-j", "2")
