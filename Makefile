@@ -85,7 +85,7 @@ $(B)/obj/%.o: %.c
 
 $(B)/obj/%.cu.o: %.cu
 	@mkdir -p $(@D)
-	$(NVCC) -O3 -std=c++17 $(CUDA_ARCH) -I. -Icommon -Xcompiler -Wall,-Wextra,-Werror,-fPIC -c -o $@ $<
+	$(NVCC) -O3 -std=c++17 $(CUDA_ARCH) -MMD -MP -I. -Icommon -Xcompiler -Wall,-Wextra,-Werror,-fPIC -c -o $@ $<
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
