@@ -702,7 +702,8 @@ static int find_videos(qn_store *st, const opts *o, const feature_sets *fs, todo
                 t->skipped++;
                 continue;
             }
-            if (!bsearch(&v.id, pend, n_pend, sizeof *pend, id_cmp)) {
+            /* bsearch's base must not be NULL, even for zero elements */
+            if (!n_pend || !bsearch(&v.id, pend, n_pend, sizeof *pend, id_cmp)) {
                 t->skipped++;
                 continue;
             }
