@@ -9,8 +9,8 @@ clips_PKGS := libavformat libavcodec libavutil sqlite3
 
 PROGRAMS += quern-clips
 quern-clips_SRCS := extract/clips_main.c
-quern-clips_LIBS := clips captions store
+quern-clips_LIBS := clips captions store avlog
 
 CHECKS += check_clips
 check_clips_SRCS := tests/check_clips.c
-check_clips_LIBS := clips captions store
+check_clips_LIBS := clips captions store avlog

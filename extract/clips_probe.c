@@ -1,12 +1,11 @@
 /* clips_probe.c — open a video with libavformat, read its video stream's facts and decode its
  * first frame, so a truncated or undecodable file is caught here and recorded as failed.
  *
- * FFmpeg's return codes are terse (a zero-byte file and a missing moov atom are both
- * AVERROR_INVALIDDATA) while its log carries the detail; libraries must not print, so a log
- * callback swallows FFmpeg's messages and keeps the last error of the thread, appended to
- * the reason: "Invalid data found when processing input (moov atom not found)".
+ * FFmpeg's terse codes get their detail from the shared log capture (av_log_capture.h),
+ * appended to the reason: "Invalid data found when processing input (moov atom not found)".
  */
 #include "extract/clips.h"
+#include "extract/av_log_capture.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -17,42 +16,15 @@
 #include <libavformat/avformat.h>
 #include <libavutil/log.h>
 
-static _Thread_local char last_log[256];
-static pthread_once_t log_once = PTHREAD_ONCE_INIT;
-
-static void log_cb(void *avcl, int level, const char *fmt, va_list ap)
-{
-    (void)avcl;
-    if (level > AV_LOG_ERROR)
-        return;
-    char line[256];
-    vsnprintf(line, sizeof line, fmt, ap);
-    size_t n = strlen(line);
-    while (n && (line[n - 1] == '\n' || line[n - 1] == ' ' || line[n - 1] == '.'))
-        line[--n] = '\0';
-    if (n)
-        memcpy(last_log, line, n + 1);
-}
-
-static void install_log(void)
-{
-    av_log_set_callback(log_cb);
-}
-
 void clips_av_quiet(void)
 {
-    pthread_once(&log_once, install_log);
-    last_log[0] = '\0';
+    qn_avlog_capture();
+    qn_avlog_reset();
 }
 
 static void av_reason(int averr, char *buf, size_t size)
 {
-    char base[AV_ERROR_MAX_STRING_SIZE];
-    av_strerror(averr, base, sizeof base);
-    if (last_log[0] && !strstr(base, last_log))
-        snprintf(buf, size, "%s (%s)", base, last_log);
-    else
-        snprintf(buf, size, "%s", base);
+    qn_av_reason(averr, buf, size);
 }
 
 /* Sends packets of stream si to dec until one frame comes out (flushing at the end). */
@@ -84,8 +56,8 @@ static int first_frame(AVFormatContext *fc, int si, AVCodecContext *dec)
             goto end;
         else if (read_err) {
             rc = read_err == AVERROR_EOF ? AVERROR_INVALIDDATA : read_err;
-            if (!last_log[0])
-                snprintf(last_log, sizeof last_log, "no decodable video frame");
+            if (!qn_avlog_has())
+                qn_avlog_note("no decodable video frame");
             goto end;
         }
     }
@@ -118,9 +90,8 @@ int clips_probe(const char *path, clips_probe_info *pi, char *reason, size_t rsi
     int si = av_find_best_stream(fc, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
     if (si < 0) {
         rc = si;
-        snprintf(last_log, sizeof last_log, "%s",
-                 si == AVERROR_DECODER_NOT_FOUND ? "no decoder for its video stream"
-                                                 : "no video stream");
+        qn_avlog_note(si == AVERROR_DECODER_NOT_FOUND ? "no decoder for its video stream"
+                                                      : "no video stream");
         goto fail;
     }
     AVStream *st = fc->streams[si];

@@ -19,11 +19,9 @@
  * int(long*S/short), e.g. 1280x720 -> 398x224 (2D) and 199x112, centre crop at
  * x=int((199-112)/2)=43.
  *
- * Process-wide side effect: the first fr_open installs an av_log callback
- * (av_log_set_callback is global in FFmpeg) that prints nothing and keeps each
- * thread's last error for the messages. A program that also installs one (e.g.
- * quern-clips' clips_av_quiet, the same idea) keeps whichever came last, and the
- * other module's messages lose FFmpeg's detail; a shared one belongs in common/.
+ * Process-wide side effect: the first fr_open installs quern's one av_log
+ * callback (extract/av_log_capture.h, shared with quern-clips): FFmpeg prints
+ * nothing and each thread's last error line goes into our messages.
  *
  * Use:  fr_opts o; fr_opts_default(&o); o.threads = 2;
  *       fr_video *v; if (fr_open(&v, path, &o, &err) < 0) ...;

@@ -10,8 +10,8 @@ frames_PKGS := libavformat libavcodec libavutil libswscale
 
 CHECKS += check_frames
 check_frames_SRCS := tests/check_frames.c
-check_frames_LIBS := frames
+check_frames_LIBS := frames avlog
 
 TEST_TOOLS += frames_dump
 frames_dump_SRCS := tests/frames_dump.c
-frames_dump_LIBS := frames
+frames_dump_LIBS := frames avlog

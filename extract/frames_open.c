@@ -1,12 +1,11 @@
 /* frames_open.c — open and probe a video, open its decoder; FFmpeg's reasons.
  *
- * FFmpeg returns terse codes (AVERROR_INVALIDDATA for a zero-byte file and for a
- * missing moov alike) and logs the detail. Libraries must not print, so a log
- * callback, installed once, swallows FFmpeg's messages and keeps the last error
- * of each thread; fr_av_reason appends it: "Invalid data found when processing
- * input (moov atom not found)".
+ * FFmpeg's terse codes get their detail from the shared log capture
+ * (av_log_capture.h); fr_av_reason appends it: "Invalid data found when
+ * processing input (moov atom not found)".
  */
 #include "frames_priv.h"
+#include "av_log_capture.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -17,47 +16,19 @@
 
 #include <libavutil/log.h>
 
-static _Thread_local char last_log[256];
-static pthread_once_t log_once = PTHREAD_ONCE_INIT;
-
-static void log_cb(void *avcl, int level, const char *fmt, va_list ap)
-{
-    (void)avcl;
-    if (level > AV_LOG_ERROR)
-        return;
-    char line[256];
-    vsnprintf(line, sizeof line, fmt, ap);
-    size_t n = strlen(line);
-    while (n && (line[n - 1] == '\n' || line[n - 1] == ' ' || line[n - 1] == '.'))
-        line[--n] = '\0';
-    if (n)
-        memcpy(last_log, line, n + 1);
-}
-
-static void install_log(void)
-{
-    av_log_set_callback(log_cb);
-}
-
 void fr_log_capture_init(void)
 {
-    pthread_once(&log_once, install_log);
+    qn_avlog_capture();
 }
 
 void fr_log_capture_reset(void)
 {
-    last_log[0] = '\0';
+    qn_avlog_reset();
 }
 
 const char *fr_av_reason(int averr, char *buf, size_t size)
 {
-    char base[AV_ERROR_MAX_STRING_SIZE];
-    av_strerror(averr, base, sizeof base);
-    if (last_log[0] && !strstr(base, last_log))
-        snprintf(buf, size, "%s (%s)", base, last_log);
-    else
-        snprintf(buf, size, "%s", base);
-    return buf;
+    return qn_av_reason(averr, buf, size);
 }
 
 void fr_opts_default(fr_opts *o)
