@@ -40,3 +40,29 @@ def run(prog, *args, bin_dir=None, check=False, **kw):
 def tools_dir():
     """Directory of the test-only helper programs (TEST_TOOLS in the fragments)."""
     return pathlib.Path(os.environ.get("QUERN_TEST_TOOLS", ROOT / "build" / "rel" / "tests"))
+
+
+def run_on_pty(argv, timeout=60):
+    """Runs argv with stderr on a pseudo-terminal (so programs draw their progress bar)
+    and stdout on a pipe; returns (exit code, stdout text, what stderr drew)."""
+    import pty
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([str(a) for a in argv], stdout=subprocess.PIPE, stderr=slave,
+                           timeout=timeout)
+        os.close(slave)
+        slave = None
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO once the child's side is closed and drained
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        if slave is not None:
+            os.close(slave)
+        os.close(master)
+    return p.returncode, p.stdout.decode(), drawn.decode()

@@ -10,7 +10,6 @@ bbox and segm). Data: shared/tools/gen_cityscapes.py, small PNGs written here, a
 shared/data/real/cityscapes when present.
 """
 import json
-import os
 import pathlib
 import struct
 import subprocess
@@ -20,7 +19,7 @@ import zlib
 import numpy as np
 import pytest
 
-from conftest import run
+from conftest import run, run_on_pty
 
 PROG = "quern-cityscapes2coco"
 # cityscapesScripts helpers/labels.py: id -> (name, hasInstances, ignoreInEval)
@@ -592,30 +591,15 @@ def test_real_datumaro_8bit(bin_dir, shared_dir, tmp_path):
 def test_progress_bar_on_a_terminal(bin_dir, gen_root, tmp_path):
     """On a terminal stderr gets a progress bar (split, done/total, rate, ETA) and then the
     summary line; with -q nothing; stdout stays empty either way."""
-    import pty
     for quiet in (False, True):
-        master, slave = pty.openpty()
-        args = [str(bin_dir / PROG), str(gen_root), "-o", str(tmp_path / "o"), "--splits", "train"]
-        p = subprocess.Popen(args + (["-q"] if quiet else []), stdout=subprocess.PIPE,
-                             stderr=slave, close_fds=True)
-        os.close(slave)
-        out = p.communicate()[0].decode()
-        err = b""
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            err += chunk
-        os.close(master)
-        assert p.returncode == 0
+        args = [bin_dir / PROG, gen_root, "-o", tmp_path / "o", "--splits", "train"]
+        rc, out, err = run_on_pty(args + (["-q"] if quiet else []))
+        assert rc == 0
         if quiet:
-            assert (out, err) == ("", b"")
+            assert (out, err) == ("", "")
         else:
-            assert b"train [" in err and b"/6 " in err and b"/s ETA " in err
-            assert out == "" and f"{PROG}: 1 split, 6 images, ".encode() in err
+            assert "train [" in err and "/6 " in err and "/s ETA " in err
+            assert out == "" and f"{PROG}: 1 split, 6 images, " in err
 
 
 def test_split_named_twice(bin_dir, tmp_path):

@@ -11,7 +11,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import run
+from conftest import run, run_on_pty
 
 VPB, CLIPS, DIM_STEP, DIM_CLIP, MAX_ROWS = 3, 5, 96, 32, 40
 
@@ -277,43 +277,18 @@ def test_export_refuses_fifo_and_survives_file_size_limit(bin_dir, make_store, t
     assert np.load(out / "clip.npy").shape == (450, DIM_CLIP)
 
 
-def run_on_pty(argv):
-    """Runs argv with stderr on a pseudo-terminal; returns (exit code, what it drew)."""
-    import pty
-    master, slave = pty.openpty()
-    try:
-        p = subprocess.run([str(a) for a in argv], stdout=subprocess.PIPE, stderr=slave,
-                           timeout=60)
-        os.close(slave)
-        slave = None
-        text = b""
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            text += chunk
-    finally:
-        if slave is not None:
-            os.close(slave)
-        os.close(master)
-    return p.returncode, text.decode()
-
-
 def test_export_progress_only_on_a_terminal(bin_dir, make_store, tmp_path):
     """One bar per export pass (done/total videos, rate, ETA) on a terminal, erased before
     the summary; nothing but the summary otherwise, nothing at all with -q."""
     d = make_store("a")
     argv = [bin_dir / "quern-store", "export", d, "--clips", tmp_path / "c.jsonl",
             "--captions", tmp_path / "cap.json", "--features", "step", "--out", tmp_path / "npy"]
-    rc, text = run_on_pty(argv)
+    rc, _, text = run_on_pty(argv)
     assert rc == 0
     for what in ("clips", "captions", "features"):
         assert "\r%s [" % what in text and "6/6" in text and "ETA" in text
     assert text.endswith("\x1b[Kquern-store: exported 30 clips, 6 caption videos, 6 .npy files\r\n")
-    rc, text = run_on_pty(argv + ["-q"])
+    rc, _, text = run_on_pty(argv + ["-q"])
     assert rc == 0 and text == ""
     cp = qs(bin_dir, *argv[1:])
     assert cp.stderr == "quern-store: exported 30 clips, 6 caption videos, 6 .npy files\n"

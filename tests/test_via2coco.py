@@ -21,7 +21,7 @@ import zlib
 
 import pytest
 
-from conftest import ROOT, SHARED, run
+from conftest import ROOT, SHARED, run, run_on_pty
 
 pycocotools = pytest.importorskip("pycocotools")
 from pycocotools import mask as mask_util  # noqa: E402
@@ -743,29 +743,9 @@ def test_mangled_input_never_crashes(bin_dir, ds, flavour, rounds):
 
 
 def test_progress_bar_only_on_a_terminal(bin_dir, ds):
-    import pty
     src = dump(ds / "v.json", via2_meta())
-    master, slave = pty.openpty()
-    try:
-        p = subprocess.run([str(bin_dir / PROG), str(src), "-o", str(ds / "o.json"), "--category-attr", "label"],
-                           stdout=subprocess.PIPE, stderr=slave, timeout=60)
-        os.close(slave)
-        slave = None
-        text = b""
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            text += chunk
-    finally:
-        if slave is not None:
-            os.close(slave)
-        os.close(master)
-    assert p.returncode == 0
-    text = text.decode()
+    rc, _, text = run_on_pty([bin_dir / PROG, src, "-o", ds / "o.json", "--category-attr", "label"])
+    assert rc == 0
     assert "via2coco [" in text and "3/3" in text and "ETA" in text  # done/total, rate, ETA
     assert (PROG + ": via2: 3 images, 5 annotations") in text
     cp = convert(bin_dir, src, "-o", ds / "o.json", "--category-attr", "label")  # not a terminal
