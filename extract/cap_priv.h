@@ -59,6 +59,15 @@ int cap_lines_next(cap_lines *r, const char **a, size_t *n);
 /* Peeks at the next line without consuming it. */
 int cap_lines_peek(const cap_lines *r, const char **a, size_t *n);
 
+/* A cue's text lines joined by '\n' while a parser collects them (cap_textbuf.c).
+ * Zero-initialise; free(b.p) when done. */
+typedef struct cap_textbuf {
+    char *p;
+    size_t n, cap;
+} cap_textbuf;
+/* Appends s[0..n) as a new line (a '\n' before it unless empty). QN_OK or QN_ENOMEM. */
+int cap_textbuf_add(cap_textbuf *b, const char *s, size_t n);
+
 /* Parses "START --> END" at the start of a line (spaces optional around the arrow);
  * returns 0 and the times, or -1. */
 int cap_parse_timing(const char *s, size_t len, double *start, double *end);

@@ -56,29 +56,6 @@ static void skip_text(cap_lines *r)
         cap_lines_next(r, &a, &n);
 }
 
-typedef struct buf {
-    char *p;
-    size_t n, cap;
-} buf;
-
-static int buf_add(buf *b, const char *s, size_t n)
-{
-    if (b->n + n + 2 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (b->n + n + 2 > cap)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return QN_ENOMEM;
-        b->p = p;
-        b->cap = cap;
-    }
-    if (b->n)
-        b->p[b->n++] = '\n';
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    return QN_OK;
-}
 
 int cap_parse_srt(cap_track *t, const char *name, const char *s, size_t len, qn_error *err)
 {
@@ -86,7 +63,7 @@ int cap_parse_srt(cap_track *t, const char *name, const char *s, size_t len, qn_
         s += 3, len -= 3;
     cap_lines r;
     cap_lines_init(&r, s, len);
-    buf b = {0};
+    cap_textbuf b = {0};
     int rc = QN_OK;
     size_t before = t->n, bad = 0;
     const char *a;
@@ -117,7 +94,7 @@ int cap_parse_srt(cap_track *t, const char *name, const char *s, size_t len, qn_
         b.n = 0;
         while (cap_lines_peek(&r, &a, &n) && !is_blank(a, n) && !next_is_cue(&r)) {
             cap_lines_next(&r, &a, &n);
-            if ((rc = buf_add(&b, a, n)))
+            if ((rc = cap_textbuf_add(&b, a, n)))
                 break;
         }
         if (rc == QN_OK)

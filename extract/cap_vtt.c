@@ -24,30 +24,6 @@ static int is_keyword_block(const char *a, size_t n)
     return 0;
 }
 
-/* Text buffer for one cue's lines joined by '\n'. */
-typedef struct buf {
-    char *p;
-    size_t n, cap;
-} buf;
-
-static int buf_add(buf *b, const char *s, size_t n)
-{
-    if (b->n + n + 2 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (b->n + n + 2 > cap)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return QN_ENOMEM;
-        b->p = p;
-        b->cap = cap;
-    }
-    if (b->n)
-        b->p[b->n++] = '\n';
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    return QN_OK;
-}
 
 /* Skips the rest of a block: lines up to an empty one (or a timing line, left unread). */
 static void skip_block(cap_lines *r)
@@ -63,7 +39,7 @@ static void skip_block(cap_lines *r)
 
 /* Reads the cue text after a timing line and adds the cue. With LF line ends the text is
  * one contiguous span of the input and is added as is; otherwise lines are joined by '\n'. */
-static int read_cue(cap_track *t, cap_lines *r, buf *b, double st, double en, uint32_t line)
+static int read_cue(cap_track *t, cap_lines *r, cap_textbuf *b, double st, double en, uint32_t line)
 {
     const char *a, *first = NULL, *last_end = NULL;
     size_t n;
@@ -78,11 +54,11 @@ static int read_cue(cap_track *t, cap_lines *r, buf *b, double st, double en, ui
         } else if (contiguous && (a != last_end + 1 || *last_end != '\n')) {
             /* CR or CRLF line ends: copy what was contiguous, then join line by line. */
             contiguous = 0;
-            if (buf_add(b, first, (size_t)(last_end - first)))
+            if (cap_textbuf_add(b, first, (size_t)(last_end - first)))
                 return QN_ENOMEM;
         }
         last_end = a + n;
-        if (!contiguous && buf_add(b, a, n))
+        if (!contiguous && cap_textbuf_add(b, a, n))
             return QN_ENOMEM;
     }
     if (first && contiguous)
@@ -120,7 +96,7 @@ int cap_parse_vtt(cap_track *t, const char *name, const char *s, size_t len, qn_
     cap_lines r;
     cap_lines_init(&r, s, len);
     skip_header(&r);
-    buf b = {0};
+    cap_textbuf b = {0};
     int rc = QN_OK;
     size_t from = t->n;
     t->priv->defer = 1;

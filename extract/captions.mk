@@ -6,7 +6,7 @@ captions_SRCS := extract/cap_track.c extract/cap_time.c extract/cap_clean.c \
                  extract/cap_parse.c extract/cap_finish.c extract/cap_youtube.c \
                  extract/cap_stopwords.c extract/cap_stopwords_table.c extract/cap_tokens.c \
                  extract/cap_csv.c extract/cap_jsonscan.c extract/cap_json_stream.c \
-                 extract/cap_info.c
+                 extract/cap_info.c extract/cap_textbuf.c
 captions_PKGS :=
 
 CHECKS += check_captions check_captions_real check_captions_json
