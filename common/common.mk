@@ -1,4 +1,4 @@
 # common/: the small library every stage links (errors, atomic output, progress).
 LIBS += common
-common_SRCS := common/qn_error.c common/qn_atomic.c common/qn_progress.c
+common_SRCS := common/qn_error.c common/qn_atomic.c common/qn_progress.c common/qn_half.c
 common_PKGS :=

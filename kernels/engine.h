@@ -136,9 +136,6 @@ int kn_pool_clips(const float *rows2d, int n2d, int dim2d, double rate2d,
                   const double *starts, const double *ends, int nclips,
                   float *out, qn_error *err);
 
-/* float32 → IEEE half, round to nearest even (numpy's astype(float16)). */
-void kn_f32_to_f16(const float *in, uint16_t *out, size_t n);
-
 #ifdef __cplusplus
 }
 #endif

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "qn_half.h"
 #include "extract/frames.h"
 #include "kernels/engine.h"
 #include "qn_error.h"
@@ -489,8 +490,8 @@ static int write_video(qn_store *st, const feature_sets *fs, int64_t video_id, c
     if (rc == QN_OK && !(pooled = malloc((c.n ? c.n : 1) * 4096 * sizeof *pooled)))
         rc = qn_error_set(err, QN_ENOMEM, "out of memory");
     if (rc == QN_OK) {
-        kn_f32_to_f16(a->rows2d, h2, (size_t)a->n2d * 2048);
-        kn_f32_to_f16(a->rows3d, h3, (size_t)a->n3d * 2048);
+        qn_f32_to_f16_n(h2, a->rows2d, (size_t)a->n2d * 2048);
+        qn_f32_to_f16_n(h3, a->rows3d, (size_t)a->n3d * 2048);
         for (size_t i = 0; i < c.n && rc == QN_OK; i++) {
             rc = pool_one(h2, a->n2d, 1.0, c.start[i], c.end[i], pooled + i * 4096, err);
             if (rc == QN_OK)

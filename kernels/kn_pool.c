@@ -59,31 +59,3 @@ int kn_pool_clips(const float *rows2d, int n2d, int dim2d, double rate2d, const 
     }
     return QN_OK;
 }
-
-void kn_f32_to_f16(const float *in, uint16_t *out, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint32_t x;
-        memcpy(&x, &in[i], 4);
-        uint32_t sign = (x >> 16) & 0x8000, ax = x & 0x7fffffff;
-        uint16_t h;
-        if (ax >= 0x7f800000) {                 /* inf / nan */
-            h = (uint16_t)(sign | 0x7c00 | (ax > 0x7f800000 ? 0x200 : 0));
-        } else if (ax >= 0x477ff000) {          /* rounds to >= 65520: inf */
-            h = (uint16_t)(sign | 0x7c00);
-        } else if (ax < 0x38800000) {           /* below 2^-14: subnormal or zero */
-            float f;
-            uint32_t a2 = ax;
-            memcpy(&f, &a2, 4);
-            /* value / 2^-24, rounded to nearest even by the FPU's default mode */
-            h = (uint16_t)(sign | (uint32_t)nearbyintf(f * 16777216.0f));
-        } else {
-            uint32_t mant = ax & 0x7fffff, e = (ax >> 23) - 112;
-            uint32_t v = e << 10 | mant >> 13, rest = mant & 0x1fff;
-            if (rest > 0x1000 || (rest == 0x1000 && (v & 1)))
-                v++;
-            h = (uint16_t)(sign | v);
-        }
-        out[i] = h;
-    }
-}

@@ -129,12 +129,8 @@ const char *store_dtype_name(int dtype);
 int store_fset_refresh(qn_store *s, qn_fset *fs, qn_error *err);
 int store_fset_spec_check(const qn_fset_info *spec, qn_error *err, const char *dir);
 
-/* store_half.c */
-uint16_t store_f32_to_f16(float f);
-float store_f16_to_f32(uint16_t h);
+/* store_convert.c (the conversions themselves: common/qn_half.h) */
 void store_convert(void *dst, int dst_dtype, const void *src, int src_dtype, size_t n);
-/* out[i] = max(out[i], row[i] as float) */
-void store_f16_max(float *out, const uint16_t *row, size_t n);
 
 /* store_vocab.c */
 void store_vocab_free(store_vocab *v);

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "qn_half.h"
 #include "store_internal.h"
 
 /* [a, b) for window [start, end] over n rows at rate r; a window past the end gets the
@@ -35,7 +36,7 @@ static void max_rows(const void *rows, int dtype, int32_t dim, int64_t a, int64_
     store_convert(out, QN_F32, r, QN_F16, (size_t)dim);
     for (int64_t i = a + 1; i < b; i++) {
         r += dim;
-        store_f16_max(out, r, (size_t)dim);
+        qn_f16_max_n(out, r, (size_t)dim);
     }
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "qn_half.h"
 #include "store/store.h"
 #include "store/store_internal.h"
 
@@ -447,7 +448,7 @@ START_TEST(fset_round_trip)
     const uint16_t *h = rows;
     for (int r = 0; r < 10; r++)
         for (int j = 0; j < 16; j++)
-            ck_assert_uint_eq(h[r * 16 + j], store_f32_to_f16(feat_value(v2, r, j)));
+            ck_assert_uint_eq(h[r * 16 + j], qn_f32_to_f16(feat_value(v2, r, j)));
     OK(qn_fset_find(s, "resnext101-3d", &fs, E));
     OK(qn_fset_video_rows(s, fs, v1, &rows, &n, E));
     ck_assert_int_eq(n, 60);
@@ -483,7 +484,7 @@ START_TEST(fset_per_clip_and_items)
     qn_fset *pi = make_set(s, "items", QN_FSET_PER_ITEM, 3, QN_F32, 0);
     uint16_t half[8];
     for (int i = 0; i < 8; i++)
-        half[i] = store_f32_to_f16((float)i);
+        half[i] = qn_f32_to_f16((float)i);
     int64_t rev[2] = {ids[1], ids[0]};
     OK(qn_fset_put_clips(s, pc, rev, half, QN_F16, 2, E));
     float it[6] = {1, 2, 3, 4, 5, 6};
@@ -504,9 +505,9 @@ START_TEST(fset_per_clip_and_items)
     OK(qn_fset_find(s, "howto100m-4096", &fs, E));
     const void *row;
     OK(qn_fset_clip_row(s, fs, ids[0], &row, E));
-    ck_assert_uint_eq(((const uint16_t *)row)[0], store_f32_to_f16(4.0f));
+    ck_assert_uint_eq(((const uint16_t *)row)[0], qn_f32_to_f16(4.0f));
     OK(qn_fset_clip_row(s, fs, ids[1], &row, E));
-    ck_assert_uint_eq(((const uint16_t *)row)[3], store_f32_to_f16(3.0f));
+    ck_assert_uint_eq(((const uint16_t *)row)[3], qn_f32_to_f16(3.0f));
     OK(qn_fset_find(s, "items", &fs, E));
     const float *rows;
     OK(qn_fset_rows(s, fs, 0, 3, (const void **)&rows, E));
@@ -644,17 +645,17 @@ END_TEST
 
 START_TEST(half_conversion)
 {
-    ck_assert_uint_eq(store_f32_to_f16(1.0f), 0x3c00);
-    ck_assert_uint_eq(store_f32_to_f16(-2.0f), 0xc000);
-    ck_assert_uint_eq(store_f32_to_f16(65504.0f), 0x7bff);
-    ck_assert_uint_eq(store_f32_to_f16(65520.0f), 0x7c00);
-    ck_assert_uint_eq(store_f32_to_f16(5.9604645e-8f), 0x0001);
-    ck_assert_uint_eq(store_f32_to_f16(1.0f + 1.0f / 2048), 0x3c00); /* tie to even */
-    ck_assert_uint_eq(store_f32_to_f16(1.0f + 3.0f / 2048), 0x3c02);
-    ck_assert_uint_eq(store_f32_to_f16(0.1f), 0x2e66);
+    ck_assert_uint_eq(qn_f32_to_f16(1.0f), 0x3c00);
+    ck_assert_uint_eq(qn_f32_to_f16(-2.0f), 0xc000);
+    ck_assert_uint_eq(qn_f32_to_f16(65504.0f), 0x7bff);
+    ck_assert_uint_eq(qn_f32_to_f16(65520.0f), 0x7c00);
+    ck_assert_uint_eq(qn_f32_to_f16(5.9604645e-8f), 0x0001);
+    ck_assert_uint_eq(qn_f32_to_f16(1.0f + 1.0f / 2048), 0x3c00); /* tie to even */
+    ck_assert_uint_eq(qn_f32_to_f16(1.0f + 3.0f / 2048), 0x3c02);
+    ck_assert_uint_eq(qn_f32_to_f16(0.1f), 0x2e66);
     for (uint32_t h = 0; h < 0x7c00; h++) /* every finite half round-trips */
-        ck_assert_uint_eq(store_f32_to_f16(store_f16_to_f32((uint16_t)h)), h);
-    ck_assert(isnan(store_f16_to_f32(store_f32_to_f16(NAN))));
+        ck_assert_uint_eq(qn_f32_to_f16(qn_f16_to_f32((uint16_t)h)), h);
+    ck_assert(isnan(qn_f16_to_f32(qn_f32_to_f16(NAN))));
     /* the bulk path (F16C where the CPU has it) rounds exactly like the scalar one */
     enum { N = 1 << 16 };
     static float f[N], back[N];
@@ -669,11 +670,11 @@ START_TEST(half_conversion)
     }
     store_convert(h, QN_F16, f, QN_F32, N);
     for (int i = 0; i < N; i++)
-        ck_assert_msg(h[i] == store_f32_to_f16(f[i]), "%a: bulk %04x scalar %04x", f[i], h[i],
-                      store_f32_to_f16(f[i]));
+        ck_assert_msg(h[i] == qn_f32_to_f16(f[i]), "%a: bulk %04x scalar %04x", f[i], h[i],
+                      qn_f32_to_f16(f[i]));
     store_convert(back, QN_F32, h, QN_F16, N);
     for (int i = 0; i < N; i++)
-        ck_assert(back[i] == store_f16_to_f32(h[i]));
+        ck_assert(back[i] == qn_f16_to_f32(h[i]));
 }
 END_TEST
 
@@ -831,7 +832,7 @@ START_TEST(verify_and_merge)
     int64_t n;
     OK(qn_fset_video_rows(s, ps, v.id, &rows, &n, E));
     ck_assert_int_eq(n, 10);
-    ck_assert_uint_eq(((const uint16_t *)rows)[9 * 8 + 7], store_f32_to_f16(feat_value(2, 9, 7)));
+    ck_assert_uint_eq(((const uint16_t *)rows)[9 * 8 + 7], qn_f32_to_f16(feat_value(2, 9, 7)));
     qn_clip_iter *it;
     OK(qn_store_clip_iter(s, v.id, &it, E));
     qn_store_clip c;
@@ -907,7 +908,7 @@ START_TEST(export_formats)
     ck_assert_int_eq(t[127], '\n');
     uint16_t h;
     memcpy(&h, t + 128 + 2 * 13, 2);
-    ck_assert_uint_eq(h, store_f32_to_f16(feat_value(1, 1, 5)));
+    ck_assert_uint_eq(h, qn_f32_to_f16(feat_value(1, 1, 5)));
     qn_fset *pc;
     OK(qn_fset_find(s, "pc", &pc, E));
     OK(qn_store_export_npy(s, pc, sub("npy"), &n, E));

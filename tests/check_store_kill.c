@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "qn_half.h"
 #include "store/store.h"
 #include "store/store_internal.h"
 
@@ -82,7 +83,7 @@ static void check_video(qn_store *s, qn_fset *ps, qn_fset *pc, const qn_store_vi
     const uint16_t *h = rows;
     for (int r = 0; r < n; r++)
         for (int j = 0; j < KILL_DIM_STEP; j++)
-            ck_assert_msg(store_f16_to_f32(h[r * KILL_DIM_STEP + j]) == kill_value(b, k, r, j),
+            ck_assert_msg(qn_f16_to_f32(h[r * KILL_DIM_STEP + j]) == kill_value(b, k, r, j),
                           "batch %lld video %d row %d col %d torn", (long long)b, k, r, j);
     qn_clip_iter *it;
     ck_assert_int_eq(qn_store_clip_iter(s, v->id, &it, &e), QN_OK);

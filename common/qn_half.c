@@ -1,4 +1,4 @@
-/* store_half.c — IEEE binary16 <-> binary32 conversion. The scalar code runs anywhere;
+/* qn_half.c — IEEE binary16 <-> binary32 conversion, shared by the store and the engine. The scalar code runs anywhere;
  * on x86-64 CPUs with F16C the bulk conversions (appends, pooling) use it, chosen once at
  * run time. f32 → f16 rounds to nearest even (what numpy's astype(float16) does) on both
  * paths; f16 → f32 is exact (a 64K-entry table on the scalar path). */
@@ -9,9 +9,9 @@
 #include <immintrin.h>
 #endif
 
-#include "store_internal.h"
+#include "qn_half.h"
 
-uint16_t store_f32_to_f16(float f)
+uint16_t qn_f32_to_f16(float f)
 {
     uint32_t x;
     memcpy(&x, &f, 4);
@@ -83,7 +83,7 @@ static void max_f16_scalar(float *out, const uint16_t *s, size_t n)
 static void to_f16_scalar(uint16_t *d, const float *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        d[i] = store_f32_to_f16(s[i]);
+        d[i] = qn_f32_to_f16(s[i]);
 }
 
 #if defined(__x86_64__)
@@ -135,30 +135,26 @@ static void build_table(void)
 #endif
 }
 
-float store_f16_to_f32(uint16_t h)
+float qn_f16_to_f32(uint16_t h)
 {
     pthread_once(&table_once, build_table);
     return half_table[h];
 }
 
-void store_f16_max(float *out, const uint16_t *row, size_t n)
+void qn_f16_max_n(float *out, const uint16_t *row, size_t n)
 {
     pthread_once(&table_once, build_table);
     max_f16(out, row, n);
 }
 
-void store_convert(void *dst, int dst_dtype, const void *src, int src_dtype, size_t n)
+void qn_f32_to_f16_n(uint16_t *dst, const float *src, size_t n)
 {
     pthread_once(&table_once, build_table);
-    if (dst_dtype == src_dtype)
-        memcpy(dst, src, n * qn_dtype_size(dst_dtype));
-    else if (dst_dtype == QN_F16)
-        to_f16(dst, src, n);
-    else
-        to_f32(dst, src, n);
+    to_f16(dst, src, n);
 }
 
-size_t qn_dtype_size(int dtype)
+void qn_f16_to_f32_n(float *dst, const uint16_t *src, size_t n)
 {
-    return dtype == QN_F16 ? 2 : dtype == QN_F32 ? 4 : 0;
+    pthread_once(&table_once, build_table);
+    to_f32(dst, src, n);
 }
