@@ -12,42 +12,22 @@ stored per-step rows, and the row counts must follow the frame sampling
 """
 import fcntl
 import json
-import os
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from conftest import run
+from conftest import ROOT, run
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg CLI not installed")
 
 # ---- the golden generator (kernels/kn_testgen.c), vectorised --------------------------
 
 
-def fnv1a32(s):
-    h = 2166136261
-    for b in s.encode():
-        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
-    return h
-
-
-def fmix32(h):
-    h = h ^ (h >> np.uint32(16))
-    h = h * np.uint32(0x85EBCA6B)
-    h = h ^ (h >> np.uint32(13))
-    h = h * np.uint32(0xC2B2AE35)
-    return h ^ (h >> np.uint32(16))
-
-
-def gen_uniform(name, seed, lo, hi, n):
-    key = np.uint32((fnv1a32(name) + seed) & 0xFFFFFFFF)
-    with np.errstate(over="ignore"):
-        i = np.arange(n, dtype=np.uint32)
-        x = fmix32(i * np.uint32(0x9E3779B9) + key)
-    u = (x >> np.uint32(8)).astype(np.float64) * (1.0 / 16777216.0)
-    return (lo + (hi - lo) * u).astype(np.float32)
+sys.path.insert(0, str(ROOT / "kernels" / "tools"))
+from golden_gen import gen_uniform  # noqa: E402
 
 
 def tensors(arch):

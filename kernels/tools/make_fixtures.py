@@ -31,6 +31,7 @@ k*numel//K)}], "final": [n*dim floats]}]}
 """
 import json
 import math
+import os
 import sys
 
 import numpy as np
@@ -38,35 +39,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-M32 = np.uint32(0xFFFFFFFF)
-
-
-def fnv1a32(s):
-    h = 2166136261
-    for b in s.encode():
-        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
-    return h
-
-
-def fmix32(h):
-    h = h ^ (h >> np.uint32(16))
-    h = h * np.uint32(0x85EBCA6B)
-    h = h ^ (h >> np.uint32(13))
-    h = h * np.uint32(0xC2B2AE35)
-    h = h ^ (h >> np.uint32(16))
-    return h
-
-
-def gen_bits(name, seed, n):
-    key = np.uint32((fnv1a32(name) + seed) & 0xFFFFFFFF)
-    i = np.arange(n, dtype=np.uint32)
-    with np.errstate(over="ignore"):
-        return fmix32(i * np.uint32(0x9E3779B9) + key)
-
-
-def gen_uniform(name, seed, lo, hi, n):
-    u = (gen_bits(name, seed, n) >> np.uint32(8)).astype(np.float64) * (1.0 / 16777216.0)
-    return (lo + (hi - lo) * u).astype(np.float32)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from golden_gen import gen_bits, gen_uniform  # noqa: E402  (numpy only; shared with the tests)
 
 
 def golden_tensor(name, shape, seed):
