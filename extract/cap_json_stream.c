@@ -88,15 +88,16 @@ static void problem(reader *r, const char *field, size_t i, const char *what)
     r->problem = r->problem_buf;
 }
 
-/* "start"/"end": an array of numbers; anything else in it is recorded as a problem. */
-static int number_array(js *j, reader *r, dvec *d, const char *field)
+/* Opens an array value: *more = 1 when elements follow, 0 when it was empty or was not an
+ * array at all (then skipped, with `not_array` recorded as the entry's problem). */
+static int array_open(js *j, reader *r, const char *not_array, int *more)
 {
     int rc;
-    d->n = 0;
+    *more = 0;
     if ((rc = js_ws(j)))
         return rc;
     if (j->b[j->pos] != '[') {
-        r->problem = r->problem ? r->problem : "a time list is not an array";
+        r->problem = r->problem ? r->problem : not_array;
         return js_skip(j);
     }
     j->pos++;
@@ -106,7 +107,31 @@ static int number_array(js *j, reader *r, dvec *d, const char *field)
         j->pos++;
         return JS_OK;
     }
-    for (size_t i = 0;; i++) {
+    *more = 1;
+    return JS_OK;
+}
+
+/* After an element: 1 at ']' (consumed), 0 at ',' (consumed), or an error. */
+static int array_next(js *j, int *done)
+{
+    int rc;
+    if ((rc = js_ws(j)))
+        return rc;
+    char c = j->b[j->pos++];
+    if (c != ']' && c != ',')
+        return j->pos--, j->err = "',' or ']'", JS_ERR;
+    *done = c == ']';
+    return JS_OK;
+}
+
+/* "start"/"end": an array of numbers; anything else in it is recorded as a problem. */
+static int number_array(js *j, reader *r, dvec *d, const char *field)
+{
+    int rc, more, done = 0;
+    d->n = 0;
+    if ((rc = array_open(j, r, "a time list is not an array", &more)) || !more)
+        return rc;
+    for (size_t i = 0; !done; i++) {
         if ((rc = js_ws(j)))
             return rc;
         char c = j->b[j->pos];
@@ -123,35 +148,20 @@ static int number_array(js *j, reader *r, dvec *d, const char *field)
         }
         if (dpush(d, v))
             return j->err = "out of memory", JS_ERR;
-        if ((rc = js_ws(j)))
+        if ((rc = array_next(j, &done)))
             return rc;
-        c = j->b[j->pos++];
-        if (c == ']')
-            return JS_OK;
-        if (c != ',')
-            return j->pos--, j->err = "',' or ']'", JS_ERR;
     }
+    return JS_OK;
 }
 
 static int text_array(js *j, reader *r)
 {
-    int rc;
+    int rc, more, done = 0;
     r->tn = 0;
     r->text.n = 0;
-    if ((rc = js_ws(j)))
+    if ((rc = array_open(j, r, "text is not an array", &more)) || !more)
         return rc;
-    if (j->b[j->pos] != '[') {
-        r->problem = r->problem ? r->problem : "text is not an array";
-        return js_skip(j);
-    }
-    j->pos++;
-    if ((rc = js_ws(j)))
-        return rc;
-    if (j->b[j->pos] == ']') {
-        j->pos++;
-        return JS_OK;
-    }
-    for (size_t i = 0;; i++) {
+    for (size_t i = 0; !done; i++) {
         if ((rc = js_ws(j)))
             return rc;
         size_t off = 0, len = 0;
@@ -167,14 +177,10 @@ static int text_array(js *j, reader *r)
         }
         if (tpush(r, off, len))
             return j->err = "out of memory", JS_ERR;
-        if ((rc = js_ws(j)))
+        if ((rc = array_next(j, &done)))
             return rc;
-        char c = j->b[j->pos++];
-        if (c == ']')
-            return JS_OK;
-        if (c != ',')
-            return j->pos--, j->err = "',' or ']'", JS_ERR;
     }
+    return JS_OK;
 }
 
 /* One entry: "id": {...}. */
