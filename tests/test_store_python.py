@@ -12,6 +12,7 @@ import os
 import pathlib
 import pickle
 import shutil
+import struct
 import sqlite3
 import subprocess
 import sys
@@ -248,13 +249,28 @@ def test_clips_texts_tokens_equal_c(made):
         t = st.clip_tokens(i)
         assert (None if t is None else t.tolist()) == c["tokens"]
     assert st.vocab() == open(d / "vocab.txt").read().splitlines()
-    # texts equal to their neighbour are stored once (clip.dup) and were resolved above
+    # the packs as a plain-loop decoder reads them (FORMAT.md §2): the same clips, and a
+    # clean text equal to its raw (a filtered equal to its clean) stored once, sharing
+    # the (offset, length) entry; the synthetic store has every combination
     con = sqlite3.connect(f"file:{path}/meta.db?mode=ro", uri=True)
-    dups = dict(con.execute("SELECT dup, count(*) FROM clip GROUP BY dup"))
-    assert con.execute("SELECT count(*) FROM clip WHERE (dup & 1 AND clean IS NOT NULL)"
-                       " OR (dup & 2 AND filtered IS NOT NULL)").fetchone()[0] == 0
+    packs = con.execute("SELECT video_id, first_id, n, times, texts, tokens FROM clip_pack"
+                        " ORDER BY video_id").fetchall()
+    assert con.execute("SELECT sum(n) FROM clip_pack").fetchone()[0] == len(clips)
     con.close()
-    assert all(dups.get(k, 0) > 0 for k in range(4)), dups
+    flat = [(v, f + i, i, c) for v, f, n, *blobs in packs
+            for i, c in enumerate(unpack_blobs(n, *blobs))]
+    assert [(v, i, x) for v, i, x, _ in flat] == \
+        [(c["video_id"], c["id"], c["index"]) for c in clips]
+    shared = {(False, False): 0, (True, False): 0, (False, True): 0, (True, True): 0}
+    for (_, _, _, (s, e, txt, ent, tok)), c in zip(flat, clips):
+        assert (s, e, txt, tok) == (c["start"], c["end"], [c["raw"], c["clean"],
+                                                            c["filtered"]], c["tokens"])
+        for k in (1, 2):
+            if txt[k] is not None and txt[k] == txt[k - 1]:
+                assert ent[k] == ent[k - 1], (c, ent)
+        shared[(ent[1] == ent[0] and txt[1] is not None,
+                ent[2] == ent[1] and txt[2] is not None)] += 1
+    assert all(shared.values()), shared
 
 
 def test_feature_rows_and_mappings_equal_c(made):
@@ -619,7 +635,7 @@ def test_lazy_store_refuses_clip_table_calls(small):
 # ---- schema migration ----------------------------------------------------------------------
 
 # A schema-1 store as quern 0.1 wrote it (store/store_schema.c's schema_v1; tests/check_store.c
-# holds the same store for the C side).
+# holds the same store for the C side), plus vidC, whose clip ids are not in index order.
 V1_SQL = """
 PRAGMA application_id=1364546126; PRAGMA user_version=1;
 CREATE TABLE store_info(key TEXT PRIMARY KEY, value ANY) STRICT;
@@ -649,11 +665,14 @@ CREATE TABLE merged_store(uuid TEXT PRIMARY KEY, path TEXT, merged_at INTEGER) S
 INSERT INTO store_info VALUES('uuid','0b7e4c1a-5d2f-4e8a-9c3b-1f6d2a7e8b90'),
  ('created',1764200000),('quern_version','0.1.0');
 INSERT INTO video(id,ext_id,status,n_words) VALUES (1,'vidA','ok',7),(2,'vidB','ok',2);
+INSERT INTO video(id,ext_id,status) VALUES (3,'vidC','ok');
 INSERT INTO clip VALUES
  (1,1,0,0.0,1.5,'<i>um hello</i> there','um hello there','hello there',x'0100000002000000'),
  (2,1,1,1.5,3.0,'same text','same text','same text',NULL),
  (3,1,2,3.0,4.0,NULL,NULL,NULL,x'00000000'),
- (4,2,0,0.5,2.0,'raw only','raw only','',NULL);
+ (4,2,0,0.5,2.0,'raw only','raw only','',NULL),
+ (7,3,0,5.0,6.0,'c0','c0','c0',NULL),
+ (5,3,1,6.0,7.5,'c1',NULL,NULL,NULL);
 INSERT INTO vocab VALUES(0,'there'),(1,'hello'),(2,'um');
 """
 
@@ -664,7 +683,7 @@ def test_schema_1_store_migrated_by_a_writer_reads_back(tmp_path, bin_dir):
     con = sqlite3.connect(d / "meta.db")
     con.executescript(V1_SQL)
     con.close()
-    with pytest.raises(qs.StoreError, match="schema version 1 is older than 2"):
+    with pytest.raises(qs.StoreError, match="schema version 1 is older than 3"):
         qs.Store(d)
     cp = subprocess.run([str(bin_dir / "quern-store"), "-q", "vacuum", str(d)],
                         capture_output=True, text=True)
@@ -674,17 +693,306 @@ def test_schema_1_store_migrated_by_a_writer_reads_back(tmp_path, bin_dir):
     assert cp.returncode == 0, cp.stdout + cp.stderr
     st = qs.Store(d)
     assert st.uuid == "0b7e4c1a-5d2f-4e8a-9c3b-1f6d2a7e8b90"
-    assert st.clips["id"].tolist() == [1, 2, 3, 4]
-    assert st.clips["start"].tolist() == [0.0, 1.5, 3.0, 0.5]
-    assert st.clips["end"].tolist() == [1.5, 3.0, 4.0, 2.0]
-    assert st.texts("raw") == ["<i>um hello</i> there", "same text", None, "raw only"]
-    assert st.texts("clean") == ["um hello there", "same text", None, "raw only"]
-    assert st.texts("filtered") == ["hello there", "same text", None, ""]
+    # vidA and vidB keep their ids (first..first+n-1 in index order); vidC's (7, 5) are
+    # not, so its clips get new consecutive ids after every existing one, in index order
+    assert st.clips["id"].tolist() == [1, 2, 3, 4, 8, 9]
+    assert st.clips["index"].tolist() == [0, 1, 2, 0, 0, 1]
+    assert st.clips["video_id"].tolist() == [1, 1, 1, 2, 3, 3]
+    assert st.clips["start"].tolist() == [0.0, 1.5, 3.0, 0.5, 5.0, 6.0]
+    assert st.clips["end"].tolist() == [1.5, 3.0, 4.0, 2.0, 6.0, 7.5]
+    assert st.texts("raw") == ["<i>um hello</i> there", "same text", None, "raw only",
+                               "c0", "c1"]
+    assert st.texts("clean") == ["um hello there", "same text", None, "raw only", "c0", None]
+    assert st.texts("filtered") == ["hello there", "same text", None, "", "c0", None]
+    # vidA's pack has token ids, so its clip that had none (NULL in v1) has an empty list;
+    # vidB's and vidC's packs have none (NULL)
     assert st.clip_tokens(0).tolist() == [1, 2]
-    assert st.clip_tokens(1) is None
+    assert st.clip_tokens(1).tolist() == []
     assert st.clip_tokens(2).tolist() == [0]
+    assert [st.clip_tokens(i) for i in (3, 4, 5)] == [None] * 3
     assert st.vocab() == ["there", "hello", "um"]
     con = sqlite3.connect(f"file:{d}/meta.db?mode=ro", uri=True)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 2
-    assert con.execute("SELECT group_concat(dup) FROM clip").fetchone()[0] == "0,0,0,0"
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 3
+    tables = dict(con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+    assert "clip" not in tables and "clip_pack" in tables
+    assert [r[2:4] for r in con.execute("PRAGMA foreign_key_list(clip_rows)")] == \
+        [("feature_set", "set_id")]                      # clip_id: no foreign key
+    packs = con.execute("SELECT video_id, first_id, n, times, texts, tokens FROM clip_pack"
+                        " ORDER BY video_id").fetchall()
     con.close()
+    assert [p[:3] for p in packs] == [(1, 1, 3), (2, 4, 1), (3, 8, 2)]
+    # texts equal to their neighbour share their bytes, whatever version 2 did (dup)
+    ent = [[c[3] for c in unpack_blobs(p[2], *p[3:])] for p in packs]
+    assert ent[0][1][0] == ent[0][1][1] == ent[0][1][2]       # "same text" once
+    assert ent[1][0][0] == ent[1][0][1] != ent[1][0][2]       # raw = clean, filtered ""
+    assert ent[2][0][0] == ent[2][0][1] == ent[2][0][2]
+    assert packs[0][4].count(b"same text") == 1 and packs[1][4].count(b"raw only") == 1
+
+
+# ---- schema 3: clip_pack BLOBs built by hand -------------------------------------------------
+
+# The schema-3 tables as FORMAT.md §2 gives them (the readers only need these).
+V3_SQL = """
+PRAGMA application_id=1364546126; PRAGMA user_version=3;
+CREATE TABLE store_info(key TEXT PRIMARY KEY, value ANY) STRICT;
+CREATE TABLE video( id INTEGER PRIMARY KEY, ext_id TEXT NOT NULL UNIQUE, path TEXT, size INTEGER,
+ mtime_ns INTEGER, sha256 TEXT, duration REAL, fps REAL, width INTEGER, height INTEGER,
+ codec TEXT, status TEXT NOT NULL DEFAULT 'pending'
+ CHECK (status IN ('pending','ok','rejected','failed')), reason TEXT,
+ views INTEGER, rank INTEGER, task_id INTEGER, category1 TEXT, category2 TEXT,
+ title TEXT, n_words INTEGER, meta_json TEXT) STRICT;
+CREATE INDEX video_path ON video(path);
+CREATE TABLE clip_pack( video_id INTEGER PRIMARY KEY REFERENCES video(id),
+ first_id INTEGER NOT NULL UNIQUE, n INTEGER NOT NULL CHECK (n > 0),
+ times BLOB NOT NULL CHECK (length(times) = 16 * n),
+ texts BLOB NOT NULL CHECK (length(texts) >= 24 * n), tokens BLOB) STRICT;
+CREATE TABLE feature_set( id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+ kind TEXT NOT NULL CHECK (kind IN ('per_step','per_clip','per_item')),
+ model TEXT NOT NULL, weights_sha256 TEXT, dim INTEGER NOT NULL,
+ dtype TEXT NOT NULL CHECK (dtype IN ('f16','f32')), rate REAL NOT NULL,
+ file TEXT NOT NULL, committed_rows INTEGER NOT NULL DEFAULT 0) STRICT;
+CREATE TABLE video_rows( set_id INTEGER NOT NULL REFERENCES feature_set(id),
+ video_id INTEGER NOT NULL REFERENCES video(id), first_row INTEGER NOT NULL,
+ n_rows INTEGER NOT NULL, PRIMARY KEY (set_id, video_id)) STRICT, WITHOUT ROWID;
+CREATE TABLE clip_rows( set_id INTEGER NOT NULL REFERENCES feature_set(id),
+ clip_id INTEGER NOT NULL, row INTEGER NOT NULL,
+ PRIMARY KEY (set_id, clip_id)) STRICT, WITHOUT ROWID;
+CREATE TABLE vocab(id INTEGER PRIMARY KEY, word TEXT NOT NULL UNIQUE) STRICT;
+CREATE TABLE merged_store(uuid TEXT PRIMARY KEY, path TEXT, merged_at INTEGER) STRICT;
+INSERT INTO store_info VALUES('uuid','6a1d0c2e-8f3b-4a5c-9d7e-0b1c2d3e4f50');
+"""
+NULL_TEXT = 0xFFFFFFFF
+
+
+def pack_blobs(clips, share=True):
+    """(times, texts, tokens) BLOBs of one video's clips, one plain loop per clip.
+    clips: (start, end, raw, clean, filtered, token list or None); with share, a text equal
+    to the previous kind's is stored once (same (offset, length) entry); every clip's
+    tokens None gives a NULL tokens BLOB (a None among lists: no ids)."""
+    n = len(clips)
+    times = struct.pack(f"<{2 * n}d", *[c[0] for c in clips], *[c[1] for c in clips])
+    body, table = bytearray(), []
+    for c in clips:
+        prev = None
+        for k, t in enumerate(c[2:5]):
+            if t is None:
+                e = (NULL_TEXT, 0)
+            elif share and prev is not None and t == c[1 + k]:
+                e = prev
+            else:
+                e = (len(body), len(t.encode()))
+                body += t.encode() + b"\0"
+            table.append(e)
+            prev = e if t is not None else None
+    texts = struct.pack(f"<{6 * n}I", *[x for e in table for x in e]) + bytes(body)
+    if all(c[5] is None for c in clips):
+        return times, texts, None
+    offs, ids = [0], []
+    for c in clips:
+        ids += c[5] or []
+        offs.append(len(ids))
+    return times, texts, struct.pack(f"<{n + 1}I{len(ids)}i", *offs, *ids)
+
+
+def unpack_blobs(n, times, texts, tokens):
+    """Plain-loop decoder (FORMAT.md §2): per clip (start, end, [raw, clean, filtered],
+    [their (offset, length) entries], token list or None)."""
+    t = struct.unpack(f"<{2 * n}d", times)
+    ent = struct.unpack_from(f"<{6 * n}I", texts)
+    body = texts[24 * n:]
+    if tokens is not None:
+        offs = struct.unpack_from(f"<{n + 1}I", tokens)
+        ids = struct.unpack_from(f"<{offs[-1]}i", tokens, 4 * (n + 1))
+        assert len(tokens) == 4 * (n + 1 + offs[-1])
+    out = []
+    for i in range(n):
+        es = [(ent[6 * i + 2 * k], ent[6 * i + 2 * k + 1]) for k in range(3)]
+        txt = []
+        for o, ln in es:
+            if o == NULL_TEXT:
+                assert ln == 0
+                txt.append(None)
+            else:
+                assert body[o + ln] == 0
+                txt.append(body[o:o + ln].decode())
+        tok = None if tokens is None else list(ids[offs[i]:offs[i + 1]])
+        out.append((t[i], t[n + i], txt, es, tok))
+    return out
+
+
+def v3_store(d, videos, packs, check=True):
+    """A schema-3 store made by SQL: videos (id, ext_id), packs (video_id, first_id, n, times,
+    texts, tokens). check=False writes BLOBs the table's CHECKs would refuse (a doctored
+    or damaged store)."""
+    d.mkdir()
+    con = sqlite3.connect(d / "meta.db")
+    con.executescript(V3_SQL)
+    con.executemany("INSERT INTO video(id, ext_id, status) VALUES (?, ?, 'ok')", videos)
+    if not check:
+        con.execute("PRAGMA ignore_check_constraints=ON")
+    con.executemany("INSERT INTO clip_pack VALUES (?, ?, ?, ?, ?, ?)", packs)
+    con.commit()
+    con.close()
+    return d
+
+
+HAND_CLIPS = {
+    # video 1: shared texts (clean = raw, filtered = clean), NULL texts, an empty token list
+    1: (10, [(0.0, 1.5, "<i>um hi</i> there", "um hi there", "hi there", [4, 2]),
+             (1.5, 3.25, "same", "same", "same", []),
+             (3.0, 4.0, None, None, None, [0]),
+             (4.0, 9.5, "raw ünï", "raw ünï", "", [1, 1, 3])]),
+    # video 2: NULL tokens (not tokenised), an empty clean text
+    2: (100, [(0.5, 2.0, "two", "", "", None)]),
+    # video 3: no clips; video 4: ids right after video 1's
+    4: (14, [(7.0, 7.0, "x", "x", "x", [5]), (8.0, 9.0, "y", None, None, [])]),
+}
+
+
+@pytest.fixture
+def hand(tmp_path):
+    packs = [(v, f, len(c), *pack_blobs(c)) for v, (f, c) in HAND_CLIPS.items()]
+    return v3_store(tmp_path / "hand", [(1, "vidA"), (2, "vidB"), (3, "vidC"), (4, "vidD")],
+                    packs)
+
+
+def test_blob_builder_matches_format():
+    """The test's own builder against FORMAT.md's numpy recipes."""
+    times, texts, tokens = pack_blobs(HAND_CLIPS[1][1])
+    n = 4
+    np.testing.assert_array_equal(np.frombuffer(times, "<f8").reshape(2, n),
+                                  [[0, 1.5, 3, 4], [1.5, 3.25, 4, 9.5]])
+    t = np.frombuffer(texts, "<u4", 6 * n).reshape(n, 3, 2)
+    assert (t[1, 0] == t[1, 1]).all() and (t[1, 1] == t[1, 2]).all()     # "same" once
+    assert (t[3, 0] == t[3, 1]).all() and (t[3, 2] != t[3, 1]).any()
+    assert (t[2] == [NULL_TEXT, 0]).all()
+    assert texts[24 * n + t[0, 1, 0]:24 * n + t[0, 1, 0] + t[0, 1, 1]].decode() == "um hi there"
+    assert texts.count(b"same") == 1 and texts.count("raw ünï".encode()) == 1
+    assert len(tokens) == 4 * (n + 1 + 6)
+    assert [c[4] for c in unpack_blobs(n, times, texts, tokens)] == [[4, 2], [], [0], [1, 1, 3]]
+
+
+def test_hand_built_packs_read_back(hand):
+    st = qs.Store(hand)
+    want = [(v, f + i, i, c) for v, (f, cs) in sorted(HAND_CLIPS.items())
+            for i, c in enumerate(cs)]
+    assert st.clips["id"].tolist() == [w[1] for w in want] == [10, 11, 12, 13, 100, 14, 15]
+    assert st.clips["video_id"].tolist() == [w[0] for w in want]
+    assert st.clips["index"].tolist() == [w[2] for w in want]
+    assert st.clips["video"].tolist() == [0, 0, 0, 0, 1, 3, 3]
+    assert st.clips["start"].tolist() == [w[3][0] for w in want]
+    assert st.clips["end"].tolist() == [w[3][1] for w in want]
+    assert st.clip_count.tolist() == [4, 1, 0, 2] and st.clip_first.tolist() == [0, 4, 5, 5]
+    for k, kind in enumerate(("raw", "clean", "filtered")):
+        assert st.texts(kind) == [w[3][2 + k] for w in want], kind
+    # a clip "has tokens" when its pack's tokens BLOB is not NULL: [] vs None
+    got = [None if st.clip_tokens(i) is None else st.clip_tokens(i).tolist()
+           for i in range(len(want))]
+    assert got == [[4, 2], [], [0], [1, 1, 3], None, [5], []]
+    assert st.clip_has_tokens.tolist() == [True] * 4 + [False] + [True] * 2
+    assert st.token_offsets.tolist() == [0, 2, 2, 3, 6, 6, 7, 7]
+    assert st.tokens.dtype == np.int32 and st.tokens.tolist() == [4, 2, 0, 1, 1, 3, 5]
+    assert st.clip_pos([100, 10, 15]).tolist() == [4, 0, 6]
+    # lazy reads of the same packs, in any order, with repeats and a video without clips
+    lazy = qs.Store(hand, lazy_clips=True)
+    assert lazy.clips is None and lazy.clip_count.tolist() == [4, 1, 0, 2]
+    order = [3, 2, 0, 1, 0]
+    a, b = st.video_clips(order), lazy.video_clips(order)
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert b["count"].tolist() == [2, 0, 4, 1, 4] and b["first"].tolist() == [0, 2, 2, 6, 7]
+    assert b["n_tokens"].tolist() == [1, 0, 2, 0, 1, 3, 0, 2, 0, 1, 3]
+    assert b["tokens"].tolist() == [5, 4, 2, 0, 1, 1, 3, 4, 2, 0, 1, 1, 3]
+    assert lazy.video_clips([2])["count"].tolist() == [0]
+
+
+def test_texts_keep_the_snapshot(hand):
+    """Clips a writer adds after the snapshot are not returned; a video whose clips were
+    re-made (new ids) gets None for the snapshot's clips; the rest come back in clip order."""
+    st = qs.Store(hand)
+    con = sqlite3.connect(hand / "meta.db")
+    con.execute("INSERT INTO video(id, ext_id) VALUES (5, 'vidE')")
+    con.execute("INSERT INTO clip_pack VALUES (5, 200, 1, ?, ?, NULL)",
+                pack_blobs([(0.0, 1.0, "new", "new", "new", None)])[:2])
+    con.execute("INSERT INTO clip_pack VALUES (3, 300, 1, ?, ?, NULL)",
+                pack_blobs([(0.0, 1.0, "late", "late", "late", None)])[:2])
+    con.execute("UPDATE clip_pack SET first_id = 400 WHERE video_id = 4")
+    con.commit()
+    con.close()
+    assert st.texts("raw") == ["<i>um hi</i> there", "same", None, "raw ünï", "two",
+                               None, None]
+    assert len(qs.Store(hand).texts("raw")) == 9
+
+
+def _tok(*offs):
+    return struct.pack(f"<{len(offs)}I", *offs)
+
+
+BAD_PACKS = {
+    # how video 1's (n, times, texts, tokens) is damaged, the message, refused at open?
+    "times_short": (lambda n, ti, te, to: (n, ti[:-8], te, to),
+                    "times is 56 bytes, not 16 x n = 64", True),
+    "times_long": (lambda n, ti, te, to: (n, ti + ti[:16], te, to), "times is 80 bytes", True),
+    "n_zero": (lambda n, ti, te, to: (0, b"", te, to), "n is 0", True),
+    "tokens_short": (lambda n, ti, te, to: (n, ti, te, to[:12]), "too short for 5 offsets",
+                     True),
+    "tokens_len": (lambda n, ti, te, to: (n, ti, te, to + b"\0\0\0\0"), "its offsets say", True),
+    "tokens_order": (lambda n, ti, te, to: (n, ti, te, _tok(0, 3, 2) + to[12:]),
+                     "tokens offsets decrease", True),
+    "tokens_first": (lambda n, ti, te, to: (n, ti, te, _tok(1) + to[4:]),
+                     "tokens offset 0 is not 0", True),
+    "text_offset": (lambda n, ti, te, to: (n, ti, te[:72] + _tok(10 ** 6) + te[76:], to),
+                    "clip 3 raw text (offset 1000000", False),
+    "text_length": (lambda n, ti, te, to: (n, ti, te[:4] + _tok(10 ** 5) + te[8:], to),
+                    "clip 0 raw text (offset 0, length 100000) is outside", False),
+    "text_table": (lambda n, ti, te, to: (n, ti, te[:24 * n - 4], to),
+                   "shorter than its 96-byte table", False),
+    "text_nul": (lambda n, ti, te, to: (n, ti, te[:96 + 18] + b"!" + te[96 + 19:], to),
+                 "clip 0 raw text is not NUL-terminated", False),
+    "text_utf8": (lambda n, ti, te, to: (n, ti, te.replace("ünï".encode(), b"\xff\xfe\xfd\xfc\xfb"),
+                                         to), "raw text is not UTF-8", False),
+}
+
+
+@pytest.mark.parametrize("how", sorted(BAD_PACKS))
+def test_malformed_pack_refused(tmp_path, how):
+    """A BLOB whose sizes or offsets do not add up raises StoreError naming meta.db and the
+    video (at open for times and tokens, at texts() for texts), never garbage."""
+    damage, msg, at_open = BAD_PACKS[how]
+    f, clips = HAND_CLIPS[1]
+    n, ti, te, to = damage(len(clips), *pack_blobs(clips))
+    f2, c2 = HAND_CLIPS[2]
+    d = v3_store(tmp_path / how, [(1, "vidA"), (2, "vidB")],
+                 [(1, f, n, ti, te, to), (2, f2, 1, *pack_blobs(c2))], check=False)
+    where = f"{d / 'meta.db'}: clip_pack of video 1 ('vidA'): "
+    with pytest.raises(qs.StoreError) as ei:
+        qs.Store(d).texts("raw")
+    assert where in str(ei.value) and msg in str(ei.value), str(ei.value)
+    if at_open:
+        with pytest.raises(qs.StoreError) as ei:
+            qs.Store(d, lazy_clips=True).video_clips([1, 0])
+        assert where in str(ei.value) and msg in str(ei.value), str(ei.value)
+    elif how != "text_table":               # only the damaged kind is refused
+        st = qs.Store(d)
+        assert st.texts("filtered")[:4] == [c[4] for c in clips]
+        assert qs.Store(d, lazy_clips=True).video_clips([0])["count"].tolist() == [4]
+
+
+def test_overlapping_id_ranges_refused(tmp_path):
+    f, clips = HAND_CLIPS[1]
+    d = v3_store(tmp_path / "overlap", [(1, "vidA"), (2, "vidB")],
+                 [(1, 10, 4, *pack_blobs(clips)), (2, 13, 1, *pack_blobs(HAND_CLIPS[2][1]))])
+    with pytest.raises(qs.StoreError, match=r"clip_pack of video 2 \('vidB'\): clip ids 13.. "
+                                            r"overlap those of video 1"):
+        qs.Store(d)
+
+
+def test_older_schema_refused(tmp_path):
+    d = v3_store(tmp_path / "v2", [(1, "a")], [])
+    con = sqlite3.connect(d / "meta.db")
+    con.execute("PRAGMA user_version=2")
+    con.close()
+    with pytest.raises(qs.StoreError, match=r"schema version 2 is older than 3: open it once "
+                                            r"with a writer \(quern-store\) to migrate it"):
+        qs.Store(d)

@@ -17,8 +17,13 @@ Reading
   (SQLite itself may create empty meta.db-wal / meta.db-shm files beside a WAL database a
   read-only connection opens; nothing else is ever written. `immutable=True` avoids even
   that for stores on read-only media that no writer touches.)
-- Store(path, lazy_clips=True) skips the clip table (only the count per video is read) and
-  video_clips() queries the clips of given videos when asked: for corpus-size stores.
+- Clips: a video's clips are one clip_pack row (times, texts and token ids as BLOBs,
+  FORMAT.md §2), decoded for all videos at once with numpy (no per-clip Python); texts are
+  read only when texts() asks. A BLOB whose sizes or offsets do not add up raises
+  StoreError naming meta.db and the video.
+- Store(path, lazy_clips=True) skips the clips (only the count per video is read) and
+  video_clips() queries the clip_pack rows of given videos when asked: for corpus-size
+  stores.
 - Feature files are mapped with numpy.memmap (mode 'r') after their 4096-byte header has
   been checked against the feature_set row; every array handed out is a view of the map.
 
@@ -69,11 +74,9 @@ __all__ = ["StoreError", "Store", "FeatureSet", "ClipDataset", "VideoBatchSample
            "negative_weights", "pool_rows", "merge_windows", "gather_tokens"]
 
 APPLICATION_ID = 0x5155524E
-SCHEMA_VERSION = 2
-# clip.dup bit 1: clean is raw; bit 2: filtered is clean (that column then NULL)
-_CLEAN_SQL = "iif(dup & 1, raw, clean)"
-_TEXT_SQL = {"raw": "raw", "clean": _CLEAN_SQL,
-             "filtered": f"iif(dup & 2, {_CLEAN_SQL}, filtered)"}
+SCHEMA_VERSION = 3
+_TEXT_KINDS = ("raw", "clean", "filtered")     # entry 3i + k of a texts BLOB (FORMAT.md §2)
+_NULL_TEXT = 0xFFFFFFFF
 HEADER_SIZE = 4096
 MAGIC = b"QUERNFT\0"
 _DTYPES = {"f16": (1, np.dtype("<f2")), "f32": (2, np.dtype("<f4"))}
@@ -121,6 +124,114 @@ def _text(rows, i):
     a = np.empty(len(rows), dtype=object)
     a[:] = [r[i] for r in rows]
     return a
+
+
+# ---- clip_pack BLOBs (FORMAT.md §2) ---------------------------------------------------------
+#
+# A video's clips are one clip_pack row: times (2n f64), texts (3n (offset, length) u32 pairs,
+# then the bytes) and tokens (n + 1 u32 offsets, then the ids; NULL: not tokenised). The
+# decoders below work on many packs at once: one join and one np.frombuffer per BLOB column,
+# then index arithmetic, no loop over clips (a corpus store holds millions). A BLOB whose
+# sizes or offsets do not add up raises StoreError (via `fail(pack, what)`) instead of
+# handing out bytes of a neighbour.
+
+def _blob_lens(rows, col):
+    return np.fromiter((-1 if r[col] is None else len(r[col]) for r in rows), np.int64,
+                       len(rows))
+
+
+def _first_bad(mask, fail, what):
+    """fail(pack, what(pack)) for the first pack where mask holds."""
+    bad = np.flatnonzero(mask)
+    if bad.size:
+        k = int(bad[0])
+        fail(k, what(k))
+
+
+def _decode_packs(rows, fail):
+    """Clips of clip_pack rows (video_id, first_id, n, times, tokens), in the rows' order.
+
+    Returns a dict: per pack video_id, first_id, n, clip_first (position of its first clip
+    in the per-clip arrays); per clip id, video_id, index, start, end, has_tokens, n_tokens;
+    token_offsets (total + 1, into tokens) and tokens (int32)."""
+    m = len(rows)
+    vid = np.fromiter((r[0] for r in rows), np.int64, m)
+    first = np.fromiter((r[1] for r in rows), np.int64, m)
+    n = np.fromiter((r[2] for r in rows), np.int64, m)
+    _first_bad(n <= 0, fail, lambda k: f"n is {n[k]}, not > 0")
+    tl = _blob_lens(rows, 3)
+    _first_bad(tl != 16 * n, fail,
+               lambda k: f"times is {tl[k]} bytes, not 16 x n = {16 * n[k]}")
+    total = int(n.sum())
+    cfirst = np.cumsum(n) - n                   # clip position of each pack's first clip
+    pack = np.repeat(np.arange(m), n)           # pack of each clip
+    local = np.arange(total, dtype=np.int64) - cfirst[pack]
+    times = np.frombuffer(b"".join(r[3] for r in rows), "<f8")
+    tbase = 2 * cfirst[pack] + local            # a pack's times: n starts, then n ends
+    out = {"video_id": vid, "first_id": first, "n": n, "clip_first": cfirst,
+           "id": first[pack] + local, "clip_video_id": vid[pack], "index": local,
+           "start": times[tbase], "end": times[tbase + n[pack]]}
+
+    # tokens: (n + 1) u32 offsets o_0 = 0 <= ... <= o_n, then o_n int32 ids
+    kl = _blob_lens(rows, 4)
+    has = kl >= 0
+    h = np.flatnonzero(has)
+    hn = n[h]
+    _first_bad(has & ((kl % 4 != 0) | (kl < 4 * (n + 1))), fail,
+               lambda k: f"tokens is {kl[k]} bytes, too short for {n[k] + 1} offsets")
+    words = kl[h] // 4
+    u = np.frombuffer(b"".join(r[4] for r in rows if r[4] is not None), "<u4")
+    ubase = np.cumsum(words) - words            # where each tokenised pack starts in u
+    o_n = u[ubase + hn].astype(np.int64)
+    bad = np.zeros(m, bool)
+    bad[h] = words != hn + 1 + o_n
+    _first_bad(bad, fail, lambda k: f"tokens is {kl[k]} bytes, its offsets say "
+               f"{4 * (n[k] + 1 + int(u[ubase[np.searchsorted(h, k)] + n[k]]))}")
+    offs = u[_ranges(ubase, hn + 1)].astype(np.int64)
+    ostart = np.cumsum(hn + 1) - (hn + 1)
+    bad[h] = offs[ostart] != 0
+    _first_bad(bad, fail, lambda k: "tokens offset 0 is not 0")
+    lens_h = np.delete(np.diff(offs), ostart[1:] - 1)     # within each pack
+    if len(h):
+        bad[h] = np.minimum.reduceat(lens_h, np.cumsum(hn) - hn) < 0    # n > 0: no empty
+    _first_bad(bad, fail, lambda k: "tokens offsets decrease")
+    lens = np.zeros(total, np.int64)
+    lens[_ranges(cfirst[h], hn)] = lens_h
+    token_offsets = np.zeros(total + 1, np.int64)
+    np.cumsum(lens, out=token_offsets[1:])
+    out["has_tokens"] = has[pack]
+    out["n_tokens"] = lens
+    out["token_offsets"] = token_offsets
+    out["tokens"] = u[_ranges(ubase + hn + 1, o_n)].view("<i4")
+    return out
+
+
+def _decode_texts(blob, n, kind, fail):
+    """Text `kind` (0 raw, 1 clean, 2 filtered) of each clip of one texts BLOB: a list of
+    str, None where NULL."""
+    if blob is None or len(blob) < 24 * n:
+        fail(f"texts is {-1 if blob is None else len(blob)} bytes, shorter than its "
+             f"{24 * n}-byte table")
+    t = np.frombuffer(blob, "<u4", 6 * n).reshape(n, 3, 2)[:, kind].astype(np.int64)
+    off, ln = t[:, 0], t[:, 1]
+    null = off == _NULL_TEXT
+    base, body = 24 * n, len(blob) - 24 * n
+    bad = np.flatnonzero(np.where(null, ln != 0, off + ln >= body))
+    if bad.size:
+        i = int(bad[0])
+        fail(f"clip {i} {_TEXT_KINDS[kind]} text (offset {off[i]}, length {ln[i]}) "
+             f"is outside the {body} text bytes")
+    end = base + off[~null] + ln[~null]
+    bad = np.flatnonzero(np.frombuffer(blob, np.uint8)[end] != 0)
+    if bad.size:
+        i = int(np.flatnonzero(~null)[bad[0]])
+        fail(f"clip {i} {_TEXT_KINDS[kind]} text is not NUL-terminated")
+    mv = memoryview(blob)
+    try:
+        return [None if z else str(mv[base + a:base + a + b], "utf-8")
+                for z, a, b in zip(null.tolist(), off.tolist(), ln.tolist())]
+    except UnicodeDecodeError as e:
+        fail(f"a {_TEXT_KINDS[kind]} text is not UTF-8 ({e.reason})")
 
 
 class FeatureSet:
@@ -269,27 +380,47 @@ class Store:
         self.videos = v
         self._ext_pos = {e: i for i, e in enumerate(v["ext_id"])}
 
+    def _pack_fail(self, video_id):
+        """A fail(what) that raises StoreError naming meta.db and the pack's video."""
+        def fail(what):
+            p = np.searchsorted(self.videos["id"], video_id)
+            ext = (f" ('{self.videos['ext_id'][p]}')" if p < len(self.videos) and
+                   self.videos["id"][p] == video_id else "")
+            raise StoreError(f"{os.path.join(self.path, 'meta.db')}: clip_pack of video "
+                             f"{video_id}{ext}: {what}")
+        return fail
+
+    def _decode(self, rows):
+        return _decode_packs(rows, lambda k, what: self._pack_fail(int(rows[k][0]))(what))
+
     def _load_clips(self, con):
-        rows = con.execute("SELECT id, video_id, idx, start_s, end_s, tokens FROM clip"
-                           " ORDER BY video_id, idx").fetchall()
+        rows = con.execute("SELECT video_id, first_id, n, times, tokens FROM clip_pack"
+                           " ORDER BY video_id").fetchall()
+        d = self._decode(rows)
+        # clip ids must be unique (clip_pos, clip_rows): the packs' ranges are disjoint
+        order = np.argsort(d["first_id"], kind="stable")
+        f, e = d["first_id"][order], (d["first_id"] + d["n"])[order]
+        over = np.flatnonzero(f[1:] < e[:-1])
+        if over.size:
+            k = order[over[0] + 1]
+            self._pack_fail(int(d["video_id"][k]))(
+                f"clip ids {f[over[0] + 1]}.. overlap those of video "
+                f"{d['video_id'][order[over[0]]]}")
         c = Table()
-        c["id"] = _column(rows, 0, np.int64, 0)
-        c["video_id"] = _column(rows, 1, np.int64, 0)
-        c["index"] = _column(rows, 2, np.int32, 0)
-        c["start"] = _column(rows, 3, np.float64, 0)
-        c["end"] = _column(rows, 4, np.float64, 0)
+        c["id"] = d["id"]
+        c["video_id"] = d["clip_video_id"]
+        c["index"] = d["index"].astype(np.int32)
+        c["start"] = d["start"]
+        c["end"] = d["end"]
         c["video"] = self.video_pos(c["video_id"])              # position in self.videos
         self.clips = c
-        blobs = [r[5] for r in rows]
-        lens = np.fromiter((0 if b is None else len(b) // 4 for b in blobs), np.int64,
-                           len(blobs))
-        self.clip_has_tokens = np.fromiter((b is not None for b in blobs), bool, len(blobs))
-        self.token_offsets = np.zeros(len(rows) + 1, np.int64)
-        np.cumsum(lens, out=self.token_offsets[1:])
-        self.tokens = np.frombuffer(b"".join(b for b in blobs if b), dtype="<i4")
+        self.clip_has_tokens = d["has_tokens"]
+        self.token_offsets = d["token_offsets"]
+        self.tokens = d["tokens"]
         # per video: its clips are positions [clip_first, clip_first + clip_count)
         nv = len(self.videos)
-        self.clip_count = np.bincount(c["video"], minlength=nv).astype(np.int64)
+        self.clip_count = np.zeros(nv, np.int64)
+        self.clip_count[self.video_pos(d["video_id"])] = d["n"]
         self.clip_first = np.zeros(nv, np.int64)
         np.cumsum(self.clip_count[:-1], out=self.clip_first[1:])
         self._clip_pos = None
@@ -299,8 +430,8 @@ class Store:
         self.clips = None
         nv = len(self.videos)
         self.clip_count = np.zeros(nv, np.int64)
-        m = np.array(con.execute("SELECT video_id, count(*) FROM clip GROUP BY video_id")
-                     .fetchall(), dtype=np.int64).reshape(-1, 2)
+        m = np.array(con.execute("SELECT video_id, n FROM clip_pack").fetchall(),
+                     dtype=np.int64).reshape(-1, 2)
         self.clip_count[self.video_pos(m[:, 0])] = m[:, 1]
         self.clip_first = None
 
@@ -337,20 +468,23 @@ class Store:
             for k in range(0, len(uniq), 900):        # SQLite's bound-parameter limit
                 part = uniq[k:k + 900].tolist()
                 rows += self._conn().execute(
-                    "SELECT video_id, start_s, end_s, tokens FROM clip WHERE video_id IN"
-                    f" ({','.join('?' * len(part))}) ORDER BY video_id, idx", part).fetchall()
-            vid = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-            ucount = np.searchsorted(vid, uniq, "right") - np.searchsorted(vid, uniq)
-            ufirst = np.searchsorted(vid, uniq)
+                    "SELECT video_id, first_id, n, times, tokens FROM clip_pack WHERE video_id"
+                    f" IN ({','.join('?' * len(part))}) ORDER BY video_id", part).fetchall()
+            d = self._decode(rows)
+            have = np.searchsorted(d["video_id"], uniq)   # packs of the uniq ids (or none)
+            hit = np.flatnonzero(have < len(rows))
+            hit = hit[d["video_id"][have[hit]] == uniq[hit]]
+            ucount = np.zeros(len(uniq), np.int64)          # 0: the video has no pack
+            ufirst = np.zeros(len(uniq), np.int64)
+            ucount[hit] = d["n"][have[hit]]
+            ufirst[hit] = d["clip_first"][have[hit]]
             where = np.searchsorted(uniq, ids)
             count = ucount[where]
             gi = _ranges(ufirst[where], count)
-            blobs = [rows[i][3] for i in gi]
-            lens = np.fromiter((0 if b is None else len(b) // 4 for b in blobs), np.int64,
-                               len(blobs))
-            tok = np.frombuffer(b"".join(b for b in blobs if b), "<i4")
-            start = np.fromiter((rows[i][1] for i in gi), np.float64, len(gi))
-            end = np.fromiter((rows[i][2] for i in gi), np.float64, len(gi))
+            off = d["token_offsets"]
+            lens = d["n_tokens"][gi]
+            tok = d["tokens"][_ranges(off[gi], lens)]
+            start, end = d["start"][gi], d["end"][gi]
         offsets = np.zeros(len(lens) + 1, np.int64)
         np.cumsum(lens, out=offsets[1:])
         first = np.zeros(len(vpos), np.int64)
@@ -389,7 +523,7 @@ class Store:
 
     def _need_clips(self, what):
         if self.clips is None:
-            raise StoreError(f"{self.path}: {what} needs the clip table: open the Store "
+            raise StoreError(f"{self.path}: {what} needs the clips loaded: open the Store "
                              f"without lazy_clips")
 
     def clip_pos(self, clip_ids):
@@ -418,22 +552,40 @@ class Store:
             return None
         return self.tokens[self.token_offsets[i]:self.token_offsets[i + 1]]
 
-    def texts(self, kind="filtered", path=None):
+    def texts(self, kind="filtered"):
         """One text column of the clips ('raw', 'clean' or 'filtered'), in clip order.
-        Read on demand (texts are the bulk of meta.db); None where the text is NULL. A text
-        equal to its neighbour is stored once (clip.dup, FORMAT.md §2) and resolved here."""
-        if kind not in ("raw", "clean", "filtered"):
+        Read on demand (texts are the bulk of meta.db); None where the text is NULL. Texts
+        that share their bytes in a pack's texts BLOB (FORMAT.md §2) come back equal.
+        Clips a writer added after the snapshot are left out; a clip since removed or
+        re-made (its id no longer in its video's pack) gets None."""
+        if kind not in _TEXT_KINDS:
             raise ValueError(f"unknown text kind {kind!r}")
+        k = _TEXT_KINDS.index(kind)
         self._need_clips("texts")
         con = _connect(os.path.join(self.path, "meta.db"), False)
         try:
-            rows = con.execute(f"SELECT id, {_TEXT_SQL[kind]} FROM clip"
-                               " ORDER BY video_id, idx").fetchall()
+            rows = con.execute("SELECT video_id, first_id, n, texts FROM clip_pack"
+                               " ORDER BY first_id").fetchall()
+        except sqlite3.Error as e:
+            raise StoreError(f"{os.path.join(self.path, 'meta.db')}: {e}") from None
         finally:
             con.close()
-        # a writer may have added clips since the snapshot: keep the snapshot's
-        have = {i: t for i, t in rows}
-        return [have.get(int(i)) for i in self.clips["id"]]
+        m = len(rows)
+        first = np.fromiter((r[1] for r in rows), np.int64, m)
+        n = np.fromiter((r[2] for r in rows), np.int64, m)
+        vid = np.fromiter((r[0] for r in rows), np.int64, m)
+        ids, cvid = self.clips["id"], self.clips["video_id"]
+        p = np.searchsorted(first, ids, "right") - 1       # the pack whose range holds id
+        pc = np.maximum(p, 0)
+        ok = (p >= 0) & (ids < first[pc] + n[pc]) & (vid[pc] == cvid) if m else \
+            np.zeros(len(ids), bool)
+        flat, base = [], np.zeros(m, np.int64)
+        for q in np.unique(p[ok]).tolist():        # one decode per pack, not per clip
+            r = rows[q]
+            base[q] = len(flat)
+            flat += _decode_texts(r[3], r[2], k, self._pack_fail(r[0]))
+        at = base[pc] + ids - first[pc] if m else np.zeros(len(ids), np.int64)
+        return [flat[j] if o else None for j, o in zip(at.tolist(), ok.tolist())]
 
     def vocab(self):
         """The vocabulary: list of words, index = token id."""
@@ -788,9 +940,9 @@ class ClipDataset(_DatasetBase):
     ds[[i, j, ..]]  a batch of whole videos in one vectorised call: the same keys with a
                     leading batch axis (video (B, n_pair, D)); video_id is a list
     Videos are those with status ok, at least one clip and rows in every pooled set.
-    lazy_clips (default): each batch reads its videos' clips with one SQL query instead of
-    the whole clip table being loaded at open (~5 us and ~60 bytes per clip: minutes and
-    gigabytes at HowTo100M's 136M clips); the batches are the same either way."""
+    lazy_clips (default): each batch reads its videos' clip_pack rows with one SQL query
+    instead of every video's clips being decoded at open (gigabytes at HowTo100M's 136M
+    clips); the batches are the same either way."""
 
     def __init__(self, path, n_pair=64, min_time=5.0, min_words=0, max_words=20, sets=None,
                  seed=None, dtype=np.float32, pad_id=-1, lazy_clips=True, recycle=True):
