@@ -202,7 +202,9 @@ def _decode_packs(rows, fail):
     out["has_tokens"] = has[pack]
     out["n_tokens"] = lens
     out["token_offsets"] = token_offsets
-    out["tokens"] = u[_ranges(ubase + hn + 1, o_n)].view("<i4")
+    tokens = u[_ranges(ubase + hn + 1, o_n)].view("<i4")
+    tokens.flags.writeable = False              # handed out as views (clip_tokens)
+    out["tokens"] = tokens
     return out
 
 
