@@ -1,6 +1,7 @@
-/* store_clip.c — clips: bulk insert (prepared statements of 16 rows and of one, ids assigned
- * here so they are consecutive), count, get and iteration. Token ids are a BLOB of
- * little-endian int32. */
+/* store_clip.c — clips: a video's clips are one clip_pack row (FORMAT.md §2), written by one
+ * qn_store_clips_add call; count, get and iteration decode those rows (store_pack.c).
+ * One row per video, not per clip: a caption.json import of 110 clips per video paid
+ * SQLite's per-row cost (row, UNIQUE index entry, foreign-key probe) 110 times. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,12 +11,17 @@
 struct qn_clip_iter {
     qn_store *s;
     sqlite3_stmt *st;
-    int32_t *tok;   /* aligned copy of the row's tokens (SQLite's blob may be unaligned) */
-    size_t cap;
+    store_pack pack; /* the current video's clips */
+    size_t next;     /* next clip of pack to hand out; pack.n when spent */
 };
 
-static int check_clip(qn_store *s, int64_t video_id, const qn_store_clip *c, qn_error *err)
+static int check_clip(qn_store *s, int64_t video_id, const qn_store_clip *c, size_t i,
+                      qn_error *err)
 {
+    if (c->index != (int32_t)i)
+        return qn_error_set(err, QN_EUSAGE, "%s: video %lld: clip %zu has index %d: a video's "
+                            "clips are added together, indexes 0..n-1 in order", s->dir,
+                            (long long)video_id, i, c->index);
     if (!isfinite(c->start) || !isfinite(c->end) || c->start < 0 || c->end < c->start)
         return qn_error_set(err, QN_EINPUT, "%s: video %lld clip %d: bad span [%g, %g]",
                             s->dir, (long long)video_id, c->index, c->start, c->end);
@@ -25,120 +31,90 @@ static int check_clip(qn_store *s, int64_t video_id, const qn_store_clip *c, qn_
     return QN_OK;
 }
 
-#define CLIP_COLS 10 /* parameters per clip row of ST_CLIP_INSERT / ST_CLIP_INSERT_MANY */
-
-static int same(const char *a, const char *b)
+int store_pack_insert(qn_store *s, int64_t video_id, int64_t first_id,
+                      const qn_store_clip *clips, size_t n, qn_error *err)
 {
-    return a && b && !strcmp(a, b);
-}
-
-static void bind_clip(sqlite3_stmt *st, int base, int64_t id, int64_t video_id,
-                      const qn_store_clip *c)
-{
-    sqlite3_bind_int64(st, base + 1, id);
-    sqlite3_bind_int64(st, base + 2, video_id);
-    sqlite3_bind_int(st, base + 3, c->index);
-    sqlite3_bind_double(st, base + 4, c->start);
-    sqlite3_bind_double(st, base + 5, c->end);
-    int dup = (same(c->clean, c->raw) ? STORE_DUP_CLEAN : 0) |
-              (same(c->filtered, c->clean) ? STORE_DUP_FILTERED : 0);
-    store_bind_text(st, base + 6, c->raw);
-    store_bind_text(st, base + 7, dup & STORE_DUP_CLEAN ? NULL : c->clean);
-    store_bind_text(st, base + 8, dup & STORE_DUP_FILTERED ? NULL : c->filtered);
-    if (c->tokens)
-        sqlite3_bind_blob(st, base + 9, c->tokens, c->n_tokens * 4, SQLITE_STATIC);
+    store_pack_bufs *pb = &s->pack;
+    if (store_pack_encode(pb, clips, n))
+        return qn_error_set(err, QN_ENOMEM, "%s: video %lld: out of memory packing %zu clips "
+                            "(or their texts pass 4 GB)", s->dir, (long long)video_id, n);
+    int max = sqlite3_limit(s->db, SQLITE_LIMIT_LENGTH, -1);
+    if (pb->texts.len > (size_t)max || pb->tokens.len > (size_t)max ||
+        pb->times.len > (size_t)max)
+        return qn_error_set(err, QN_EINPUT, "%s: video %lld: %zu clips take more than SQLite's "
+                            "%d-byte limit", s->dir, (long long)video_id, n, max);
+    sqlite3_stmt *st = store_stmt(s, ST_PACK_INSERT, err);
+    if (!st)
+        return QN_EINTERNAL;
+    sqlite3_bind_int64(st, 1, video_id);
+    sqlite3_bind_int64(st, 2, first_id);
+    sqlite3_bind_int64(st, 3, (int64_t)n);
+    sqlite3_bind_blob(st, 4, pb->times.p, (int)pb->times.len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 5, pb->texts.p, (int)pb->texts.len, SQLITE_STATIC);
+    if (pb->has_tokens)
+        sqlite3_bind_blob(st, 6, pb->tokens.p, (int)pb->tokens.len, SQLITE_STATIC);
     else
-        sqlite3_bind_null(st, base + 9);
-    sqlite3_bind_int(st, base + 10, dup);
-}
-
-static int insert_err(qn_store *s, int r, int64_t video_id, const qn_store_clip *c,
-                      qn_error *err)
-{
-    if (r == SQLITE_CONSTRAINT_UNIQUE || r == SQLITE_CONSTRAINT_PRIMARYKEY)
-        return qn_error_set(err, QN_EINPUT, "%s: video %lld already has a clip %d", s->dir,
-                            (long long)video_id, c->index);
+        sqlite3_bind_null(st, 6);
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r == SQLITE_DONE)
+        return QN_OK;
+    if (r == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return qn_error_set(err, QN_EINPUT, "%s: video %lld already has clips (clear it "
+                            "first)", s->dir, (long long)video_id);
     if (r == SQLITE_CONSTRAINT_FOREIGNKEY)
         return qn_error_set(err, QN_EINPUT, "%s: no video with id %lld", s->dir,
                             (long long)video_id);
     return store_sql_err(s, r, err, "adding clips");
 }
 
-/* Clips [0, n) one row per statement: the tail of a call, and a chunk that failed (its
- * statement was undone whole), replayed to name the clip at fault. */
-static int insert_one_by_one(qn_store *s, int64_t video_id, const qn_store_clip *clips,
-                             size_t n, int64_t first_id, qn_error *err)
+static int next_clip_id(qn_store *s, int64_t *next, qn_error *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_CLIP_INSERT, err);
-    if (!st)
-        return QN_EINTERNAL;
-    for (size_t i = 0; i < n; i++) {
-        bind_clip(st, 0, first_id + (int64_t)i, video_id, &clips[i]);
-        int r = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (r != SQLITE_DONE)
-            return insert_err(s, r, video_id, &clips[i], err);
-    }
-    return QN_OK;
-}
-
-static int insert_clips(qn_store *s, int64_t video_id, const qn_store_clip *clips, size_t n,
-                        int64_t *ids_out, qn_error *err)
-{
-    int64_t next;
-    sqlite3_stmt *st = store_stmt(s, ST_CLIP_NEXT_ID, err);
+    sqlite3_stmt *st = store_stmt(s, ST_PACK_NEXT_ID, err);
     if (!st)
         return QN_EINTERNAL;
     int r = sqlite3_step(st);
-    next = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    *next = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 1;
     sqlite3_reset(st);
-    if (r != SQLITE_ROW)
-        return store_sql_err(s, r, err, "adding clips");
+    return r == SQLITE_ROW || r == SQLITE_DONE ? QN_OK
+                                               : store_sql_err(s, r, err, "adding clips");
+}
+
+static int add_clips(qn_store *s, int64_t video_id, const qn_store_clip *clips, size_t n,
+                     int64_t *ids_out, qn_error *err)
+{
     for (size_t i = 0; i < n; i++) {
-        int rc = check_clip(s, video_id, &clips[i], err);
+        int rc = check_clip(s, video_id, &clips[i], i, err);
         if (rc)
             return rc;
     }
-    size_t i = 0;
-    for (; n - i >= STORE_CLIP_CHUNK; i += STORE_CLIP_CHUNK) {
-        if (!(st = store_stmt(s, ST_CLIP_INSERT_MANY, err)))
-            return QN_EINTERNAL;
-        for (int j = 0; j < STORE_CLIP_CHUNK; j++)
-            bind_clip(st, j * CLIP_COLS, next + (int64_t)(i + j), video_id, &clips[i + j]);
-        r = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (r == SQLITE_DONE)
-            continue;
-        if ((r & 0xff) != SQLITE_CONSTRAINT)
-            return insert_err(s, r, video_id, &clips[i], err);
-        int rc = insert_one_by_one(s, video_id, clips + i, STORE_CLIP_CHUNK,
-                                   next + (int64_t)i, err);
-        return rc ? rc : insert_err(s, r, video_id, &clips[i], err);
-    }
-    int rc = insert_one_by_one(s, video_id, clips + i, n - i, next + (int64_t)i, err);
-    if (rc)
-        return rc;
-    for (i = 0; ids_out && i < n; i++)
-        ids_out[i] = next + (int64_t)i;
-    return QN_OK;
+    int64_t first;
+    int rc = next_clip_id(s, &first, err);
+    if (!rc)
+        rc = store_pack_insert(s, video_id, first, clips, n, err);
+    for (size_t i = 0; !rc && ids_out && i < n; i++)
+        ids_out[i] = first + (int64_t)i;
+    return rc;
 }
 
 int qn_store_clips_add(qn_store *s, int64_t video_id, const qn_store_clip *clips, size_t n,
                        int64_t *ids_out, qn_error *err)
 {
+    if (n == 0)
+        return store_need_writer(s, err);
     int implicit;
     int rc = store_auto_begin(s, &implicit, err);
     if (rc)
         return rc;
-    rc = insert_clips(s, video_id, clips, n, ids_out, err);
+    rc = add_clips(s, video_id, clips, n, ids_out, err);
     return store_auto_end(s, implicit, rc, err);
 }
 
 int qn_store_clip_count(qn_store *s, int64_t video_id, int64_t *n, qn_error *err)
 {
     sqlite3_stmt *st;
-    int rc = store_prepare(s, video_id ? "SELECT count(*) FROM clip WHERE video_id=?1"
-                                       : "SELECT count(*) FROM clip", &st, err);
+    int rc = store_prepare(s, video_id ? "SELECT coalesce(sum(n),0) FROM clip_pack WHERE video_id=?1"
+                                       : "SELECT coalesce(sum(n),0) FROM clip_pack", &st, err);
     if (rc)
         return rc;
     if (video_id)
@@ -151,56 +127,46 @@ int qn_store_clip_count(qn_store *s, int64_t video_id, int64_t *n, qn_error *err
     return rc;
 }
 
-/* Row of SELECT * FROM clip: id,video_id,idx,start_s,end_s,raw,clean,filtered,tokens,dup;
- * texts stored once (dup) are resolved to their neighbour's. */
-static void clip_from_row(sqlite3_stmt *st, qn_store_clip *c)
+/* Copies clip c's texts and tokens into one block owned by the handle (the pack they point
+ * into is freed on return). */
+static int keep_clip(qn_store *s, qn_store_clip *c, qn_error *err)
 {
-    c->id = sqlite3_column_int64(st, 0);
-    c->video_id = sqlite3_column_int64(st, 1);
-    c->index = sqlite3_column_int(st, 2);
-    c->start = sqlite3_column_double(st, 3);
-    c->end = sqlite3_column_double(st, 4);
-    c->raw = (const char *)sqlite3_column_text(st, 5);
-    c->clean = (const char *)sqlite3_column_text(st, 6);
-    c->filtered = (const char *)sqlite3_column_text(st, 7);
-    c->tokens = sqlite3_column_blob(st, 8);
-    c->n_tokens = c->tokens ? sqlite3_column_bytes(st, 8) / 4 : 0;
-    int dup = sqlite3_column_int(st, 9);
-    if (dup & STORE_DUP_CLEAN)
-        c->clean = c->raw;
-    if (dup & STORE_DUP_FILTERED)
-        c->filtered = c->clean;
+    size_t lr = c->raw ? strlen(c->raw) + 1 : 0, lc = c->clean ? strlen(c->clean) + 1 : 0;
+    size_t lf = c->filtered ? strlen(c->filtered) + 1 : 0, lt = (size_t)c->n_tokens * 4;
+    char *block = malloc(lt + lr + lc + lf + 1), *p = block;
+    if (!block)
+        return qn_error_set(err, QN_ENOMEM, "%s: out of memory", s->dir);
+    /* tokens first: the block is malloc-aligned */
+    if (c->tokens) { memcpy(p, c->tokens, lt); c->tokens = (const int32_t *)p; p += lt; }
+    if (lr) { memcpy(p, c->raw, lr); c->raw = p; p += lr; }
+    if (lc) { memcpy(p, c->clean, lc); c->clean = p; p += lc; }
+    if (lf) { memcpy(p, c->filtered, lf); c->filtered = p; }
+    free(s->scratch[1]);
+    s->scratch[1] = block;
+    return QN_OK;
 }
 
 int qn_store_clip_get(qn_store *s, int64_t id, qn_store_clip *c, int *found, qn_error *err)
 {
     *found = 0;
-    sqlite3_stmt *st = store_stmt(s, ST_CLIP_BY_ID, err);
+    sqlite3_stmt *st = store_stmt(s, ST_PACK_BY_CLIP, err);
     if (!st)
         return QN_EINTERNAL;
     sqlite3_bind_int64(st, 1, id);
+    store_pack p = {0};
     int rc = QN_OK, r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
-        clip_from_row(st, c);
-        size_t lr = c->raw ? strlen(c->raw) + 1 : 0, lc = c->clean ? strlen(c->clean) + 1 : 0;
-        size_t lf = c->filtered ? strlen(c->filtered) + 1 : 0, lt = (size_t)c->n_tokens * 4;
-        char *block = malloc(lt + lr + lc + lf + 1), *p = block;
-        if (!block) {
-            rc = qn_error_set(err, QN_ENOMEM, "%s: out of memory", s->dir);
-        } else {
-            /* tokens first: the block is malloc-aligned */
-            if (lt) { memcpy(p, c->tokens, lt); c->tokens = (const int32_t *)p; p += lt; }
-            if (lr) { memcpy(p, c->raw, lr); c->raw = p; p += lr; }
-            if (lc) { memcpy(p, c->clean, lc); c->clean = p; p += lc; }
-            if (lf) { memcpy(p, c->filtered, lf); c->filtered = p; }
-            free(s->scratch[1]);
-            s->scratch[1] = block;
-            *found = 1;
+        rc = store_pack_load(&p, st, 0, err, s->db_path);
+        if (!rc && id - p.first_id < (int64_t)p.n) {
+            store_pack_clip(&p, (size_t)(id - p.first_id), c);
+            rc = keep_clip(s, c, err);
+            *found = !rc;
         }
     } else if (r != SQLITE_DONE) {
         rc = store_sql_err(s, r, err, "looking up a clip");
     }
     sqlite3_reset(st);
+    store_pack_free(&p);
     return rc;
 }
 
@@ -211,8 +177,10 @@ int qn_store_clip_iter(qn_store *s, int64_t video_id, qn_clip_iter **out, qn_err
     if (!it)
         return qn_error_set(err, QN_ENOMEM, "%s: out of memory", s->dir);
     it->s = s;
-    int rc = store_prepare(s, video_id ? "SELECT * FROM clip WHERE video_id=?1 ORDER BY idx"
-                                       : "SELECT * FROM clip ORDER BY video_id, idx",
+    int rc = store_prepare(s, video_id ? "SELECT video_id,first_id,n,times,texts,tokens"
+                                         " FROM clip_pack WHERE video_id=?1"
+                                       : "SELECT video_id,first_id,n,times,texts,tokens"
+                                         " FROM clip_pack ORDER BY video_id",
                            &it->st, err);
     if (rc) {
         free(it);
@@ -226,25 +194,21 @@ int qn_store_clip_iter(qn_store *s, int64_t video_id, qn_clip_iter **out, qn_err
 
 int qn_store_clip_next(qn_clip_iter *it, qn_store_clip *c, qn_error *err)
 {
-    int r = sqlite3_step(it->st);
-    if (r == SQLITE_ROW) {
-        clip_from_row(it->st, c);
-        if (c->n_tokens) {
-            if ((size_t)c->n_tokens > it->cap) {
-                int32_t *t = realloc(it->tok, (size_t)c->n_tokens * 4);
-                if (!t)
-                    return qn_error_set(err, QN_ENOMEM, "%s: out of memory", it->s->dir);
-                it->tok = t;
-                it->cap = (size_t)c->n_tokens;
-            }
-            memcpy(it->tok, c->tokens, (size_t)c->n_tokens * 4);
-            c->tokens = it->tok;
+    while (it->next >= it->pack.n) {
+        int r = sqlite3_step(it->st);
+        if (r == SQLITE_DONE)
+            return 0;
+        if (r != SQLITE_ROW)
+            return store_sql_err(it->s, r, err, "iterating clips");
+        int rc = store_pack_load(&it->pack, it->st, 0, err, it->s->db_path);
+        if (rc) {
+            it->pack.n = 0;
+            return rc;
         }
-        return 1;
+        it->next = 0;
     }
-    if (r == SQLITE_DONE)
-        return 0;
-    return store_sql_err(it->s, r, err, "iterating clips");
+    store_pack_clip(&it->pack, it->next++, c);
+    return 1;
 }
 
 void qn_store_clip_iter_free(qn_clip_iter *it)
@@ -252,6 +216,6 @@ void qn_store_clip_iter_free(qn_clip_iter *it)
     if (!it)
         return;
     sqlite3_finalize(it->st);
-    free(it->tok);
+    store_pack_free(&it->pack);
     free(it);
 }

@@ -8,9 +8,6 @@
 
 #include "store_internal.h"
 
-#define CLIP_ROW ",(?,?,?,?,?,?,?,?,?,?)"
-#define CLIP_ROW4 CLIP_ROW CLIP_ROW CLIP_ROW CLIP_ROW
-
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_VIDEO_INSERT] =
         "INSERT INTO video(ext_id,path,size,mtime_ns,sha256,duration,fps,width,height,codec,"
@@ -24,16 +21,13 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_VIDEO_BY_ID] = "SELECT * FROM video WHERE id=?1",
     [ST_VIDEO_BY_EXT] = "SELECT * FROM video WHERE ext_id=?1",
     [ST_VIDEO_BY_PATH] = "SELECT * FROM video WHERE path=?1 ORDER BY id LIMIT 1",
-    [ST_CLIP_INSERT] =
-        "INSERT INTO clip(id,video_id,idx,start_s,end_s,raw,clean,filtered,tokens,dup)"
-        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
-    /* STORE_CLIP_CHUNK rows per statement: a bulk import pays SQLite's per-statement cost
-     * (step, reset, cursor open/close) once per 16 clips instead of once per clip */
-    [ST_CLIP_INSERT_MANY] =
-        "INSERT INTO clip(id,video_id,idx,start_s,end_s,raw,clean,filtered,tokens,dup) VALUES"
-        "(?,?,?,?,?,?,?,?,?,?)" CLIP_ROW CLIP_ROW CLIP_ROW CLIP_ROW4 CLIP_ROW4 CLIP_ROW4,
-    [ST_CLIP_NEXT_ID] = "SELECT coalesce(max(id),0)+1 FROM clip",
-    [ST_CLIP_BY_ID] = "SELECT * FROM clip WHERE id=?1",
+    [ST_PACK_INSERT] =
+        "INSERT INTO clip_pack(video_id,first_id,n,times,texts,tokens) VALUES(?1,?2,?3,?4,?5,?6)",
+    [ST_PACK_NEXT_ID] = "SELECT first_id + n FROM clip_pack ORDER BY first_id DESC LIMIT 1",
+    [ST_PACK_BY_CLIP] = "SELECT video_id,first_id,n,times,texts,tokens FROM clip_pack"
+                        " WHERE first_id <= ?1 ORDER BY first_id DESC LIMIT 1",
+    [ST_CLIP_EXISTS] = "SELECT 1 FROM clip_pack WHERE first_id = "
+                       STORE_PACK_FIRST_OF("", "?1") " AND ?1 < first_id + n",
     [ST_VROWS_GET] = "SELECT first_row,n_rows FROM video_rows WHERE set_id=?1 AND video_id=?2",
     [ST_VROWS_PUT] =
         "INSERT OR REPLACE INTO video_rows(set_id,video_id,first_row,n_rows) VALUES(?1,?2,?3,?4)",
@@ -275,6 +269,9 @@ void qn_store_close(qn_store *s)
     store_lock_release(s->lock_fd);
     for (int i = 0; i < 4; i++)
         free(s->scratch[i]);
+    store_buf_free(&s->pack.times);
+    store_buf_free(&s->pack.texts);
+    store_buf_free(&s->pack.tokens);
     pthread_mutex_destroy(&s->mu);
     free(s->dir);
     free(s->db_path);

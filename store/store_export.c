@@ -368,8 +368,9 @@ static int npy_clips(qn_store *s, qn_fset *fs, const char *dir, int64_t *n_files
         return rc;
     /* gather the rows in clip order into one buffer, then one .npy */
     sqlite3_stmt *st;
-    rc = store_prepare(s, "SELECT v.ext_id, c.idx, r.row FROM clip_rows r JOIN clip c ON"
-                          " c.id = r.clip_id JOIN video v ON v.id = c.video_id"
+    rc = store_prepare(s, "SELECT v.ext_id, r.clip_id - p.first_id, r.row FROM clip_rows r"
+                          " JOIN clip_pack p ON p.first_id = " STORE_PACK_FIRST_OF("", "r.clip_id")
+                          " JOIN video v ON v.id = p.video_id"
                           " WHERE r.set_id=?1 ORDER BY r.clip_id", &st, err);
     char *buf = NULL;
     int64_t n = 0, cap = 0;

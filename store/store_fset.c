@@ -444,11 +444,32 @@ int qn_fset_put_video(qn_store *s, qn_fset *fs, int64_t video_id, const void *ro
     return store_auto_end(s, implicit, rc, err);
 }
 
+/* clip_rows has no foreign key since schema 3 (clip ids are ranges of clip_pack rows). */
+static int clips_exist(qn_store *s, const int64_t *clip_ids, int64_t n, qn_error *err)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_CLIP_EXISTS, err);
+    if (!st)
+        return QN_EINTERNAL;
+    for (int64_t i = 0; i < n; i++) {
+        sqlite3_bind_int64(st, 1, clip_ids[i]);
+        int r = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (r == SQLITE_DONE)
+            return qn_error_set(err, QN_EINPUT, "%s: no clip with id %lld", s->dir,
+                                (long long)clip_ids[i]);
+        if (r != SQLITE_ROW)
+            return store_sql_err(s, r, err, "looking up clips");
+    }
+    return QN_OK;
+}
+
 static int put_clips(qn_store *s, qn_fset *fs, const int64_t *clip_ids, const void *rows,
                      int in_dtype, int64_t n, qn_error *err)
 {
     int64_t first;
-    int rc = store_featfile_append(fs, rows, in_dtype, n, &first, err);
+    int rc = clips_exist(s, clip_ids, n, err);
+    if (!rc)
+        rc = store_featfile_append(fs, rows, in_dtype, n, &first, err);
     sqlite3_stmt *st = rc ? NULL : store_stmt(s, ST_CROWS_PUT, err);
     if (!st)
         return rc ? rc : QN_EINTERNAL;

@@ -13,22 +13,26 @@
 #error "quern's store writes little-endian files and maps them directly: little-endian hosts only"
 #endif
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_APP_ID 0x5155524E /* "QURN" */
 #define STORE_HEADER_SIZE 4096
 #define STORE_FEAT_VERSION 1
 #define STORE_NAME_MAX 63
-#define STORE_CLIP_CHUNK 16 /* clips per INSERT of ST_CLIP_INSERT_MANY */
-/* clip.dup bits (schema 2): the text is its neighbour's, stored once (FORMAT.md §2) */
+/* clip.dup bits (schema 2, read by the 2 -> 3 migration): the text is its neighbour's */
 #define STORE_DUP_CLEAN 1    /* clean = raw, clean column NULL */
 #define STORE_DUP_FILTERED 2 /* filtered = clean, filtered column NULL */
+/* The clip_pack row (FORMAT.md §2) holding clip id X: the one with the greatest first_id
+ * <= X (then X < first_id + n when X is a clip). SCHEMA is "" or "src.". */
+#define STORE_PACK_FIRST_OF(schema, x)                                                     \
+    "(SELECT first_id FROM " schema "clip_pack WHERE first_id <= " x                       \
+    " ORDER BY first_id DESC LIMIT 1)"
 
 /* Cached prepared statements, prepared on first use (store_stmt). */
 enum store_stmt_id {
     ST_VIDEO_INSERT, ST_VIDEO_UPDATE, ST_VIDEO_STATUS, ST_VIDEO_BY_ID, ST_VIDEO_BY_EXT,
-    ST_VIDEO_BY_PATH, ST_CLIP_INSERT, ST_CLIP_NEXT_ID, ST_CLIP_BY_ID, ST_VROWS_GET,
+    ST_VIDEO_BY_PATH, ST_PACK_INSERT, ST_PACK_NEXT_ID, ST_PACK_BY_CLIP, ST_CLIP_EXISTS, ST_VROWS_GET,
     ST_VROWS_PUT, ST_CROWS_GET, ST_CROWS_PUT, ST_FSET_ROWS, ST_FSET_SETROWS, ST_VOCAB_INSERT,
-    ST_CLIP_INSERT_MANY, ST_COUNT
+    ST_COUNT
 };
 
 /* A mapping of a feature file: the header plus `rows` whole rows. Old mappings are kept
@@ -60,6 +64,31 @@ struct qn_fset {
     int n_old, cap_old;
 };
 
+/* A growable byte buffer (malloc'd, so 8-byte aligned). */
+typedef struct store_buf {
+    unsigned char *p;
+    size_t len, cap;
+} store_buf;
+
+/* The three BLOBs of a clip_pack row. */
+typedef struct store_pack_bufs {
+    store_buf times, texts, tokens;
+    int has_tokens; /* tokens is a BLOB (else NULL) */
+} store_pack_bufs;
+
+/* A clip_pack row, copied (aligned) and checked; the pointers are views into bufs. */
+typedef struct store_pack {
+    int64_t video_id, first_id;
+    size_t n;
+    int has_tokens;
+    store_pack_bufs bufs;
+    const double *start, *end;
+    const unsigned char *table; /* 3n (offset, length) u32 pairs */
+    const char *text;           /* the text bytes after the table */
+    const uint32_t *tok_off;    /* n + 1 offsets, or NULL */
+    const int32_t *tok;
+} store_pack;
+
 typedef struct store_vocab store_vocab; /* in-memory word → id table (store_vocab.c) */
 
 struct qn_store {
@@ -78,6 +107,7 @@ struct qn_store {
     qn_fset **graveyard; /* sets dropped by a rollback, freed at close */
     int n_grave, cap_grave;
     store_vocab *vocab;
+    store_pack_bufs pack; /* the writer's clip_pack encoding buffers */
     char *scratch[4];    /* strings returned by the _get and _find calls (owned) */
     qn_store_progress_fn progress; /* exports report per video (qn_store_set_progress) */
     void *progress_ctx;
@@ -128,6 +158,25 @@ const char *store_kind_name(int kind);
 const char *store_dtype_name(int dtype);
 int store_fset_refresh(qn_store *s, qn_fset *fs, qn_error *err);
 int store_fset_spec_check(const qn_fset_info *spec, qn_error *err, const char *dir);
+
+/* store_pack.c: -1 from encode means out of memory or a pack past 4 GB */
+int store_pack_encode(store_pack_bufs *pb, const qn_store_clip *clips, size_t n);
+/* Loads columns video_id, first_id, n, times, texts, tokens starting at col; QN_EINPUT
+ * naming `where` and the video when the BLOBs are malformed. */
+int store_pack_load(store_pack *p, sqlite3_stmt *st, int col, qn_error *err,
+                    const char *where);
+int store_pack_check(store_pack *p, int64_t n, char *why, size_t whylen);
+void store_pack_clip(const store_pack *p, size_t i, qn_store_clip *c);
+void store_pack_free(store_pack *p);
+void store_buf_free(store_buf *b);
+
+/* store_clip.c: inserts one clip_pack row (clips already checked) */
+int store_pack_insert(qn_store *s, int64_t video_id, int64_t first_id,
+                      const qn_store_clip *clips, size_t n, qn_error *err);
+
+/* store_migrate3.c: the 2 -> 3 step, clip rows into clip_pack rows; fills
+ * temp.clip_renumber(old_id, new_id) for the clips that get new ids */
+int store_migrate3_pack(qn_store *s, qn_error *err);
 
 /* store_convert.c (the conversions themselves: common/qn_half.h) */
 void store_convert(void *dst, int dst_dtype, const void *src, int src_dtype, size_t n);

@@ -106,7 +106,8 @@ static int merge_videos(merge_ctx *m, qn_error *err)
     m->res->skipped_duplicates = dup;
     rc = store_query_int(m->s, "SELECT coalesce(max(id),0) FROM main.video", &m->vo, err);
     if (!rc)
-        rc = store_query_int(m->s, "SELECT coalesce(max(id),0) FROM main.clip", &m->co, err);
+        rc = store_query_int(m->s, "SELECT coalesce(max(first_id + n) - 1, 0) FROM main.clip_pack",
+                             &m->co, err);
     if (!rc)
         rc = exec_bind(m->s, "INSERT INTO main.video SELECT id+?1, ext_id, path, size, mtime_ns,"
                              " sha256, duration, fps, width, height, codec, status, reason, views,"
@@ -114,10 +115,13 @@ static int merge_videos(merge_ctx *m, qn_error *err)
                              " FROM src.video WHERE id NOT IN merge_skip ORDER BY id",
                        m->vo, 0, 0, 0, &m->res->videos, err);
     if (!rc)
-        rc = exec_bind(m->s, "INSERT INTO main.clip SELECT id+?1, video_id+?2, idx, start_s,"
-                             " end_s, raw, clean, filtered, tokens, dup FROM src.clip"
-                             " WHERE video_id NOT IN merge_skip ORDER BY id",
-                       m->co, m->vo, 0, 0, &m->res->clips, err);
+        rc = exec_bind(m->s, "INSERT INTO main.clip_pack SELECT video_id+?2, first_id+?1, n,"
+                             " times, texts, tokens FROM src.clip_pack"
+                             " WHERE video_id NOT IN merge_skip ORDER BY video_id",
+                       m->co, m->vo, 0, 0, NULL, err);
+    if (!rc)
+        rc = store_query_int(m->s, "SELECT coalesce(sum(n),0) FROM src.clip_pack"
+                                   " WHERE video_id NOT IN merge_skip", &m->res->clips, err);
     return rc;
 }
 
@@ -162,8 +166,9 @@ static int merge_set(merge_ctx *m, qn_fset *src, qn_error *err)
                        dst->id, m->vo, first, src->id, NULL, err);
     if (!rc && src->kind == QN_FSET_PER_CLIP)
         rc = exec_bind(m->s, "INSERT INTO main.clip_rows SELECT ?1, r.clip_id+?2, r.row+?3"
-                             " FROM src.clip_rows r JOIN src.clip c ON c.id = r.clip_id"
-                             " WHERE r.set_id=?4 AND c.video_id NOT IN merge_skip",
+                             " FROM src.clip_rows r JOIN src.clip_pack p ON p.first_id = "
+                             STORE_PACK_FIRST_OF("src.", "r.clip_id")
+                             " WHERE r.set_id=?4 AND p.video_id NOT IN merge_skip",
                        dst->id, m->co, first, src->id, NULL, err);
     return rc;
 }

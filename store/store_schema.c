@@ -38,15 +38,49 @@ static const char schema_v1[] =
     "CREATE TABLE vocab(id INTEGER PRIMARY KEY, word TEXT NOT NULL UNIQUE) STRICT;"
     "CREATE TABLE merged_store(uuid TEXT PRIMARY KEY, path TEXT, merged_at INTEGER) STRICT;";
 
-/* Migrations: migrations[v] turns schema version v into v+1 (version 1 is the first). An
- * existing store runs each in its own transaction with the new user_version; a new store is
- * made as version 1 plus every migration, so new and migrated stores have the same schema.
+/* Migrations: migrations[v] turns schema version v into v+1 (version 1 is the first): SQL,
+ * then an optional C step, then more SQL. An existing store runs each in its own transaction
+ * with the new user_version; a new store is made as version 1 plus every migration, so new
+ * and migrated stores have the same schema.
  * 1 -> 2: clip.dup, texts equal to their neighbour stored once (a caption.json import stored
- * each caption three times); rows written by version 1 keep their copies (dup 0). */
-static const char *const migrations[STORE_SCHEMA_VERSION] = {
-    NULL,
-    "ALTER TABLE clip ADD COLUMN dup INTEGER NOT NULL DEFAULT 0 CHECK (dup BETWEEN 0 AND 3);",
+ *         each caption three times); rows written by version 1 keep their copies (dup 0).
+ * 2 -> 3: clip_pack, one row per video instead of one per clip (store_migrate3.c);
+ *         clip_rows loses its foreign key to the clip table, which goes. */
+typedef struct migration {
+    const char *sql;
+    int (*step)(qn_store *s, qn_error *err);
+    const char *sql_after;
+} migration;
+
+static const migration migrations[STORE_SCHEMA_VERSION] = {
+    {NULL, NULL, NULL},
+    {"ALTER TABLE clip ADD COLUMN dup INTEGER NOT NULL DEFAULT 0 CHECK (dup BETWEEN 0 AND 3);",
+     NULL, NULL},
+    {"CREATE TABLE clip_pack("
+     " video_id INTEGER PRIMARY KEY REFERENCES video(id),"
+     " first_id INTEGER NOT NULL UNIQUE, n INTEGER NOT NULL CHECK (n > 0),"
+     " times BLOB NOT NULL CHECK (length(times) = 16 * n),"
+     " texts BLOB NOT NULL CHECK (length(texts) >= 24 * n), tokens BLOB) STRICT;",
+     store_migrate3_pack,
+     "CREATE TABLE clip_rows3("
+     " set_id INTEGER NOT NULL REFERENCES feature_set(id),"
+     " clip_id INTEGER NOT NULL, row INTEGER NOT NULL,"
+     " PRIMARY KEY (set_id, clip_id)) STRICT, WITHOUT ROWID;"
+     "INSERT INTO clip_rows3 SELECT r.set_id, coalesce(m.new_id, r.clip_id), r.row"
+     " FROM clip_rows r LEFT JOIN temp.clip_renumber m ON m.old_id = r.clip_id;"
+     "DROP TABLE clip_rows; DROP TABLE clip; DROP TABLE temp.clip_renumber;"
+     "ALTER TABLE clip_rows3 RENAME TO clip_rows;"},
 };
+
+static int run_migration(qn_store *s, const migration *m, qn_error *err)
+{
+    int rc = m->sql ? store_exec(s, m->sql, err) : QN_OK;
+    if (!rc && m->step)
+        rc = m->step(s, err);
+    if (!rc && m->sql_after)
+        rc = store_exec(s, m->sql_after, err);
+    return rc;
+}
 
 static int pragma_int(qn_store *s, const char *sql, int64_t *out, qn_error *err)
 {
@@ -84,7 +118,7 @@ int store_schema_init(qn_store *s, qn_error *err)
              STORE_APP_ID, STORE_SCHEMA_VERSION, uuid, (long long)time(NULL), QUERN_VERSION);
     rc = store_exec(s, schema_v1, err);
     for (int v = 1; !rc && v < STORE_SCHEMA_VERSION; v++)
-        rc = store_exec(s, migrations[v], err);
+        rc = run_migration(s, &migrations[v], err);
     if (!rc)
         rc = store_exec(s, sql, err);
     if (!rc)
@@ -98,7 +132,7 @@ int store_schema_init(qn_store *s, qn_error *err)
 static int migratable(int64_t from)
 {
     for (int64_t v = from < 0 ? 0 : from; v < STORE_SCHEMA_VERSION; v++)
-        if (!migrations[v])
+        if (!migrations[v].sql)
             return 0;
     return from >= 0;
 }
@@ -110,7 +144,7 @@ static int migrate(qn_store *s, int64_t from, qn_error *err)
         snprintf(sql, sizeof sql, "PRAGMA user_version=%lld;", (long long)v + 1);
         int rc = store_exec(s, "BEGIN IMMEDIATE", err);
         if (!rc)
-            rc = store_exec(s, migrations[v], err);
+            rc = run_migration(s, &migrations[v], err);
         if (!rc)
             rc = store_exec(s, sql, err);
         if (!rc)

@@ -24,10 +24,10 @@ int qn_store_stats_get(qn_store *s, qn_store_stats *st, qn_error *err)
         rc = store_query_int(s, sql, &st->n_by_status[i], err);
     }
     if (!rc)
-        rc = store_query_int(s, "SELECT count(*) FROM clip", &st->n_clips, err);
-    if (!rc)
-        rc = store_query_int(s, "SELECT coalesce(sum(length(tokens)),0)/4 FROM clip",
-                             &st->n_tokens, err);
+        rc = store_query_int(s, "SELECT coalesce(sum(n),0) FROM clip_pack", &st->n_clips, err);
+    if (!rc) /* a tokens BLOB holds n + 1 offsets, then the ids */
+        rc = store_query_int(s, "SELECT coalesce(sum(length(tokens) / 4 - n - 1),0)"
+                                " FROM clip_pack WHERE tokens IS NOT NULL", &st->n_tokens, err);
     if (!rc)
         rc = store_query_int(s, "SELECT count(*) FROM vocab", &st->n_vocab, err);
     if (rc)
@@ -176,50 +176,76 @@ static const char *const mapping_checks[][2] = {
     {"SELECT 'set ' || f.name || ' (' || f.kind || ') has clip rows' FROM feature_set f"
      " WHERE f.kind <> 'per_clip' AND EXISTS (SELECT 1 FROM clip_rows r WHERE r.set_id = f.id)",
      "mapping: "},
-    {"SELECT 'clip ' || id || ' of video ' || video_id || ' spans [' || start_s || ', ' ||"
-     " end_s || ']' FROM clip WHERE start_s < 0 OR end_s < start_s OR end_s > 1e308", "clip: "},
-    {"SELECT 'clip ' || id || ' has a token blob of ' || length(tokens) || ' bytes'"
-     " FROM clip WHERE tokens IS NOT NULL AND length(tokens) % 4 <> 0", "clip: "},
-    /* a text stored once (dup bit) leaves its own column NULL; a copy there would be
-     * hidden by every reader */
-    {"SELECT 'clip ' || id || ' has dup ' || dup || ' but stores its '"
-     " || iif(dup & 1 AND clean IS NOT NULL, 'clean', 'filtered') || ' text'"
-     " FROM clip WHERE (dup & 1 AND clean IS NOT NULL) OR (dup & 2 AND filtered IS NOT NULL)",
-     "clip: "},
+    {"SELECT 'set ' || f.name || ' row ' || r.row || ' is mapped to clip ' || r.clip_id ||"
+     " ', which is not in the store' FROM clip_rows r JOIN feature_set f ON f.id = r.set_id"
+     " WHERE NOT EXISTS (SELECT 1 FROM clip_pack p WHERE p.first_id = "
+     STORE_PACK_FIRST_OF("", "r.clip_id") " AND r.clip_id < p.first_id + p.n)", "mapping: "},
+    {"SELECT 'video ' || video_id || ' clip ids [' || first_id || ', ' || (first_id + n) ||"
+     " ') overlap those of another video' FROM (SELECT video_id, first_id, n, max(first_id + n)"
+     " OVER (ORDER BY first_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end"
+     " FROM clip_pack) WHERE prev_end > first_id", "clip: "},
     {"SELECT 'ids are not 0..' || (count(*) - 1) || ' (min ' || min(id) || ', max ' || max(id)"
      " || ')' FROM vocab HAVING count(*) > 0 AND (min(id) <> 0 OR max(id) <> count(*) - 1)",
      "vocabulary: "},
 };
 
-/* Token ids must be < the vocabulary size when there is a vocabulary. */
-static int check_tokens(vctx *v)
+/* What is wrong with a loaded pack's times or token ids (nv: vocabulary size, 0 = none), or
+ * NULL. */
+static const char *pack_problem(const store_pack *p, int64_t nv, char *why, size_t len)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        double a = p->start[i], b = p->end[i];
+        if (!(a >= 0 && b >= a && b <= 1e308)) {
+            snprintf(why, len, "clip %lld spans [%g, %g]", (long long)p->first_id + (long long)i,
+                     a, b);
+            return why;
+        }
+    }
+    if (!p->has_tokens || nv == 0)
+        return NULL;
+    for (uint32_t k = 0; k < p->tok_off[p->n]; k++)
+        if (p->tok[k] < 0 || p->tok[k] >= nv) {
+            size_t i = 0;
+            while (p->tok_off[i + 1] <= k)
+                i++;
+            snprintf(why, len, "clip %lld: token id %d outside the vocabulary of %lld words",
+                     (long long)p->first_id + (long long)i, p->tok[k], (long long)nv);
+            return why;
+        }
+    return NULL;
+}
+
+/* Every clip_pack row: BLOBs well formed, spans ordered, token ids < the vocabulary size when
+ * there is a vocabulary. */
+static int check_packs(vctx *v)
 {
     int64_t nv = 0;
     int rc = store_query_int(v->s, "SELECT count(*) FROM vocab", &nv, v->err);
-    if (rc || nv == 0)
-        return rc;
-    sqlite3_stmt *st;
-    rc = store_prepare(v->s, "SELECT id, tokens FROM clip WHERE tokens IS NOT NULL", &st, v->err);
     if (rc)
         return rc;
+    sqlite3_stmt *st;
+    rc = store_prepare(v->s, "SELECT video_id,first_id,n,times,texts,tokens FROM clip_pack"
+                             " ORDER BY video_id", &st, v->err);
+    if (rc)
+        return rc;
+    store_pack p = {0};
     int r, k = 0;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        const unsigned char *b = sqlite3_column_blob(st, 1);
-        int n = sqlite3_column_bytes(st, 1) / 4;
-        for (int i = 0; i < n; i++) {
-            int32_t t;
-            memcpy(&t, b + 4 * i, 4);
-            if (t < 0 || t >= nv) {
-                if (++k <= 20)
-                    problem(v, "%s: clip %lld: token id %d outside the vocabulary of %lld words",
-                            v->s->db_path, (long long)sqlite3_column_int64(st, 0), t,
-                            (long long)nv);
-                break;
-            }
+    while ((r = sqlite3_step(st)) == SQLITE_ROW && k < 20) {
+        qn_error e = {0};
+        char why[200];
+        const char *bad;
+        if (store_pack_load(&p, st, 0, &e, v->s->db_path) != QN_OK) {
+            k++;
+            problem(v, "%s", e.msg); /* names meta.db and the video */
+        } else if ((bad = pack_problem(&p, nv, why, sizeof why)) != NULL) {
+            k++;
+            problem(v, "%s: clip_pack of video %lld: %s", v->s->db_path,
+                    (long long)p.video_id, bad);
         }
     }
-    if (r != SQLITE_DONE)
-        rc = store_sql_err(v->s, r, v->err, "verify tokens");
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = store_sql_err(v->s, r, v->err, "verify clips");
+    store_pack_free(&p);
     sqlite3_finalize(st);
     return rc;
 }
@@ -236,7 +262,7 @@ int qn_store_verify(qn_store *s, void (*cb)(void *ctx, const char *problem), voi
     for (size_t i = 0; !rc && i < sizeof mapping_checks / sizeof mapping_checks[0]; i++)
         rc = rows_are_problems(&v, mapping_checks[i][0], mapping_checks[i][1]);
     if (!rc)
-        rc = check_tokens(&v);
+        rc = check_packs(&v);
     if (!s->writable)
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     if (n_problems)

@@ -134,8 +134,10 @@ int qn_store_video_clear(qn_store *s, int64_t id, qn_error *err)
     if (rc)
         return rc;
     static const char *const sql[] = {
-        "DELETE FROM clip_rows WHERE clip_id IN (SELECT id FROM clip WHERE video_id=?1)",
-        "DELETE FROM clip WHERE video_id=?1",
+        "DELETE FROM clip_rows WHERE set_id IN (SELECT id FROM feature_set) AND clip_id >="
+        " (SELECT first_id FROM clip_pack WHERE video_id=?1) AND clip_id <"
+        " (SELECT first_id + n FROM clip_pack WHERE video_id=?1)",
+        "DELETE FROM clip_pack WHERE video_id=?1",
         "DELETE FROM video_rows WHERE video_id=?1",
     };
     for (int i = 0; i < 3 && !rc; i++) {
@@ -269,8 +271,9 @@ int qn_store_video_iter(qn_store *s, const qn_video_filter *f, qn_video_iter **o
     const char *without = "";
     if (f && f->without_rows)
         without = f->without_rows->kind == QN_FSET_PER_CLIP
-                      ? " AND NOT EXISTS (SELECT 1 FROM clip c JOIN clip_rows r ON"
-                        " r.clip_id=c.id AND r.set_id=?2 WHERE c.video_id=video.id)"
+                      ? " AND NOT EXISTS (SELECT 1 FROM clip_pack p JOIN clip_rows r ON"
+                        " r.set_id=?2 AND r.clip_id >= p.first_id AND r.clip_id < p.first_id + p.n"
+                        " WHERE p.video_id=video.id)"
                       : " AND NOT EXISTS (SELECT 1 FROM video_rows r WHERE r.set_id=?2"
                         " AND r.video_id=video.id)";
     char sql[512];

@@ -217,7 +217,7 @@ START_TEST(video_round_trip)
     ck_assert_int_eq(st.n_videos, 2);
     ck_assert_int_eq(st.n_by_status[QN_VIDEO_OK], 1);
     ck_assert_int_eq(st.n_by_status[QN_VIDEO_REJECTED], 1);
-    ck_assert_int_eq(st.schema_version, 2);
+    ck_assert_int_eq(st.schema_version, 3);
     ck_assert_int_eq(strlen(st.uuid), 36);
     ck_assert_str_eq(qn_store_path(s), sub("s"));
     qn_store_close(s);
@@ -268,10 +268,10 @@ START_TEST(clip_round_trip)
 
     qn_error e;
     qn_error_clear(&e);
-    expect_fail(qn_store_clips_add(s, v1, c, 1, NULL, &e), &e, QN_EINPUT, "already has a clip 0");
+    expect_fail(qn_store_clips_add(s, v1, c, 1, NULL, &e), &e, QN_EINPUT, "video 1 already has clips");
     qn_error_clear(&e);
     expect_fail(qn_store_clips_add(s, 77, c, 1, NULL, &e), &e, QN_EINPUT, "no video with id 77");
-    qn_store_clip bad = {0, 0, 9, 5.0, 4.0, NULL, NULL, NULL, NULL, 0};
+    qn_store_clip bad = {0, 0, 0, 5.0, 4.0, NULL, NULL, NULL, NULL, 0};
     qn_error_clear(&e);
     expect_fail(qn_store_clips_add(s, v1, &bad, 1, NULL, &e), &e, QN_EINPUT, "bad span [5, 4]");
 
@@ -338,9 +338,9 @@ START_TEST(clip_round_trip)
 }
 END_TEST
 
-/* 37 clips: two statements of 16 rows and 5 single rows; a duplicate index inside a
- * 16-row statement is named, and the failed call adds nothing. */
-START_TEST(clip_bulk_chunks)
+/* 37 clips in one clip_pack row: every text, NULL text and token list comes back; equal
+ * texts are stored once; an index out of order is named and the call adds nothing. */
+START_TEST(clip_pack_round_trip)
 {
     qn_store *s = open_store(sub("s"), QN_STORE_WRITE | QN_STORE_CREATE);
     int64_t v1 = add_video(s, "v1", QN_VIDEO_OK), v2 = add_video(s, "v2", QN_VIDEO_OK);
@@ -349,11 +349,14 @@ START_TEST(clip_bulk_chunks)
     char text[N][16];
     int32_t tok[N];
     int64_t ids[N];
+    size_t text_bytes = 0;
     for (int i = 0; i < N; i++) {
         snprintf(text[i], sizeof text[i], "clip %d", i);
         tok[i] = i * 3;
+        /* filtered: the raw text (odd: shared) or NULL (even) */
         c[i] = (qn_store_clip){0, 0, i, i * 1.5, i * 1.5 + 1, text[i], text[i] + 5,
                                i % 2 ? text[i] : NULL, i % 3 ? &tok[i] : NULL, i % 3 ? 1 : 0};
+        text_bytes += strlen(text[i]) + 1 + strlen(text[i] + 5) + 1;
     }
     OK(qn_store_clips_add(s, v1, c, N, ids, E));
     for (int i = 0; i < N; i++)
@@ -375,17 +378,38 @@ START_TEST(clip_bulk_chunks)
         ck_assert_int_eq(g.n_tokens, i % 3 ? 1 : 0);
         if (i % 3)
             ck_assert_int_eq(g.tokens[0], i * 3);
+        else
+            ck_assert_ptr_null(g.tokens);
     }
     ck_assert_int_eq(qn_store_clip_next(it, &g, NULL), 0);
     qn_store_clip_iter_free(it);
 
-    c[20].index = 3; /* second 16-row statement holds index 3 twice */
+    /* the BLOB sizes of FORMAT.md: times 16n; texts 24n + each distinct text + NUL;
+     * tokens 4 (n + 1 + ids) */
+    sqlite3 *d;
+    ck_assert_int_eq(sqlite3_open(sub("s/meta.db"), &d), SQLITE_OK);
+    sqlite3_stmt *st;
+    ck_assert_int_eq(sqlite3_prepare_v2(d, "SELECT n, first_id, length(times), length(texts),"
+                                           " length(tokens) FROM clip_pack", -1, &st, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(st, 0), N);
+    ck_assert_int_eq(sqlite3_column_int(st, 1), 1);
+    ck_assert_int_eq(sqlite3_column_int(st, 2), 16 * N);
+    ck_assert_int_eq(sqlite3_column_int(st, 3), 24 * N + (int)text_bytes);
+    ck_assert_int_eq(sqlite3_column_int(st, 4), 4 * (N + 1 + 24)); /* 24 of 37 have a token */
+    sqlite3_finalize(st);
+    sqlite3_close(d);
+
+    c[20].index = 3;
     qn_error e;
     qn_error_clear(&e);
-    expect_fail(qn_store_clips_add(s, v2, c, N, NULL, &e), &e, QN_EINPUT, "already has a clip 3");
+    expect_fail(qn_store_clips_add(s, v2, c, N, NULL, &e), &e, QN_EUSAGE, "clip 20 has index 3");
     int64_t n;
     OK(qn_store_clip_count(s, v2, &n, E));
-    ck_assert_int_eq(n, 0); /* outside a batch the failed call is undone whole */
+    ck_assert_int_eq(n, 0);
+    OK(qn_store_clip_count(s, 0, &n, E));
+    ck_assert_int_eq(n, N);
     qn_store_close(s);
 }
 END_TEST
@@ -497,7 +521,7 @@ START_TEST(fset_per_clip_and_items)
     qn_error_clear(&e);
     int64_t missing = 999;
     expect_fail(qn_fset_put_clips(s, pc, &missing, half, QN_F16, 1, &e), &e, QN_EINPUT,
-                "is the clip in the store");
+                "no clip with id 999");
     qn_store_close(s);
 
     s = open_store(sub("s"), QN_STORE_READ);
@@ -1079,7 +1103,8 @@ static const char v1_store_sql[] =
     " (1,1,0,0.0,1.5,'<i>um hello</i> there','um hello there','hello there',x'0100000002000000'),"
     " (2,1,1,1.5,3.0,'same text','same text','same text',NULL),"
     " (3,1,2,3.0,4.0,NULL,NULL,NULL,x'00000000'),"
-    " (4,1,3,4.0,5.5,'raw only','raw only','',NULL);"
+    " (4,1,3,4.0,5.5,'raw only','raw only','',NULL),"
+    " (5,2,1,5.0,6.0,'b','b','b',NULL),(6,2,0,0.0,1.0,'a','a','a',NULL);"
     "INSERT INTO vocab VALUES(0,'there'),(1,'hello'),(2,'um');";
 
 static void expect_v1_clips(qn_store *s, int64_t n_added)
@@ -1113,7 +1138,17 @@ static void expect_v1_clips(qn_store *s, int64_t n_added)
     qn_store_clip_iter_free(it);
     int64_t n;
     OK(qn_store_clip_count(s, 0, &n, E));
-    ck_assert_int_eq(n, 4 + n_added);
+    ck_assert_int_eq(n, 6 + n_added);
+    /* vidB's clips had ids 6, 5 in index order: renumbered after the last id, in order */
+    OK(qn_store_clip_iter(s, 2, &it, E));
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(qn_store_clip_next(it, &g, NULL), 1);
+        ck_assert_int_eq(g.id, 7 + i);
+        ck_assert_int_eq(g.index, i);
+        ck_assert_str_eq(g.filtered, i ? "b" : "a");
+    }
+    ck_assert_int_eq(qn_store_clip_next(it, &g, NULL), 0);
+    qn_store_clip_iter_free(it);
 }
 
 /* The schema of a store (sqlite_master, in name order) as one string. */
@@ -1137,11 +1172,12 @@ START_TEST(schema_1_migrates)
     sql(sub("v1/meta.db"), v1_store_sql);
     /* readers do not migrate: told how */
     expect_open_fails(sub("v1"), QN_STORE_READ, QN_EINPUT,
-                      "schema version 1 is older than 2: open it once with a writer");
+                      "schema version 1 is older than 3: open it once with a writer");
     qn_store *s = open_store(sub("v1"), QN_STORE_WRITE);
     qn_store_stats st;
     OK(qn_store_stats_get(s, &st, E));
-    ck_assert_int_eq(st.schema_version, 2);
+    ck_assert_int_eq(st.schema_version, 3);
+    ck_assert_int_eq(st.n_tokens, 3);
     ck_assert_str_eq(st.uuid, "0b7e4c1a-5d2f-4e8a-9c3b-1f6d2a7e8b90");
     ck_assert_int_eq(st.n_videos, 2);
     ck_assert_int_eq(st.n_vocab, 3);
@@ -1181,26 +1217,31 @@ START_TEST(schema_1_migrates)
     schema_text(sub("fresh/meta.db"), want, sizeof want);
     schema_text(sub("v1/meta.db"), got, sizeof got);
     ck_assert_str_eq(got, want); /* a migrated store has exactly a new store's schema */
-    /* the clip ids the new clips got sit past the old ones; dup flags where texts repeat */
+    /* one clip_pack row per video; the new clips' ids sit past the old ones; equal texts
+     * stored once (texts = 24n table + distinct texts with their NULs) */
     sqlite3 *d;
     sqlite3_stmt *q;
     ck_assert_int_eq(sqlite3_open(sub("v1/meta.db"), &d), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_prepare_v2(d, "SELECT group_concat(id || ':' || dup || ':' ||"
-                                           " (clean IS NULL) || (filtered IS NULL), ' ')"
-                                           " FROM (SELECT * FROM clip ORDER BY id)",
+    ck_assert_int_eq(sqlite3_prepare_v2(d, "SELECT group_concat(video_id || ':' || first_id ||"
+                                           " ':' || n || ':' || length(texts), ' ')"
+                                           " FROM (SELECT * FROM clip_pack ORDER BY video_id)",
                                         -1, &q, NULL), SQLITE_OK);
     ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
-    ck_assert_str_eq((const char *)sqlite3_column_text(q, 0),
-                     "1:0:00 2:0:00 3:0:11 4:0:00 5:3:11 6:2:01");
+    ck_assert_str_eq((const char *)sqlite3_column_text(q, 0), "1:1:4:165 2:7:2:52 3:9:2:67");
     sqlite3_finalize(q);
     sqlite3_close(d);
-    /* a copy kept beside a set dup bit would be hidden from every reader: verify says so */
-    sql(sub("v1/meta.db"), "UPDATE clip SET dup=1 WHERE id=1;");
+    /* a text offset past the end of its BLOB: readers and verify name the video */
+    sql(sub("v1/meta.db"), "UPDATE clip_pack SET texts = substr(texts, 1, 100) WHERE video_id=1;");
     s = open_store(sub("v1"), QN_STORE_READ);
     qn_error e;
     qn_error_clear(&e);
     expect_fail(qn_store_verify(s, NULL, NULL, &np, &e), &e, QN_EINPUT,
-                "clip 1 has dup 1 but stores its clean text");
+                "clip_pack of video 1: clip 0: text 0 [0, +21] is outside the texts BLOB");
+    qn_clip_iter *it;
+    OK(qn_store_clip_iter(s, 1, &it, E));
+    qn_error_clear(&e);
+    expect_fail(qn_store_clip_next(it, &g, &e), &e, QN_EINPUT, "clip_pack of video 1");
+    qn_store_clip_iter_free(it);
     qn_store_close(s);
 }
 END_TEST
@@ -1238,16 +1279,16 @@ START_TEST(bad_stores_refused)
     ck_assert_int_eq(system(cmd), 0);
     sql(sub("newer/meta.db"), "PRAGMA user_version=99;");
     expect_open_fails(sub("newer"), QN_STORE_WRITE, QN_EINPUT,
-                      "schema version 99 is newer than this quern's 2: upgrade quern");
+                      "schema version 99 is newer than this quern's 3: upgrade quern");
     /* ours but older than any migration: said as such to readers and writers alike
      * (readers used to be told to open it with a writer, which then refused) */
     snprintf(cmd, sizeof cmd, "cp -r %s %s", sub("good"), sub("older"));
     ck_assert_int_eq(system(cmd), 0);
     sql(sub("older/meta.db"), "PRAGMA user_version=0;");
     expect_open_fails(sub("older"), QN_STORE_READ, QN_EINPUT,
-                      "schema version 0 is older than 2 and cannot be migrated");
+                      "schema version 0 is older than 3 and cannot be migrated");
     expect_open_fails(sub("older"), QN_STORE_WRITE, QN_EINPUT,
-                      "schema version 0 is older than 2 and cannot be migrated");
+                      "schema version 0 is older than 3 and cannot be migrated");
     mkdir(sub("junk"), 0777);
     FILE *f = fopen(sub("junk/meta.db"), "w");
     fputs("this is not sqlite at all, just text that is long enough to be a header......\n"
@@ -1272,7 +1313,8 @@ START_TEST(bad_stores_refused)
     snprintf(cmd, sizeof cmd, "cp -r %s %s", sub("good"), sub("map"));
     ck_assert_int_eq(system(cmd), 0);
     sql(sub("map/meta.db"), "UPDATE video_rows SET n_rows=50 WHERE video_id=2;"
-                            "UPDATE clip SET tokens=x'07000000' WHERE id=1;");
+                            "UPDATE clip_pack SET tokens=x'00000000020000000400000006000000"
+                            "070000000200000000000000020000000000000002000000' WHERE video_id=1;");
     qn_store *s = open_store(sub("map"), QN_STORE_READ);
     int64_t np;
     qn_error e;
@@ -1303,8 +1345,8 @@ START_TEST(verify_finds_shared_rows_and_bad_links)
     sql(sub("bad/meta.db"), "UPDATE video_rows SET first_row=5 WHERE video_id=2;"
                             "UPDATE clip_rows SET row=0 WHERE clip_id=2;"
                             "UPDATE feature_set SET file='../x.qnf' WHERE name='ps';"
-                            "UPDATE clip SET end_s=9e999 WHERE id=1;"
-                            "PRAGMA foreign_keys=OFF; DELETE FROM clip WHERE id=6;");
+                            "UPDATE clip_pack SET times=x'000000000000000000000000000000400000000000001040000000000000f07f0000000000000c400000000000001640' WHERE video_id=1;"
+                            "PRAGMA foreign_keys=OFF; DELETE FROM clip_pack WHERE video_id=2;");
     qn_store *s = open_store(sub("bad"), QN_STORE_READ);
     int64_t np;
     qn_error e;
@@ -1312,15 +1354,15 @@ START_TEST(verify_finds_shared_rows_and_bad_links)
     static char got[4096];
     got[0] = 0;
     expect_fail(qn_store_verify(s, collect_problem, got, &np, &e), &e, QN_EINPUT,
-                "clip_rows refers to a missing clip");
+                "set ps video 2 rows [5, 15) overlap rows of another video");
     const char *want[] = {"set ps video 2 rows [5, 15) overlap rows of another video",
                           "set pc row 0 is mapped to 2 clips",
                           "set ps: file '../x.qnf' is not features/ps.qnf",
-                          "foreign key: clip_rows refers to a missing clip",
-                          "clip: clip 1 of video 1 spans [0.0, Inf]"};
+                          "set pc row 5 is mapped to clip 6, which is not in the store",
+                          "clip_pack of video 1: clip 1 spans [0, inf]"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         ck_assert_msg(strstr(got, want[i]), "'%s' not among:\n%s", want[i], got);
-    ck_assert_msg(np == 5, "%lld problems:\n%s", (long long)np, got);
+    ck_assert_msg(np == 7, "%lld problems:\n%s", (long long)np, got);
     qn_store_close(s);
     s = open_store(sub("good"), QN_STORE_READ); /* and none of it in a sound store */
     OK(qn_store_verify(s, NULL, NULL, &np, E));
@@ -1636,7 +1678,7 @@ Suite *store_suite(void)
     tcase_add_test(tc, video_round_trip);
     tcase_add_test(tc, reasons_counted);
     tcase_add_test(tc, clip_round_trip);
-    tcase_add_test(tc, clip_bulk_chunks);
+    tcase_add_test(tc, clip_pack_round_trip);
     tcase_add_test(tc, fset_round_trip);
     tcase_add_test(tc, fset_per_clip_and_items);
     tcase_add_test(tc, batch_rollback);
