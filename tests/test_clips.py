@@ -63,15 +63,33 @@ def videos(db):
 
 
 def clips(db, ext_id):
+    """(start, end, clean, filtered, raw, token-id bytes or None) per clip of a video, decoded
+    from its clip_pack row as store/FORMAT.md §2 lays it out (independently of the readers)."""
     con = sqlite3.connect(f"file:{db}/meta.db?mode=ro", uri=True)
-    # a text equal to its neighbour is stored once (clip.dup, store/FORMAT.md §2)
-    clean = "iif(dup & 1, raw, clean)"
-    rows = con.execute(f"SELECT start_s, end_s, {clean}, iif(dup & 2, {clean}, filtered), raw,"
-                       " tokens FROM clip JOIN video ON video.id = clip.video_id"
-                       " WHERE ext_id = ? ORDER BY idx",
-                       (ext_id,)).fetchall()
+    row = con.execute("SELECT n, times, texts, tokens FROM clip_pack JOIN video"
+                      " ON video.id = clip_pack.video_id WHERE ext_id = ?", (ext_id,)).fetchone()
     con.close()
-    return rows
+    if row is None:
+        return []
+    n, times, texts, tokens = row
+    t = struct.unpack(f"<{2 * n}d", times)
+    table = struct.unpack(f"<{6 * n}I", texts[:24 * n])
+
+    def text(i, k):
+        off, length = table[6 * i + 2 * k], table[6 * i + 2 * k + 1]
+        if off == 0xFFFFFFFF:
+            return None
+        assert texts[24 * n + off + length] == 0
+        return texts[24 * n + off:24 * n + off + length].decode()
+
+    def ids(i):
+        if tokens is None:
+            return None
+        o = struct.unpack(f"<{n + 1}I", tokens[:4 * (n + 1)])
+        b = tokens[4 * (n + 1 + o[i]):4 * (n + 1 + o[i + 1])]
+        return b or None
+
+    return [(t[i], t[n + i], text(i, 1), text(i, 2), text(i, 0), ids(i)) for i in range(n)]
 
 
 def words(n, start=0):
@@ -681,7 +699,7 @@ def test_kill_during_import_then_resume(bin_dir, tools_dir, tmp_path):
     n = len(videos(store))
     assert n % 500 == 0 and n <= 6000
     con = sqlite3.connect(store / "meta.db")
-    assert con.execute("SELECT count(*) FROM clip").fetchone()[0] == n * 20
+    assert con.execute("SELECT sum(n) FROM clip_pack").fetchone()[0] == n * 20
     con.close()
     cp = qc(bin_dir, "--store", store, "--caption-json", cj, "--min-words", "1")
     assert cp.returncode == 0, cp.stderr

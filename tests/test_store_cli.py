@@ -82,7 +82,7 @@ def test_init_info_verify(bin_dir, tmp_path):
         head = f.read(100)
     assert head[:16] == b"SQLite format 3\0"
     assert struct.unpack(">I", head[68:72])[0] == 0x5155524E  # application_id
-    assert struct.unpack(">I", head[60:64])[0] == 2  # user_version
+    assert struct.unpack(">I", head[60:64])[0] == 3  # user_version
     assert qs(bin_dir, "init", d).returncode == 0  # idempotent
     cp = qs(bin_dir, "info", d)
     assert cp.returncode == 0
