@@ -44,6 +44,7 @@ void cap_track_sort(cap_track *t)
 
 void cap_track_finish(cap_track *t, double duration)
 {
+    t->words = -1;
     /* Filter first, then sort: non-finite times (NaN compares false both ways) must not
      * reach the sort, or finite cues could come out of order. */
     size_t k = 0;

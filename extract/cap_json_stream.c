@@ -255,9 +255,12 @@ static void where(reader *r, size_t pos, uint64_t *line, uint64_t *col)
         r->line_at = r->base_line + 1;
         r->line_start_abs = r->base; /* approximate: column counted from the buffer start */
     }
-    for (size_t i = r->counted; i < pos && i < r->end; i++)
-        if (r->buf[i] == '\n')
-            r->line_at++, r->line_start_abs = r->base + i + 1;
+    const char *p = r->buf + r->counted, *e = r->buf + (pos < r->end ? pos : r->end);
+    while (p < e && (p = memchr(p, '\n', (size_t)(e - p))) != NULL) {
+        p++;
+        r->line_at++;
+        r->line_start_abs = r->base + (uint64_t)(p - r->buf);
+    }
     r->counted = pos;
     *line = r->line_at;
     *col = r->base + pos - r->line_start_abs + 1;

@@ -62,14 +62,15 @@ size_t cap_stopword_count(void)
     return cap_stopword_table_n;
 }
 
-size_t cap_filter_stopwords(const char *text, size_t len, char *out)
+size_t cap_filter_stopwords(const char *text, size_t len, char *out, size_t *n_words)
 {
     cap_token tok[64];
-    size_t n = 0, off = 0;
+    size_t n = 0, off = 0, words = 0;
     /* Tokenise in windows of 64 tokens so long texts need no allocation; each window's scan
      * stops at its 64th token (cap_tokenize_some), so long texts stay linear. */
     while (off < len) {
         size_t nt = cap_tokenize_some(text + off, len - off, tok, 64);
+        words += nt;
         for (size_t i = 0; i < nt; i++) {
             const char *w = text + off + tok[i].off;
             if (cap_is_stopword(w, tok[i].len))
@@ -84,17 +85,21 @@ size_t cap_filter_stopwords(const char *text, size_t len, char *out)
         off += tok[63].off + tok[63].len;
     }
     out[n] = 0;
+    if (n_words)
+        *n_words = words;
     return n;
 }
 
 int cap_track_filter(cap_track *t)
 {
+    t->words = 0;
     for (size_t i = 0; i < t->n; i++) {
         size_t len = strlen(t->cues[i].text);
         char *o = cap_arena_alloc(t, len + 1);
         if (!o)
             return QN_ENOMEM;
-        size_t n = cap_filter_stopwords(t->cues[i].text, len, o);
+        size_t words, n = cap_filter_stopwords(t->cues[i].text, len, o, &words);
+        t->words += (int64_t)words;
         cap_arena_shrink(t, o, len + 1, n + 1);
         t->cues[i].filtered = o;
     }

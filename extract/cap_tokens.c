@@ -64,19 +64,31 @@ static size_t word_char(const unsigned char *s, size_t len)
     return word_cp(cp) ? n : 0;
 }
 
+/* End of the word that starts at i (s[i] is a word character); ASCII runs without the
+ * UTF-8 decoder, which captions mostly are. */
+static size_t word_end(const unsigned char *s, size_t i, size_t len)
+{
+    size_t w;
+    for (;;) {
+        while (i < len && s[i] < 0x80 && ascii_word[s[i]])
+            i++;
+        if (i == len || s[i] < 0x80 || !(w = word_char(s + i, len - i)))
+            return i;
+        i += w;
+    }
+}
+
 size_t cap_tokenize(const char *text, size_t len, cap_token *toks, size_t max)
 {
     const unsigned char *s = (const unsigned char *)text;
     size_t i = 0, nt = 0;
     while (i < len) {
-        size_t w = word_char(s + i, len - i);
-        if (!w) {
+        if (s[i] < 0x80 ? !ascii_word[s[i]] : !word_char(s + i, len - i)) {
             i++;
             continue;
         }
         size_t a = i;
-        while (i < len && (w = word_char(s + i, len - i)))
-            i += w;
+        i = word_end(s, i, len);
         if (nt < max)
             toks[nt] = (cap_token){(uint32_t)a, (uint32_t)(i - a)};
         nt++;
@@ -89,14 +101,12 @@ size_t cap_tokenize_some(const char *text, size_t len, cap_token *toks, size_t m
     const unsigned char *s = (const unsigned char *)text;
     size_t i = 0, nt = 0;
     while (i < len && nt < max) {
-        size_t w = word_char(s + i, len - i);
-        if (!w) {
+        if (s[i] < 0x80 ? !ascii_word[s[i]] : !word_char(s + i, len - i)) {
             i++;
             continue;
         }
         size_t a = i;
-        while (i < len && (w = word_char(s + i, len - i)))
-            i += w;
+        i = word_end(s, i, len);
         toks[nt++] = (cap_token){(uint32_t)a, (uint32_t)(i - a)};
     }
     return nt;

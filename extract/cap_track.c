@@ -68,6 +68,7 @@ cap_track *cap_track_new(void)
     }
     cap_track_set_opts(t, NULL);
     t->charset = "UTF-8";
+    t->words = -1;
     return t;
 }
 
@@ -105,6 +106,7 @@ void cap_track_reset(cap_track *t)
     memset(&t->stats, 0, sizeof t->stats);
     t->rolling = 0;
     t->charset = "UTF-8";
+    t->words = -1;
 }
 
 void cap_track_set_opts(cap_track *t, const cap_opts *o)
@@ -189,6 +191,7 @@ int cap_track_add(cap_track *t, double start, double end, const char *raw, size_
         return QN_ENOMEM;
     t->n++;
     t->stats.parsed++;
+    t->words = -1; /* the cues changed: cap_track_filter counts again */
     return QN_OK;
 }
 

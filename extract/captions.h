@@ -92,6 +92,7 @@ typedef struct cap_track {
     cap_stats stats;
     const char *charset;   /* charset the input was decoded from: "UTF-8", "UTF-16LE", "CP1252", ... */
     int rolling;           /* set by cap_youtube_dedupe when it merged a rolling layout */
+    int64_t words;         /* words of the clean texts, counted by cap_track_filter(); -1 before */
     struct cap_track_priv *priv; /* arena and capacities; not for callers */
 } cap_track;
 
@@ -198,9 +199,10 @@ void cap_track_finish(cap_track *t, double duration);
 int cap_is_stopword(const char *w, size_t len);
 size_t cap_stopword_count(void);
 /* Writes the tokens of text that are not stop words, joined by single spaces, to out (needs
- * strlen(text) + 1 bytes) and returns the length. Case is kept. */
-size_t cap_filter_stopwords(const char *text, size_t len, char *out);
-/* Fills every cue's `filtered` field. Returns QN_OK or QN_ENOMEM. */
+ * strlen(text) + 1 bytes) and returns the length. Case is kept. *n_words (may be NULL) gets
+ * the number of tokens of text, stop words included (cap_count_words). */
+size_t cap_filter_stopwords(const char *text, size_t len, char *out, size_t *n_words);
+/* Fills every cue's `filtered` field and the track's `words`. Returns QN_OK or QN_ENOMEM. */
 int cap_track_filter(cap_track *t);
 
 /* One token of HowTo100M's tokeniser: regex `[\w']+` with Python's Unicode \w (letters,

@@ -103,6 +103,8 @@ void clips_ctx_close(clips_ctx *c)
 
 int64_t clips_track_words(const cap_track *t)
 {
+    if (t->words >= 0) /* counted while filtering stop words */
+        return t->words;
     int64_t n = 0;
     for (size_t i = 0; i < t->n; i++)
         n += (int64_t)cap_count_words(t->cues[i].text, strlen(t->cues[i].text));

@@ -103,7 +103,8 @@ int store_pack_encode(store_pack_bufs *pb, const qn_store_clip *clips, size_t n)
     uint32_t o = 0;
     put_u32(off, 0);
     for (size_t i = 0; i < n; i++) {
-        memcpy(ids + 4 * (size_t)o, clips[i].tokens, 4 * (size_t)clips[i].n_tokens);
+        if (clips[i].n_tokens) /* tokens may be NULL when there are none */
+            memcpy(ids + 4 * (size_t)o, clips[i].tokens, 4 * (size_t)clips[i].n_tokens);
         o += (uint32_t)clips[i].n_tokens;
         put_u32(off + 4 * (i + 1), o);
     }
@@ -166,8 +167,10 @@ int store_pack_check(store_pack *p, int64_t n, char *why, size_t whylen)
     size_t text_len = p->bufs.texts.len - 24 * un;
     for (size_t k = 0; k < 3 * un; k++) {
         uint32_t off = get_u32(p->table + 8 * k), len = get_u32(p->table + 8 * k + 4);
-        if (off == TEXT_NULL)
+        if (off == TEXT_NULL && len == 0)
             continue;
+        if (off == TEXT_NULL)
+            return WHY("clip %zu: NULL text %zu with length %u", k / 3, k % 3, len);
         if ((size_t)off + len >= text_len || p->text[(size_t)off + len] != '\0')
             return WHY("clip %zu: text %zu [%u, +%u] is outside the texts BLOB or not "
                        "NUL-terminated", k / 3, k % 3, off, len);

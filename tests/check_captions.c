@@ -549,12 +549,17 @@ START_TEST(stopwords_filter)
     ck_assert(!cap_is_stopword("bread", 5));
     char out[256];
     const char *in = "So today we're gonna bake Bread, OK? It's easy: 2 cups of flour_mix";
-    size_t n = cap_filter_stopwords(in, strlen(in), out);
+    size_t words = 0, n = cap_filter_stopwords(in, strlen(in), out, &words);
     ck_assert_str_eq(out, "bake Bread 2 cups flour_mix");
     ck_assert_uint_eq(n, strlen(out));
-    cap_track *t = parse("sw.vtt", "WEBVTT\n\n00:01.000 --> 00:02.000\nthe monica's art hall\n");
+    ck_assert_uint_eq(words, cap_count_words(in, strlen(in)));
+    ck_assert_uint_eq(words, 13);
+    cap_track *t = parse("sw.vtt", "WEBVTT\n\n00:01.000 --> 00:02.000\nthe monica's art hall\n"
+                                   "\n00:02.000 --> 00:03.000\nand more words\n");
+    ck_assert_int_eq(t->words, -1);
     ck_assert_int_eq(cap_track_filter(t), QN_OK);
     ck_assert_str_eq(t->cues[0].filtered, "monica's art hall");
+    ck_assert_int_eq(t->words, 7);
     cap_track_free(t);
 }
 END_TEST
