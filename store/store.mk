@@ -2,7 +2,7 @@
 LIBS += store
 store_SRCS := store/store_db.c store/store_schema.c store/store_lock.c store/store_uuid.c \
               store/store_convert.c store/store_featfile.c store/store_fset.c store/store_video.c \
-              store/store_clip.c store/store_pack.c store/store_migrate3.c \
+              store/store_ckpt.c store/store_clip.c store/store_pack.c store/store_migrate3.c \
               store/store_pool.c store/store_vocab.c store/store_verify.c \
               store/store_merge.c store/store_export.c
 store_PKGS := sqlite3

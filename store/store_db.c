@@ -242,6 +242,8 @@ int qn_store_open(const char *dir, int flags, qn_store **out, qn_error *err)
     }
     snprintf(s->db_path, n, "%s/meta.db", dir);
     int rc = open_db(s, flags, err);
+    if (!rc && s->writable)
+        rc = store_ckpt_start(s, err);
     if (!rc)
         rc = load_info(s, err);
     if (!rc)
@@ -264,6 +266,7 @@ void qn_store_close(qn_store *s)
         sqlite3_finalize(s->st[i]);
     store_fsets_free(s);
     store_vocab_free(s->vocab);
+    store_ckpt_stop(s);
     if (s->db)
         sqlite3_close_v2(s->db);
     store_lock_release(s->lock_fd);

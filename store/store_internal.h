@@ -89,7 +89,8 @@ typedef struct store_pack {
     const int32_t *tok;
 } store_pack;
 
-typedef struct store_vocab store_vocab; /* in-memory word → id table (store_vocab.c) */
+typedef struct store_vocab store_vocab;
+typedef struct store_ckpt store_ckpt; /* the writer's checkpoint thread (store_ckpt.c) */ /* in-memory word → id table (store_vocab.c) */
 
 struct qn_store {
     char *dir, *db_path;
@@ -108,6 +109,7 @@ struct qn_store {
     int n_grave, cap_grave;
     store_vocab *vocab;
     store_pack_bufs pack; /* the writer's clip_pack encoding buffers */
+    store_ckpt *ckpt;     /* writers: WAL checkpoints off the writing thread */
     char *scratch[4];    /* strings returned by the _get and _find calls (owned) */
     qn_store_progress_fn progress; /* exports report per video (qn_store_set_progress) */
     void *progress_ctx;
@@ -177,6 +179,10 @@ int store_pack_insert(qn_store *s, int64_t video_id, int64_t first_id,
 /* store_migrate3.c: the 2 -> 3 step, clip rows into clip_pack rows; fills
  * temp.clip_renumber(old_id, new_id) for the clips that get new ids */
 int store_migrate3_pack(qn_store *s, qn_error *err);
+
+/* store_ckpt.c: start after the schema check (WAL mode set); stop before closing db */
+int store_ckpt_start(qn_store *s, qn_error *err);
+void store_ckpt_stop(qn_store *s);
 
 /* store_convert.c (the conversions themselves: common/qn_half.h) */
 void store_convert(void *dst, int dst_dtype, const void *src, int src_dtype, size_t n);

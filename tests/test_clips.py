@@ -732,7 +732,7 @@ def test_disk_full_exit_3(bin_dir, tmp_path):
     import signal
 
     def limit():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (150000, 150000))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (600000, 600000))
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
     cj = tmp_path / "caption.json"
