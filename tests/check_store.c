@@ -1246,6 +1246,53 @@ START_TEST(schema_1_migrates)
 }
 END_TEST
 
+/* The 2 -> 3 migration moves clip_rows with the clips it renumbers: vidB's clips had ids
+ * 6, 5 in index order and become 7, 8; a per-clip row mapped to old clip 6 is found under
+ * clip 7, one mapped to clip 1 (kept) under clip 1. */
+START_TEST(schema_1_migration_moves_clip_rows)
+{
+    mkdir(sub("v1"), 0777);
+    mkdir(sub("v1/features"), 0777);
+    sql(sub("v1/meta.db"), v1_store_sql);
+    sql(sub("v1/meta.db"), "INSERT INTO feature_set VALUES(1,'pc','per_clip','m',NULL,4,'f32',0,"
+                           "'features/pc.qnf',2);"
+                           "INSERT INTO clip_rows VALUES(1,6,0),(1,1,1);");
+    /* features/pc.qnf as FORMAT.md §3 lays it out: header, then 2 rows of 4 f32 */
+    unsigned char h[4096 + 32] = {0};
+    uint32_t u[6] = {1, 4096, 2, 4, 16, 2};
+    int64_t set_id = 1;
+    memcpy(h, "QUERNFT", 8);
+    memcpy(h + 8, u, sizeof u);
+    memcpy(h + 32, &set_id, 8);
+    memcpy(h + 56, "0b7e4c1a-5d2f-4e8a-9c3b-1f6d2a7e8b90", 36);
+    memcpy(h + 96, "pc", 2);
+    memcpy(h + 160, "m", 1);
+    float rows[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    memcpy(h + 4096, rows, sizeof rows);
+    FILE *f = fopen(sub("v1/features/pc.qnf"), "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(h, 1, sizeof h, f), sizeof h);
+    fclose(f);
+
+    qn_store *s = open_store(sub("v1"), QN_STORE_WRITE);
+    qn_fset *pc;
+    OK(qn_fset_find(s, "pc", &pc, E));
+    const void *p;
+    OK(qn_fset_clip_row(s, pc, 7, &p, E));
+    ck_assert_ptr_nonnull(p);
+    ck_assert(((const float *)p)[0] == 1 && ((const float *)p)[3] == 4);
+    OK(qn_fset_clip_row(s, pc, 1, &p, E));
+    ck_assert_ptr_nonnull(p);
+    ck_assert(((const float *)p)[0] == 5);
+    OK(qn_fset_clip_row(s, pc, 6, &p, E)); /* no clip has id 6 any more */
+    ck_assert_ptr_null(p);
+    int64_t np = -1;
+    OK(qn_store_verify(s, NULL, NULL, &np, E));
+    ck_assert_int_eq(np, 0);
+    qn_store_close(s);
+}
+END_TEST
+
 START_TEST(bad_stores_refused)
 {
     char cmd[600];
@@ -1697,6 +1744,7 @@ Suite *store_suite(void)
     tcase_set_timeout(bad, 120);
     tcase_add_test(bad, bad_stores_refused);
     tcase_add_test(bad, schema_1_migrates);
+    tcase_add_test(bad, schema_1_migration_moves_clip_rows);
     tcase_add_test(bad, verify_finds_shared_rows_and_bad_links);
     tcase_add_test(bad, merge_refuses_damaged_and_odd_inputs);
     tcase_add_test(bad, planted_links_are_not_followed);
