@@ -15,17 +15,16 @@
 # (b) bench/clips_parse.sh (WebVTT parse+clean vs webvtt-py) if it exists.
 # Env: QUERN_BENCH_DIR (/tmp/quern-bench), QUERN_BENCH_JSON_VIDEOS (1200000: the full size;
 #      0 skips the full-size run), QUERN_BENCH_PEER_VIDEOS (20000), QUERN_BENCH_SKIP_PARSE=1.
-# Figures (2 shared cores, load ~3.5, 2026-11-27, same run): 20k videos (2.2 M clips, 91 MB):
-# quern 5.2-5.6 s wall / 3.1 s CPU / 33 MB RSS / 162 MB store, peer 15.7-17.5 s / 10.1-10.6 s /
-# 488 MB / 258 MB -> 3.3x CPU, 3.1x wall (store schema 1, one INSERT per clip, each text stored
-# three times: 4.2-4.6 s CPU, 2.2-2.5x). Where our 3.1 s go: SQLite ~57% (one row + one UNIQUE
-# index entry + one foreign-key probe per clip), kernel ~12%, caption parsing/cleaning/stop
-# words 0.57 s (`--dry-run`). 10x (<= 1.0 s CPU) needs SQLite under ~0.4 s, i.e. not one row per
-# clip: a video's clips packed into one row would cost ~0.2 s (measured: 20k rows of 4 KB) —
-# a schema change every clip reader (C, Python, SQL in verify/merge/export) must follow.
-# Full size, 1.2 M videos (132 M clips, 5.4 GB): 833 s wall, 285 s CPU, peak RSS 150 MB.
-# The full-size run writes a ~20 GB store and takes long on 2 shared cores (about 10 min per
-# 10 M clips of CPU here); pick a smaller QUERN_BENCH_JSON_VIDEOS to try it quickly.
+# Figures (2 shared cores, load ~1, 2026-11-27, same run): 20k videos (2.2 M clips, 91 MB):
+# quern 0.79 s wall / 0.82 s CPU / 38 MB RSS, peer 9.81 s / 9.38 s / 477 MB -> 12.4x wall,
+# 11.4x CPU. History: 3.0-3.4x with store schema 2 (one SQLite row per clip: row + UNIQUE index
+# entry + foreign-key probe, ~0.8 us each, 57% of 3.1 s); schema 3 stores a video's clips as one
+# clip_pack row (8.7x), captions are tokenised once instead of twice, the WAL is checkpointed by
+# a background thread and new stores use 16 KB pages (12.4x).
+# Full size, 1.2 M videos (132 M clips, 5.4 GB): 53.3 s wall, 68.6 s CPU, peak RSS 156 MB
+# (schema 2: 833 s wall, 285 s CPU, 150 MB).
+# The full-size run writes a ~9 GB store; pick a smaller QUERN_BENCH_JSON_VIDEOS to try it
+# quickly.
 set -eu
 cd "$(dirname "$0")/.."
 DIR=${QUERN_BENCH_DIR:-/tmp/quern-bench}/clips
