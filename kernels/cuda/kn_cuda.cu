@@ -18,6 +18,7 @@
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,11 +92,14 @@ extern "C" int kn_cuda_probe(int device, qn_error *err)
         (e = cudaStreamCreateWithFlags(&G.stream, cudaStreamNonBlocking)) != cudaSuccess)
         return qn_error_set(err, QN_EENV, "CUDA device %d: %s", device, cudaGetErrorString(e));
     cudnnStatus_t ds = cudnnCreate(&G.dnn);
-    if (ds != CUDNN_STATUS_SUCCESS)
+    if (ds != CUDNN_STATUS_SUCCESS) {
+        cudaStreamDestroy(G.stream); /* a later probe creates it again */
         return qn_error_set(err, QN_EENV, "cudnnCreate: %s", cudnnGetErrorString(ds));
+    }
     cublasStatus_t bs = cublasCreate(&G.blas);
     if (bs != CUBLAS_STATUS_SUCCESS) {
         cudnnDestroy(G.dnn);
+        cudaStreamDestroy(G.stream);
         return qn_error_set(err, QN_EENV, "cublasCreate: %s", cublasGetStatusString(bs));
     }
     cudnnSetStream(G.dnn, G.stream);
@@ -190,11 +194,16 @@ static int c_prepare(kn_conv *c)
             for (int s = 0; s < ksp; s++)
                 hw[((size_t)o * ksp + s) * gcig + i] =
                     __float2half(c->w[((size_t)o * cig + i) * ksp + s]);
+    /* copies on our stream, then waited for: a plain cudaMemcpy from pageable
+     * memory may return before its DMA lands, and it runs on the legacy default
+     * stream, which our non-blocking stream does not wait for */
     int ok = cudaMalloc(&g->w, nw * sizeof *hw) == cudaSuccess &&
              cudaMalloc(&g->bias, (size_t)c->cout * sizeof(float)) == cudaSuccess &&
-             cudaMemcpy(g->w, hw, nw * sizeof *hw, cudaMemcpyHostToDevice) == cudaSuccess &&
-             cudaMemcpy(g->bias, c->bias, (size_t)c->cout * sizeof(float),
-                        cudaMemcpyHostToDevice) == cudaSuccess;
+             cudaMemcpyAsync(g->w, hw, nw * sizeof *hw, cudaMemcpyHostToDevice, G.stream) ==
+                 cudaSuccess &&
+             cudaMemcpyAsync(g->bias, c->bias, (size_t)c->cout * sizeof(float),
+                             cudaMemcpyHostToDevice, G.stream) == cudaSuccess;
+    ok = cudaStreamSynchronize(G.stream) == cudaSuccess && ok;
     free(hw);
     ok = ok && cudnnCreateTensorDescriptor(&g->xd) == CUDNN_STATUS_SUCCESS &&
          cudnnCreateTensorDescriptor(&g->yd) == CUDNN_STATUS_SUCCESS &&
@@ -385,7 +394,8 @@ __global__ void k_conv_direct(const __half *x, shape5 xs, const __half *w, convp
                 }
             }
         }
-        y[i] = __float2half(acc + beta * __half2float(y[i]));
+        /* beta = 0: y is not read (fresh device memory may hold NaN bits, 0·NaN = NaN) */
+        y[i] = __float2half(beta != 0.f ? acc + beta * __half2float(y[i]) : acc);
     }
 }
 
@@ -499,19 +509,29 @@ extern "C" int kn_cuda_pool_clips(const float *rows2d, int n2d, int dim2d, doubl
     if (!G.ready)
         return qn_error_set(err, QN_EENV, "kn_cuda_pool_clips: no GPU probed");
     if (n2d < 0 || n3d < 0 || dim2d < 0 || dim3d < 0 || nclips < 0 || !(rate2d > 0) ||
-        !(rate3d > 0))
+        !(rate3d > 0) || !isfinite(rate2d) || !isfinite(rate3d))
         return qn_error_set(err, QN_EUSAGE, "kn_cuda_pool_clips: bad counts or rates");
+    /* as kn_pool_clips: kn_clip_rows must not see NaN/inf times */
+    for (int c = 0; c < nclips; c++)
+        if (!isfinite(starts[c]) || !isfinite(ends[c]))
+            return qn_error_set(err, QN_EUSAGE, "kn_cuda_pool_clips: clip %d: non-finite time", c);
     if (!nclips)
         return QN_OK;
+    /* an absent modality (rows NULL, or no rows) is uploaded as nothing: its
+     * range stays empty and its part comes out as zeros */
+    if (!rows2d)
+        n2d = 0;
+    if (!rows3d)
+        n3d = 0;
     int *range = (int *)malloc((size_t)nclips * 4 * sizeof *range);
     if (!range)
         return qn_error_set(err, QN_ENOMEM, "kn_cuda_pool_clips: out of memory");
     for (int c = 0; c < nclips; c++) {
         int *r = range + 4 * c;
         r[0] = r[1] = r[2] = r[3] = 0;
-        if (rows2d && n2d > 0)
+        if (n2d > 0)
             kn_clip_rows(n2d, rate2d, starts[c], ends[c], &r[0], &r[1]);
-        if (rows3d && n3d > 0)
+        if (n3d > 0)
             kn_clip_rows(n3d, rate3d, starts[c], ends[c], &r[2], &r[3]);
     }
     size_t b2 = (size_t)n2d * dim2d * sizeof(float), b3 = (size_t)n3d * dim3d * sizeof(float),
@@ -531,6 +551,8 @@ extern "C" int kn_cuda_pool_clips(const float *rows2d, int n2d, int dim2d, doubl
         CK_CUDA(cudaMemcpyAsync(out, dout, bo, cudaMemcpyDeviceToHost, G.stream));
         CK_CUDA(cudaStreamSynchronize(G.stream));
         cudaFree(dmem);
+    } else {
+        cudaGetLastError(); /* reported below; must not fail the next sync() too */
     }
     free(range);
     int rc = G.status;
@@ -688,7 +710,9 @@ static int c_graph(int phase, const kn_graph_key *k)
                 graph_forget(i);
         return QN_OK;
     }
-    if (!graphs_enabled() || G.status)
+    /* END must end the capture whatever happened since BEGIN: a stream left
+     * capturing would swallow every later op of the process */
+    if (phase != KN_GRAPH_END && (!graphs_enabled() || G.status))
         return phase == KN_GRAPH_REPLAY ? 0 : QN_EUSAGE;
     if (phase == KN_GRAPH_REPLAY) {
         for (int i = 0; i < ng; i++)
@@ -709,8 +733,12 @@ static int c_graph(int phase, const kn_graph_key *k)
     }
     cudaGraph_t gr = NULL; /* KN_GRAPH_END */
     CK_CUDA(cudaStreamEndCapture(G.stream, &gr));
+    if (gr && G.status) { /* an op failed while capturing: keep nothing */
+        cudaGraphDestroy(gr);
+        gr = NULL;
+    }
     if (!gr)
-        return QN_EENV;
+        return G.status ? G.status : QN_EENV;
     int slot = 0;
     for (int i = 0; i < ng; i++)
         if (graphs[i].used < graphs[slot].used)
