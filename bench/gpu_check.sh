@@ -10,8 +10,9 @@
 # /usr/local/cuda/bin/nvcc), BUDGET (seconds for the whole script, 560: every step runs
 # under `timeout` so that the summary is printed inside a 10-minute slot).
 # cuDNN/cuBLAS: the CUDA toolkit's, else the ones PyTorch's pip wheels ship (nvidia-cudnn-*).
-# NO_BUILD=1: use build/rel/tests/{check_kernels_golden,kn_bench} as they are (built elsewhere
-# with HAVE_CUDA=1 and carried here, e.g. where jansson/openblas/check are not installed).
+# NO_BUILD=1: use the programs as they are, built elsewhere with HAVE_CUDA=1 and carried here
+# (a device image has no jansson/openblas/check): .gpu/bin and .gpu/lib when present (made by
+# bench/gpu_bundle.sh), else build/rel/tests/{check_kernels_golden,kn_bench}.
 # Never part of CI: make check runs the cuda golden tests only through this script.
 set -u
 cd "$(dirname "$0")/.."
@@ -39,6 +40,13 @@ fi
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+T=build/rel/tests
+if [ "${NO_BUILD:-0}" = 1 ] && [ -d .gpu/bin ]; then
+    T=.gpu/bin
+    LD_LIBRARY_PATH="$PWD/.gpu/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+[ -d /usr/local/cuda/lib64 ] && LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}/usr/local/cuda/lib64"
+export LD_LIBRARY_PATH
 NVCC=${NVCC:-nvcc}
 if ! command -v "$NVCC" >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
     NVCC=/usr/local/cuda/bin/nvcc
@@ -96,23 +104,23 @@ print(" ".join(seen))' 2>/dev/null)
     echo "cuDNN/cuBLAS from: $dirs"
 fi
 echo "== build (HAVE_CUDA=1)"
-[ "${NO_BUILD:-0}" = 1 ] && echo "(NO_BUILD=1: using the binaries in build/rel/tests)" ||
+[ "${NO_BUILD:-0}" = 1 ] && echo "(NO_BUILD=1: using the binaries in $T)" ||
 step 300 make --no-print-directory -s -j"$(nproc 2>/dev/null || echo 4)" HAVE_CUDA=1 \
     build/rel/tests/check_kernels_golden build/rel/tests/kn_bench \
     || { echo "gpu_check.sh: build failed" >&2; exit 1; }
 echo "== golden tests on the cuda backend"
-step 120 env QUERN_KN_BACKEND=cuda QUERN_KN_VERBOSE=1 build/rel/tests/check_kernels_golden
+step 120 env QUERN_KN_BACKEND=cuda QUERN_KN_VERBOSE=1 $T/check_kernels_golden
 golden=$?
 echo "== golden tests on the cuda backend with CUDA graphs (kn_run_* replays a captured forward)"
-step 90 env QUERN_KN_BACKEND=cuda QUERN_KN_CUDA_GRAPH=1 build/rel/tests/check_kernels_golden || golden=1
+step 90 env QUERN_KN_BACKEND=cuda QUERN_KN_CUDA_GRAPH=1 $T/check_kernels_golden || golden=1
 echo "== golden tests with the direct-convolution fallback forced (QUERN_KN_CUDA_DIRECT=1)"
-step 90 env QUERN_KN_BACKEND=cuda QUERN_KN_CUDA_DIRECT=1 build/rel/tests/check_kernels_golden || golden=1
+step 90 env QUERN_KN_BACKEND=cuda QUERN_KN_CUDA_DIRECT=1 $T/check_kernels_golden || golden=1
 echo "== timing"
-step 90 build/rel/tests/kn_bench resnet152 cuda "$BATCH2D" 224 398 "$ITERS" | tee "$tmp/r152.ours"
-step 90 build/rel/tests/kn_bench resnext101-3d cuda "$BATCH3D" 112 112 "$ITERS" | tee "$tmp/x3d.ours"
+step 90 $T/kn_bench resnet152 cuda "$BATCH2D" 224 398 "$ITERS" | tee "$tmp/r152.ours"
+step 90 $T/kn_bench resnext101-3d cuda "$BATCH3D" 112 112 "$ITERS" | tee "$tmp/x3d.ours"
 echo "(with QUERN_KN_CUDA_GRAPH=1:)"
-step 75 env QUERN_KN_CUDA_GRAPH=1 build/rel/tests/kn_bench resnet152 cuda "$BATCH2D" 224 398 "$ITERS"
-step 75 env QUERN_KN_CUDA_GRAPH=1 build/rel/tests/kn_bench resnext101-3d cuda "$BATCH3D" 112 112 "$ITERS"
+step 75 env QUERN_KN_CUDA_GRAPH=1 $T/kn_bench resnet152 cuda "$BATCH2D" 224 398 "$ITERS"
+step 75 env QUERN_KN_CUDA_GRAPH=1 $T/kn_bench resnext101-3d cuda "$BATCH3D" 112 112 "$ITERS"
 if "$PY" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
     step 60 "$PY" bench/peers/torch_cnn.py resnet152 cuda "$BATCH2D" 224 398 "$ITERS" | tee "$tmp/r152.torch"
     step 60 "$PY" bench/peers/torch_cnn.py resnext101-3d cuda "$BATCH3D" 112 112 "$ITERS" | tee "$tmp/x3d.torch"
