@@ -1,6 +1,6 @@
 /* quern-features — CNN features of every video in a store, HowTo100M-compatible.
  *
- * For each video with status ok and no features yet: one decode pass
+ * For each video with status ok, a video file and no features yet: one decode pass
  * (extract/frames.h) gives 1 fps 224-short-side frames and 24 fps 112x112
  * 16-frame chunks; the engine (kernels/engine.h) turns them into L2-normalised
  * ResNet-152 and ResNeXt-101 3D rows; the rows are rounded to float16 (what the
@@ -32,8 +32,9 @@ static const char usage_text[] =
     "Usage: quern-features --store DIR --weights-2d RESNET152.safetensors\n"
     "                      --weights-3d RESNEXT101.safetensors [options] [VIDEO_ID...]\n"
     "\n"
-    "Computes HowTo100M's video features for the videos of a store (status ok, no\n"
-    "features yet; or only the VIDEO_IDs given) and writes, per video, in one commit:\n"
+    "Computes HowTo100M's video features for the videos of a store (status ok, a video\n"
+    "file, no features yet; or only the VIDEO_IDs given) and writes, per video, in one\n"
+    "commit (caption-only imports wait, untouched, until quern-clips adds their files):\n"
     "  resnet152-2d     2048-d float16 rows, 1 per second (1 fps frames, short side 224)\n"
     "  resnext101-3d    2048-d float16 rows, 1.5 per second (16-frame 112x112 chunks at 24 fps)\n"
     "  howto100m-4096   one row per clip: max over the clip's rows per modality,\n"
@@ -85,6 +86,7 @@ typedef struct acc {
 
 typedef struct totals {
     int64_t videos, failed, skipped, frames2d, chunks3d, clips;
+    int64_t no_file; /* ok videos without a file: caption-only imports awaiting theirs */
     double seconds_video;
 } totals;
 
@@ -695,6 +697,13 @@ static int find_videos(qn_store *st, const opts *o, const feature_sets *fs, todo
                                   o->ids[i]);
                 break;
             }
+            if (v.status == QN_VIDEO_OK && (!v.path || !*v.path)) {
+                if (!o->quiet)
+                    fprintf(stderr, "%s: video %s has no video file yet (caption-only import: "
+                            "run quern-clips on its file first); skipped\n", prog, o->ids[i]);
+                t->no_file++;
+                continue;
+            }
             if (v.status != QN_VIDEO_OK) {
                 if (!o->quiet)
                     fprintf(stderr, "%s: video %s has status %s; skipped\n", prog, o->ids[i],
@@ -718,11 +727,16 @@ static int find_videos(qn_store *st, const opts *o, const feature_sets *fs, todo
     qn_video_iter *it;
     if ((rc = qn_store_video_iter(st, &f, &it, err)) < 0)
         return rc;
-    while ((rc = qn_store_video_next(it, &v, err)) == 1)
+    while ((rc = qn_store_video_next(it, &v, err)) == 1) {
+        if (!v.path || !*v.path) { /* not an input: left as it is for a later run */
+            t->no_file++;
+            continue;
+        }
         if (todo_add(td, &v) < 0) {
             rc = qn_error_set(err, QN_ENOMEM, "out of memory");
             break;
         }
+    }
     qn_store_video_iter_free(it);
     return rc < 0 ? rc : QN_OK;
 }
@@ -749,6 +763,9 @@ static void summary(const opts *o, const totals *t, kn_model *m2d, double secs)
             (long long)t->clips, secs, secs > 0 ? t->seconds_video / secs : 0.0,
             kn_backend_name(kn_model_backend(m2d)), (long long)t->failed,
             (long long)t->skipped);
+    if (t->no_file)
+        fprintf(stderr, "%s: %lld ok videos have no video file yet (caption-only imports; "
+                "quern-clips on their files adds them)\n", prog, (long long)t->no_file);
 }
 
 static int ncpu(void)

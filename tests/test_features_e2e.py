@@ -233,6 +233,28 @@ def test_usage_and_bad_weights(bin_dir, tools_dir, tmp_path, weights):
     assert not (tmp_path / "s" / "features" / "resnet152-2d.qnf").exists()
 
 
+def test_caption_only_videos_wait_for_their_files(bin_dir, tmp_path, weights):
+    """A caption.json import stores ok videos with no file yet: quern-features leaves them as
+    they are (not failed, nothing appended), says how many, and exits 0."""
+    cj = tmp_path / "caption.json"
+    cj.write_text(json.dumps({"vidA": {"start": [0.0, 2.0], "end": [2.0, 4.0],
+                                       "text": ["first words here", "more words there"]}}))
+    store = tmp_path / "s"
+    run("quern-clips", "--store", store, "--caption-json", cj, "--min-words", "1",
+        bin_dir=bin_dir, check=True)
+    w2, w3 = weights
+    cp = run("quern-features", "--store", store, "--weights-2d", w2, "--weights-3d", w3,
+             "--backend", "cpu", bin_dir=bin_dir)
+    assert cp.returncode == 0, cp.stderr
+    assert "quern-features: 0 videos" in cp.stderr and "0 failed" in cp.stderr
+    assert "1 ok videos have no video file yet" in cp.stderr
+    cp = run("quern-features", "--store", store, "--weights-2d", w2, "--weights-3d", w3,
+             "--backend", "cpu", "vidA", bin_dir=bin_dir)
+    assert cp.returncode == 0 and "video vidA has no video file yet" in cp.stderr
+    info = run("quern-store", "info", store, bin_dir=bin_dir, check=True)
+    assert "ok 1" in info.stdout and "failed 0" in info.stdout
+
+
 def test_store_locked(bin_dir, tools_dir, tmp_path, weights):
     """Another writer holds the store: exit 3, the message says it is locked."""
     store = tmp_path / "store"
