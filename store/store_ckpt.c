@@ -4,15 +4,17 @@
  * the writer stops to copy the WAL into meta.db and fsync both, which was a fifth of a
  * caption.json import's wall time. Here the writer's WAL hook only wakes a thread that runs
  * a PASSIVE checkpoint on its own connection (never blocks the writer or readers, safe at any
- * moment: a kill leaves what any checkpoint leaves). So the WAL cannot grow without bound
- * when the thread falls behind, the writer checkpoints itself past STORE_WAL_HARD_BYTES.
+ * moment: a kill leaves what any checkpoint leaves). So that the WAL does not grow without
+ * bound when the thread falls behind, the writer checkpoints itself (PASSIVE too) past
+ * STORE_WAL_HARD_BYTES; as with SQLite's own checkpoints, a reader holding an old snapshot
+ * open for long can still keep the WAL from being reset.
  * Checkpoint errors (disk full) are left to the next write to meet: the WAL keeps the data. */
 #include <stdlib.h>
 
 #include "store_internal.h"
 
 #define STORE_WAL_SOFT_BYTES (16 << 20)  /* SQLite's 1000-page autocheckpoint at 16 KB pages */
-#define STORE_WAL_HARD_BYTES (64 << 20)  /* past this the writer checkpoints (waits) itself */
+#define STORE_WAL_HARD_BYTES (64 << 20)  /* past this the writer checkpoints itself */
 
 struct store_ckpt {
     pthread_t th;
@@ -67,9 +69,12 @@ int store_ckpt_start(qn_store *s, qn_error *err)
         r = sqlite3_exec(c->db, "PRAGMA busy_timeout=30000; SELECT 1 FROM sqlite_master LIMIT 1",
                          NULL, NULL, NULL);
     if (r != SQLITE_OK) {
+        qn_error_set(err, (r & 0xff) == SQLITE_NOMEM ? QN_ENOMEM : QN_EENV,
+                     "%s: opening the checkpoint connection: %s", s->db_path,
+                     c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(r));
         sqlite3_close_v2(c->db);
         free(c);
-        return store_sql_err(s, r, err, "opening the checkpoint connection");
+        return err ? err->status : QN_EENV;
     }
     int64_t page = 4096;
     store_query_int(s, "PRAGMA page_size", &page, NULL);

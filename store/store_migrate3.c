@@ -95,10 +95,33 @@ static int flush(qn_store *s, int64_t video_id, video_clips *v, int64_t *next,
     return rc;
 }
 
+/* A clip of no video (damage schema 2's verify reports) cannot become a clip_pack row, whose
+ * foreign key needs the video: named, so the user can delete it; nothing is dropped here. */
+static int orphan_clips(qn_store *s, qn_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = store_prepare(s, "SELECT id, video_id, (SELECT count(*) FROM clip WHERE video_id"
+                              " NOT IN (SELECT id FROM video)) FROM clip WHERE video_id NOT IN"
+                              " (SELECT id FROM video) LIMIT 1", &st, err);
+    if (rc)
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        rc = qn_error_set(err, QN_EINPUT, "%s: migrating to schema 3: clip %lld refers to "
+                          "missing video %lld (%lld such clips; delete them first: sqlite3 "
+                          "meta.db 'DELETE FROM clip WHERE video_id NOT IN (SELECT id FROM "
+                          "video)')", s->db_path, (long long)sqlite3_column_int64(st, 0),
+                          (long long)sqlite3_column_int64(st, 1),
+                          (long long)sqlite3_column_int64(st, 2));
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int store_migrate3_pack(qn_store *s, qn_error *err)
 {
     int64_t next = 0;
-    int rc = store_exec(s, "CREATE TEMP TABLE clip_renumber(old_id INTEGER PRIMARY KEY,"
+    int rc = orphan_clips(s, err);
+    if (!rc)
+        rc = store_exec(s, "CREATE TEMP TABLE clip_renumber(old_id INTEGER PRIMARY KEY,"
                            " new_id INTEGER NOT NULL)", err);
     if (!rc)
         rc = store_query_int(s, "SELECT coalesce(max(id),0)+1 FROM clip", &next, err);

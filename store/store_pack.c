@@ -152,6 +152,8 @@ int store_pack_check(store_pack *p, int64_t n, char *why, size_t whylen)
 {
     if (n <= 0 || n > (int64_t)(SIZE_MAX / 64))
         return WHY("%lld clips", (long long)n);
+    if (p->first_id < 1 || p->first_id > INT64_MAX - n) /* ids are first_id + i, from 1 */
+        return WHY("first clip id %lld", (long long)p->first_id);
     size_t un = (size_t)n;
     p->n = un;
     if (p->bufs.times.len != 16 * un)
@@ -174,6 +176,8 @@ int store_pack_check(store_pack *p, int64_t n, char *why, size_t whylen)
         if ((size_t)off + len >= text_len || p->text[(size_t)off + len] != '\0')
             return WHY("clip %zu: text %zu [%u, +%u] is outside the texts BLOB or not "
                        "NUL-terminated", k / 3, k % 3, off, len);
+        if (memchr(p->text + off, '\0', len)) /* C readers would see a shorter text */
+            return WHY("clip %zu: text %zu [%u, +%u] holds a NUL byte", k / 3, k % 3, off, len);
     }
     p->tok_off = NULL;
     p->tok = NULL;

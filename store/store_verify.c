@@ -180,10 +180,13 @@ static const char *const mapping_checks[][2] = {
      " ', which is not in the store' FROM clip_rows r JOIN feature_set f ON f.id = r.set_id"
      " WHERE NOT EXISTS (SELECT 1 FROM clip_pack p WHERE p.first_id = "
      STORE_PACK_FIRST_OF("", "r.clip_id") " AND r.clip_id < p.first_id + p.n)", "mapping: "},
+    {"SELECT 'video ' || video_id || ' has first clip id ' || first_id FROM clip_pack"
+     " WHERE first_id < 1 OR n < 1 OR first_id > 9223372036854775807 - n", "clip: "},
     {"SELECT 'video ' || video_id || ' clip ids [' || first_id || ', ' || (first_id + n) ||"
      " ') overlap those of another video' FROM (SELECT video_id, first_id, n, max(first_id + n)"
      " OVER (ORDER BY first_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end"
-     " FROM clip_pack) WHERE prev_end > first_id", "clip: "},
+     " FROM clip_pack WHERE first_id >= 1 AND n >= 1 AND first_id <= 9223372036854775807 - n)"
+     " WHERE prev_end > first_id", "clip: "},
     {"SELECT 'ids are not 0..' || (count(*) - 1) || ' (min ' || min(id) || ', max ' || max(id)"
      " || ')' FROM vocab HAVING count(*) > 0 AND (min(id) <> 0 OR max(id) <> count(*) - 1)",
      "vocabulary: "},

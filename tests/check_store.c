@@ -1293,6 +1293,60 @@ START_TEST(schema_1_migration_moves_clip_rows)
 }
 END_TEST
 
+/* A v1/v2 clip of no video cannot be migrated (clip_pack's foreign key): the writer's open
+ * names it and the repair, the store stays as it was; after the repair it migrates. */
+START_TEST(schema_1_orphan_clip_named)
+{
+    mkdir(sub("v1"), 0777);
+    sql(sub("v1/meta.db"), v1_store_sql);
+    sql(sub("v1/meta.db"), "INSERT INTO clip VALUES (9,7,0,0.0,1.0,'x','x','x',NULL);");
+    expect_open_fails(sub("v1"), QN_STORE_WRITE, QN_EINPUT,
+                      "migrating to schema 3: clip 9 refers to missing video 7 (1 such clips;"
+                      " delete them first");
+    /* the failed step was undone: still version 2 (1 -> 2 committed on its own) */
+    sqlite3 *d;
+    sqlite3_stmt *q;
+    ck_assert_int_eq(sqlite3_open(sub("v1/meta.db"), &d), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(d, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(q, 0), 2);
+    sqlite3_finalize(q);
+    sqlite3_close(d);
+    sql(sub("v1/meta.db"), "DELETE FROM clip WHERE video_id NOT IN (SELECT id FROM video);");
+    qn_store *s = open_store(sub("v1"), QN_STORE_WRITE);
+    expect_v1_clips(s, 0);
+    qn_store_close(s);
+}
+END_TEST
+
+static void collect_problem(void *ctx, const char *problem);
+
+/* A clip_pack row whose ids would pass INT64_MAX: verify says so, readers refuse it. */
+START_TEST(pack_first_id_out_of_range)
+{
+    build_store(sub("good"), "g", 2);
+    sql(sub("good/meta.db"), "UPDATE clip_pack SET first_id=9223372036854775806 WHERE video_id=1;");
+    qn_store *s = open_store(sub("good"), QN_STORE_READ);
+    int64_t np;
+    qn_error e;
+    qn_error_clear(&e);
+    static char got[4096];
+    got[0] = 0;
+    ck_assert_int_eq(qn_store_verify(s, collect_problem, got, &np, &e), QN_EINPUT);
+    ck_assert_msg(strstr(got, "clip: video 1 has first clip id 9223372036854775806"), "%s", got);
+    ck_assert_msg(strstr(got, "clip_pack of video 1: first clip id 9223372036854775806"), "%s",
+                  got);
+    qn_clip_iter *it;
+    qn_store_clip g;
+    OK(qn_store_clip_iter(s, 1, &it, E));
+    qn_error_clear(&e);
+    expect_fail(qn_store_clip_next(it, &g, &e), &e, QN_EINPUT,
+                "clip_pack of video 1: first clip id 9223372036854775806");
+    qn_store_clip_iter_free(it);
+    qn_store_close(s);
+}
+END_TEST
+
 START_TEST(bad_stores_refused)
 {
     char cmd[600];
@@ -1745,6 +1799,8 @@ Suite *store_suite(void)
     tcase_add_test(bad, bad_stores_refused);
     tcase_add_test(bad, schema_1_migrates);
     tcase_add_test(bad, schema_1_migration_moves_clip_rows);
+    tcase_add_test(bad, schema_1_orphan_clip_named);
+    tcase_add_test(bad, pack_first_id_out_of_range);
     tcase_add_test(bad, verify_finds_shared_rows_and_bad_links);
     tcase_add_test(bad, merge_refuses_damaged_and_odd_inputs);
     tcase_add_test(bad, planted_links_are_not_followed);
