@@ -955,6 +955,8 @@ BAD_PACKS = {
                    "shorter than its 96-byte table", False),
     "text_nul": (lambda n, ti, te, to: (n, ti, te[:96 + 18] + b"!" + te[96 + 19:], to),
                  "clip 0 raw text is not NUL-terminated", False),
+    "text_inner_nul": (lambda n, ti, te, to: (n, ti, te[:98] + b"\0" + te[99:], to),
+                       "clip 0 raw text holds a NUL byte", False),
     "text_utf8": (lambda n, ti, te, to: (n, ti, te.replace("ünï".encode(), b"\xff\xfe\xfd\xfc\xfb"),
                                          to), "raw text is not UTF-8", False),
 }
@@ -982,6 +984,18 @@ def test_malformed_pack_refused(tmp_path, how):
         st = qs.Store(d)
         assert st.texts("filtered")[:4] == [c[4] for c in clips]
         assert qs.Store(d, lazy_clips=True).video_clips([0])["count"].tolist() == [4]
+
+
+@pytest.mark.parametrize("first", [0, -5, 2 ** 63 - 3])
+def test_first_id_out_of_range_refused(tmp_path, first):
+    """Clip ids are first_id + i from 1: a first_id below 1 or one whose ids pass INT64_MAX
+    is refused (numpy's int64 would wrap), as the C reader does."""
+    f, clips = HAND_CLIPS[1]
+    d = v3_store(tmp_path / "first", [(1, "vidA")], [(1, first, 4, *pack_blobs(clips))],
+                 check=False)
+    with pytest.raises(qs.StoreError, match=rf"clip_pack of video 1 \('vidA'\): first clip "
+                                            rf"id {first}"):
+        qs.Store(d)
 
 
 def test_overlapping_id_ranges_refused(tmp_path):

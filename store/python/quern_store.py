@@ -159,6 +159,9 @@ def _decode_packs(rows, fail):
     first = np.fromiter((r[1] for r in rows), np.int64, m)
     n = np.fromiter((r[2] for r in rows), np.int64, m)
     _first_bad(n <= 0, fail, lambda k: f"n is {n[k]}, not > 0")
+    # ids are first_id + i from 1 (int64 arithmetic must not wrap, as in the C reader)
+    _first_bad((first < 1) | (first > np.iinfo(np.int64).max - n), fail,
+               lambda k: f"first clip id {first[k]}")
     tl = _blob_lens(rows, 3)
     _first_bad(tl != 16 * n, fail,
                lambda k: f"times is {tl[k]} bytes, not 16 x n = {16 * n[k]}")
@@ -230,10 +233,14 @@ def _decode_texts(blob, n, kind, fail):
         fail(f"clip {i} {_TEXT_KINDS[kind]} text is not NUL-terminated")
     mv = memoryview(blob)
     try:
-        return [None if z else str(mv[base + a:base + a + b], "utf-8")
-                for z, a, b in zip(null.tolist(), off.tolist(), ln.tolist())]
+        out = [None if z else str(mv[base + a:base + a + b], "utf-8")
+               for z, a, b in zip(null.tolist(), off.tolist(), ln.tolist())]
     except UnicodeDecodeError as e:
         fail(f"a {_TEXT_KINDS[kind]} text is not UTF-8 ({e.reason})")
+    for i, t in enumerate(out):   # the C reader stops at a NUL: the two would disagree
+        if t is not None and "\0" in t:
+            fail(f"clip {i} {_TEXT_KINDS[kind]} text holds a NUL byte")
+    return out
 
 
 class FeatureSet:
