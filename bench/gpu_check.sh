@@ -5,8 +5,17 @@
 #      cosine >= 0.999 per stage against the committed PyTorch fixtures),
 #   3. times ResNet-152 at 224×398 and the 3D ResNeXt-101 (16×112×112) against
 #      PyTorch eager (channels_last + autocast fp16) at the same batch size.
-# Ratios (ours / torch throughput; target >= 1.0x) are printed last.
-# Env: BATCH2D (64), BATCH3D (32), ITERS (5), TORCH_PYTHON (python3), NVCC (nvcc, else
+#   4. end to end (issue 5): writes seeded full-size weights (bench/gpu_weights.py), puts
+#      E2E_COPIES (16) copies of the carried test video (.gpu/video/e2e.mp4, 60 s of 720p
+#      H.264) into a store (features_seed) and runs quern-features --backend cuda on it
+#      while nvidia-smi samples the GPU's utilisation every 200 ms; then once more with
+#      NVDEC decoding (--decode cuda; E2E_NVDEC=0 leaves it out). Needs quern-features and
+#      features_seed in .gpu/bin (bench/gpu_bundle.sh, NO_BUILD=1); skipped without.
+# Ratios (ours / torch throughput; target >= 1.0x) and the GPU's busy-ness during the end
+# to end run (target >= 80%) are printed last.
+# Env: BATCH2D (64), BATCH3D (32), ITERS (5), TORCH_PYTHON (python3), E2E_COPIES (16),
+# E2E_ARGS (quern-features options, default "--batch 32"; e.g. "--batch 64 --decoders 8"),
+# E2E_ONLY=1 (step 4 alone), E2E=0 (no step 4), E2E_NVDEC=0, NVCC (nvcc, else
 # /usr/local/cuda/bin/nvcc), BUDGET (seconds for the whole script, 560: every step runs
 # under `timeout` so that the summary is printed inside a 10-minute slot).
 # cuDNN/cuBLAS: the CUDA toolkit's, else the ones PyTorch's pip wheels ship (nvidia-cudnn-*).
@@ -108,27 +117,95 @@ echo "== build (HAVE_CUDA=1)"
 step 300 make --no-print-directory -s -j"$(nproc 2>/dev/null || echo 4)" HAVE_CUDA=1 \
     build/rel/tests/check_kernels_golden build/rel/tests/kn_bench \
     || { echo "gpu_check.sh: build failed" >&2; exit 1; }
-echo "== golden tests on the cuda backend"
-step 120 env QUERN_KN_BACKEND=cuda QUERN_KN_VERBOSE=1 $T/check_kernels_golden
-golden=$?
-echo "== golden tests on the cuda backend with CUDA graphs (kn_run_* replays a captured forward)"
-step 90 env QUERN_KN_BACKEND=cuda QUERN_KN_CUDA_GRAPH=1 $T/check_kernels_golden || golden=1
-echo "== golden tests with the direct-convolution fallback forced (QUERN_KN_CUDA_DIRECT=1)"
-step 90 env QUERN_KN_BACKEND=cuda QUERN_KN_CUDA_DIRECT=1 $T/check_kernels_golden || golden=1
-echo "== timing"
-step 90 $T/kn_bench resnet152 cuda "$BATCH2D" 224 398 "$ITERS" | tee "$tmp/r152.ours"
-step 90 $T/kn_bench resnext101-3d cuda "$BATCH3D" 112 112 "$ITERS" | tee "$tmp/x3d.ours"
-echo "(with QUERN_KN_CUDA_GRAPH=1:)"
-step 75 env QUERN_KN_CUDA_GRAPH=1 $T/kn_bench resnet152 cuda "$BATCH2D" 224 398 "$ITERS"
-step 75 env QUERN_KN_CUDA_GRAPH=1 $T/kn_bench resnext101-3d cuda "$BATCH3D" 112 112 "$ITERS"
-if "$PY" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
-    step 60 "$PY" bench/peers/torch_cnn.py resnet152 cuda "$BATCH2D" 224 398 "$ITERS" | tee "$tmp/r152.torch"
-    step 60 "$PY" bench/peers/torch_cnn.py resnext101-3d cuda "$BATCH3D" 112 112 "$ITERS" | tee "$tmp/x3d.torch"
+golden=skip e2e_fail=0
+if [ "${E2E_ONLY:-0}" != 1 ]; then
+    echo "== golden tests on the cuda backend"
+    step 120 env QUERN_KN_BACKEND=cuda QUERN_KN_VERBOSE=1 $T/check_kernels_golden
+    golden=$?
+    echo "== golden tests on the cuda backend with CUDA graphs (kn_run_* replays a captured forward)"
+    step 90 env QUERN_KN_BACKEND=cuda QUERN_KN_CUDA_GRAPH=1 $T/check_kernels_golden || golden=1
+    echo "== golden tests with the direct-convolution fallback forced (QUERN_KN_CUDA_DIRECT=1)"
+    step 90 env QUERN_KN_BACKEND=cuda QUERN_KN_CUDA_DIRECT=1 $T/check_kernels_golden || golden=1
+    echo "== timing"
+    step 90 $T/kn_bench resnet152 cuda "$BATCH2D" 224 398 "$ITERS" | tee "$tmp/r152.ours"
+    step 90 $T/kn_bench resnext101-3d cuda "$BATCH3D" 112 112 "$ITERS" | tee "$tmp/x3d.ours"
+    echo "(with QUERN_KN_CUDA_GRAPH=1:)"
+    step 75 env QUERN_KN_CUDA_GRAPH=1 $T/kn_bench resnet152 cuda "$BATCH2D" 224 398 "$ITERS"
+    step 75 env QUERN_KN_CUDA_GRAPH=1 $T/kn_bench resnext101-3d cuda "$BATCH3D" 112 112 "$ITERS"
+    if "$PY" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+        step 60 "$PY" bench/peers/torch_cnn.py resnet152 cuda "$BATCH2D" 224 398 "$ITERS" | tee "$tmp/r152.torch"
+        step 60 "$PY" bench/peers/torch_cnn.py resnext101-3d cuda "$BATCH3D" 112 112 "$ITERS" | tee "$tmp/x3d.torch"
+    else
+        echo "gpu_check.sh: $PY has no CUDA torch; peer timings skipped"
+    fi
+fi
+# ---- 4. end to end: video -> store, the GPU's utilisation sampled meanwhile
+FEAT=$T/quern-features
+SEED=$T/features_seed
+VIDEO=.gpu/video/e2e.mp4
+copies=${E2E_COPIES:-16}
+secs=$(cat .gpu/video/e2e.seconds 2>/dev/null || echo 60)
+# e2e MODE CAP: one quern-features run (--backend cuda --decode MODE) over a fresh store of
+# $copies videos; prints the rate and busy-ness, leaves the busy mean in $tmp/e2e.MODE.busy
+e2e() {
+    mode=$1 st="$tmp/store.$mode" i=0
+    while [ $i -lt "$copies" ]; do
+        i=$((i + 1))
+        "$SEED" "$st" "e2e_$i" "$PWD/$VIDEO" "$tmp/clips.txt" >/dev/null ||
+            { echo "gpu_check.sh: features_seed failed" >&2; return 1; }
+    done
+    nvidia-smi --query-gpu=utilization.gpu --format=csv,noheader,nounits -lms 200 \
+        >"$tmp/util.$mode" 2>/dev/null &
+    smi=$!
+    t0=$(date +%s.%N)
+    # shellcheck disable=SC2086 # E2E_ARGS: several options
+    step "$2" "$FEAT" --store "$st" --weights-2d "$tmp/w/resnet152.safetensors" \
+        --weights-3d "$tmp/w/resnext101.safetensors" --backend cuda --decode "$mode" \
+        ${E2E_ARGS:---batch 32}
+    rc=$?
+    t1=$(date +%s.%N)
+    kill "$smi" 2>/dev/null
+    wait "$smi" 2>/dev/null
+    if [ $rc != 0 ]; then
+        echo "gpu_check.sh: quern-features --decode $mode exited $rc" >&2
+        return 1
+    fi
+    # mean over the whole run (weights loading included) and over the busy stretch
+    # (first to last non-zero sample)
+    awk -v a="$t0" -v b="$t1" -v v=$((copies * secs)) -v m="$mode" -v out="$tmp/e2e.$mode.busy" '
+        $1 ~ /^[0-9.]+$/ { u[n++] = $1 + 0 }
+        END {
+            s = 0; f = -1; l = -1
+            for (i = 0; i < n; i++) { s += u[i]; if (u[i] > 0) { if (f < 0) f = i; l = i } }
+            ss = 0; for (i = f; f >= 0 && i <= l; i++) ss += u[i]
+            busy = n ? sprintf("%.0f%%", s / n) : "n/a"
+            t = b - a
+            printf "e2e (--decode %s): %.1f s for %d s of video (%.1fx real time), GPU busy mean %s (target >= 80%%)", m, t, v, v / t, busy
+            if (f >= 0) printf "; %.0f%% over the busy stretch (%d of %d samples)", ss / (l - f + 1), l - f + 1, n
+            printf "\n"
+            print busy > out
+        }' "$tmp/util.$mode"
+}
+echo "== end to end: video -> store (quern-features, cuda backend)"
+if [ "${E2E:-1}" = 0 ]; then
+    echo "(E2E=0: skipped)"
+elif [ ! -x "$FEAT" ] || [ ! -x "$SEED" ] || [ ! -s "$VIDEO" ]; then
+    echo "gpu_check.sh: end-to-end step skipped: $T has no quern-features + features_seed or" \
+        "there is no $VIDEO (make them with sh bench/gpu_bundle.sh, run with NO_BUILD=1)"
 else
-    echo "gpu_check.sh: $PY has no CUDA torch; peer timings skipped"
+    awk -v d="$secs" 'BEGIN { for (s = 0; s + 4 <= d; s += 5) printf "%d %d clip %d\n", s, s + 4, s / 5 }' \
+        >"$tmp/clips.txt"
+    if step 90 "$PY" bench/gpu_weights.py "$tmp/w"; then
+        e2e cpu 150 || e2e_fail=1
+        [ "${E2E_NVDEC:-1}" = 0 ] || e2e cuda 120 || e2e_fail=1
+    else
+        echo "gpu_check.sh: could not write the weights ($PY bench/gpu_weights.py: numpy?)" >&2
+        e2e_fail=1
+    fi
 fi
 rate() { sed -n 's/.*: \([0-9.]*\) img\/s.*/\1/p' "$1" 2>/dev/null; }
-[ $golden = 0 ] && echo "golden cuda: PASS" || echo "golden cuda: FAIL"
+case $golden in 0) echo "golden cuda: PASS" ;; skip) echo "golden cuda: skipped (E2E_ONLY=1)" ;; *) echo "golden cuda: FAIL" ;; esac
+[ $e2e_fail = 0 ] || echo "e2e: FAIL (see above)"
 for n in r152:resnet152_224x398 x3d:resnext101_3d; do
     a=$(rate "$tmp/${n%%:*}.ours"); b=$(rate "$tmp/${n%%:*}.torch")
     if [ -n "$a" ] && [ -n "$b" ]; then
@@ -138,4 +215,7 @@ for n in r152:resnet152_224x398 x3d:resnext101_3d; do
         echo "ratio ${n#*:}_gpu_vs_torch: n/a"
     fi
 done
-exit $golden
+for m in cpu:e2e_gpu_busy cuda:e2e_gpu_busy_nvdec; do
+    [ -f "$tmp/e2e.${m%%:*}.busy" ] && echo "ratio ${m#*:}: $(cat "$tmp/e2e.${m%%:*}.busy") (target >= 80%)"
+done
+case $golden in 0 | skip) exit $e2e_fail ;; *) exit 1 ;; esac
