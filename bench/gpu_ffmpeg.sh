@@ -62,7 +62,7 @@ fi
 [ -x "$dir/configure" ] || die "no $dir/configure after apt-get source"
 t0=$(date +%s)
 cd "$dir"
-[ -f ffbuild/config.mak ] && make -s distclean >/dev/null 2>&1 || true
+if [ -f ffbuild/config.mak ]; then make -s distclean >/dev/null 2>&1 || true; fi
 ./configure "$@" >"$SRC/configure.log" 2>&1 || {
     tail -20 "$SRC/configure.log" >&2
     die "configure failed (log: $SRC/configure.log)"
