@@ -10,7 +10,7 @@ libdeflate-dev zlib1g-dev libsqlite3-dev sqlite3 libavformat-dev libavcodec-dev 
 libswscale-dev check ffmpeg libopenblas-dev python3 python3-venv python3-pip time"
 PIPS="numpy pycocotools pytest pillow"
 # Debian packages only the benchmarks need (torch for the CNN peer, /usr/bin/python3).
-BENCH_DEBS="python3-torch hyperfine time"
+BENCH_DEBS="python3-torch hyperfine time nasm dpkg-dev libffmpeg-nvenc-dev"
 BENCH_PIPS="opencv-python-headless cityscapesscripts mmengine mmcv-lite webvtt-py"
 
 want_debs="$DEBS"
