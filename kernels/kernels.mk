@@ -5,8 +5,12 @@ kernels_SRCS := kernels/kn_arch.c kernels/kn_model.c kernels/kn_safetensors.c ke
                 kernels/kn_testgen.c
 kernels_PKGS := jansson openblas
 ifeq ($(HAVE_CUDA)$(wildcard kernels/cuda/kn_cuda.cu),1kernels/cuda/kn_cuda.cu)
-  kernels_SRCS += kernels/cuda/kn_cuda.cu
-  kernels_LDLIBS := -L/usr/local/cuda/lib64 -Wl,-rpath,/usr/local/cuda/lib64 -lcudnn -lcublas -lcudart -lstdc++
+  kernels_SRCS += kernels/cuda/kn_cuda.cu kernels/cuda/kn_cuda_dl.cu
+  # cuDNN/cuBLAS are opened at run time (kn_cuda_dl.h) and cudart is static: a CUDA build
+  # starts without any CUDA library and falls back to the CPU; the rpath is where dlopen
+  # looks first for the toolkit's copies
+  kernels_LDLIBS := -L/usr/local/cuda/lib64 -Wl,-rpath,/usr/local/cuda/lib64 -lcudart_static \
+                    -ldl -lrt -lstdc++
 else
   kernels_SRCS += kernels/kn_cuda_stub.c
   kernels_LDLIBS :=

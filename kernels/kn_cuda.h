@@ -23,6 +23,11 @@ int kn_cuda_pool_clips(const float *rows2d, int n2d, int dim2d, double rate2d,
                        const double *starts, const double *ends, int nclips, float *out,
                        qn_error *err);
 
+/* Opens cuDNN and cuBLAS and resolves the functions the backend calls (the probe does this
+ * once a GPU is found; tests call it to check the libraries without one). QN_EENV naming the
+ * library or function that is missing, or "built without CUDA". */
+int kn_cuda_libs_load(qn_error *err);
+
 /* The op table, or NULL in a build without CUDA. */
 const kn_ops *kn_cuda_ops(void);
 

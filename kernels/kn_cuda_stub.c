@@ -7,6 +7,11 @@ int kn_cuda_probe(int device, qn_error *err)
     return qn_error_set(err, QN_EENV, "built without CUDA");
 }
 
+int kn_cuda_libs_load(qn_error *err)
+{
+    return qn_error_set(err, QN_EENV, "built without CUDA");
+}
+
 const kn_ops *kn_cuda_ops(void)
 {
     return NULL;

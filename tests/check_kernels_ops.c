@@ -13,6 +13,7 @@
 #include "qn_half.h"
 #include "check_main.h"
 #include "kernels/engine.h"
+#include "kernels/kn_cuda.h"
 #include "kernels/kn_internal.h"
 #include "kernels/kn_safetensors.h"
 
@@ -604,6 +605,36 @@ START_TEST(auto_falls_back_with_notice)
 }
 END_TEST
 
+/* A CUDA build opens cuDNN/cuBLAS at run time: every function resolves where they are
+ * installed (the build machine has them whenever nvcc is there), and a missing library is
+ * a one-line QN_EENV naming it (the engine then falls back to the CPU), not a binary that
+ * cannot start. */
+START_TEST(cuda_libraries_load_at_run_time)
+{
+    qn_error err = {0};
+    int rc = kn_cuda_libs_load(&err);
+    if (rc != QN_OK && strstr(err.msg, "built without CUDA")) {
+        printf("check_kernels_ops: built without CUDA; run-time library loading not tested\n");
+        return;
+    }
+    ck_assert_msg(rc == QN_OK, "%s", err.msg);
+}
+END_TEST
+
+START_TEST(cuda_missing_library_named)
+{
+    setenv("QUERN_CUDNN_LIB", "/nonexistent/libcudnn.so.9", 1);
+    qn_error err = {0};
+    int rc = kn_cuda_libs_load(&err);
+    unsetenv("QUERN_CUDNN_LIB");
+    if (strstr(err.msg, "built without CUDA"))
+        return;
+    ck_assert_int_eq(rc, QN_EENV);
+    ck_assert_msg(strstr(err.msg, "cuDNN 9 (libcudnn.so.9): /nonexistent/libcudnn.so.9"), "%s",
+                  err.msg);
+}
+END_TEST
+
 static Suite *kernels_ops_suite(void)
 {
     Suite *s = suite_create("kernels_ops");
@@ -624,6 +655,8 @@ static Suite *kernels_ops_suite(void)
     tcase_add_test(tc, resnet50_cpu_vs_ref);
     tcase_add_test(tc, resnext3d_cpu_vs_ref);
     tcase_add_test(tc, auto_falls_back_with_notice);
+    tcase_add_test(tc, cuda_libraries_load_at_run_time);
+    tcase_add_test(tc, cuda_missing_library_named);
     suite_add_tcase(s, tc);
     return s;
 }

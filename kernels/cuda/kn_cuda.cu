@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/cuda/kn_cuda_dl.h"
 #include "kernels/kn_cuda.h"
 
 #define IN_C 8                          /* input channels after padding */
@@ -76,6 +77,14 @@ static unsigned blocks_for(size_t n, unsigned threads)
 
 /* ---- probe -------------------------------------------------------------- */
 
+extern "C" int kn_cuda_libs_load(qn_error *err)
+{
+    char why[512];
+    if (kn_cuda_dl_load(why, sizeof why) != 0)
+        return qn_error_set(err, QN_EENV, "%s", why);
+    return QN_OK;
+}
+
 extern "C" int kn_cuda_probe(int device, qn_error *err)
 {
     if (G.ready)
@@ -88,6 +97,8 @@ extern "C" int kn_cuda_probe(int device, qn_error *err)
         return qn_error_set(err, QN_EENV, "cudaGetDeviceCount: %s", cudaGetErrorString(e));
     if (n < 1 || device < 0 || device >= n)
         return qn_error_set(err, QN_EENV, "no CUDA device %d (%d present)", device, n);
+    if (kn_cuda_libs_load(err) != QN_OK)
+        return QN_EENV;
     if ((e = cudaSetDevice(device)) != cudaSuccess ||
         (e = cudaStreamCreateWithFlags(&G.stream, cudaStreamNonBlocking)) != cudaSuccess)
         return qn_error_set(err, QN_EENV, "CUDA device %d: %s", device, cudaGetErrorString(e));
