@@ -23,67 +23,11 @@ from conftest import ROOT, run
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg CLI not installed")
 
-# ---- the golden generator (kernels/kn_testgen.c), vectorised --------------------------
+# ---- full-size weights with the golden generator's values (kernels/tools/golden_gen.py) ----
 
 
 sys.path.insert(0, str(ROOT / "kernels" / "tools"))
-from golden_gen import gen_uniform  # noqa: E402
-
-
-def tensors(arch):
-    """(name, shape) of every weight the engine checks, as kernels/kn_arch.c lists them."""
-    is3d = arch == "resnext101-3d"
-    blocks = [3, 4, 23, 3] if is3d else [3, 8, 36, 3]
-    out = []
-
-    def conv(name, bn, cin, cout, groups, k):
-        shape = [cout, cin // groups] + ([k] * 3 if is3d else [k, k])
-        out.append((name + ".weight", shape))
-        for p in ("weight", "bias", "running_mean", "running_var"):
-            out.append((f"{bn}.{p}", [cout]))
-
-    conv("conv1", "bn1", 3, 64, 1, 7)
-    inplanes = 64
-    for L in range(4):
-        planes = (128 if is3d else 64) << L
-        exp = 2 if is3d else 4
-        groups = 32 if is3d else 1
-        for i in range(blocks[L]):
-            stride = 2 if (i == 0 and L > 0) else 1
-            p = f"layer{L + 1}.{i}."
-            conv(p + "conv1", p + "bn1", inplanes, planes, 1, 1)
-            conv(p + "conv2", p + "bn2", planes, planes, groups, 3)
-            conv(p + "conv3", p + "bn3", planes, planes * exp, 1, 1)
-            if stride != 1 or inplanes != planes * exp:
-                conv(p + "downsample.0", p + "downsample.1", inplanes, planes * exp, 1, 1)
-            inplanes = planes * exp
-    return out
-
-
-def write_weights(path, arch, seed=7):
-    header, blobs, off = {}, [], 0
-    for name, shape in tensors(arch):
-        n = int(np.prod(shape))
-        if len(shape) >= 4:
-            a = float(np.sqrt(3.0 * shape[0] / n))
-            lo, hi = -a, a
-        elif name.endswith(".running_var"):
-            lo, hi = 0.5, 1.5
-        elif name.endswith(".weight"):
-            lo, hi = 0.25, 0.75
-        else:
-            lo, hi = -0.1, 0.1
-        b = gen_uniform(name, seed, lo, hi, n).astype("<f2").tobytes()
-        header[name] = {"dtype": "F16", "shape": shape, "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(len(h).to_bytes(8, "little"))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
+from golden_gen import write_weights  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,6 @@ Output JSON: {"cases": [{"arch", "seed", "n", "d", "h", "w", "stages": [{"name",
 k*numel//K)}], "final": [n*dim floats]}]}
 """
 import json
-import math
 import os
 import sys
 
@@ -40,21 +39,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from golden_gen import gen_bits, gen_uniform  # noqa: E402  (numpy only; shared with the tests)
-
-
-def golden_tensor(name, shape, seed):
-    n = int(np.prod(shape))
-    if len(shape) >= 4:
-        hi = math.sqrt(3.0 * shape[0] / n)
-        lo = -hi
-    elif name.endswith(".running_var"):
-        lo, hi = 0.5, 1.5
-    elif name.endswith(".weight"):
-        lo, hi = 0.25, 0.75
-    else:
-        lo, hi = -0.1, 0.1
-    return gen_uniform(name, seed, lo, hi, n).reshape(shape)
+from golden_gen import gen_bits, golden_tensor  # noqa: E402  (numpy only; shared with the tests)
 
 
 # ---- torchvision ResNet (names as in torchvision.models.resnet) ------------
