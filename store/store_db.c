@@ -272,9 +272,7 @@ void qn_store_close(qn_store *s)
     store_lock_release(s->lock_fd);
     for (int i = 0; i < 4; i++)
         free(s->scratch[i]);
-    store_buf_free(&s->pack.times);
-    store_buf_free(&s->pack.texts);
-    store_buf_free(&s->pack.tokens);
+    store_pack_bufs_free(&s->pack);
     pthread_mutex_destroy(&s->mu);
     free(s->dir);
     free(s->db_path);

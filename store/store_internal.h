@@ -80,17 +80,16 @@ typedef struct store_pack_bufs {
 typedef struct store_pack {
     int64_t video_id, first_id;
     size_t n;
-    int has_tokens;
     store_pack_bufs bufs;
     const double *start, *end;
     const unsigned char *table; /* 3n (offset, length) u32 pairs */
     const char *text;           /* the text bytes after the table */
-    const uint32_t *tok_off;    /* n + 1 offsets, or NULL */
+    const uint32_t *tok_off;    /* n + 1 offsets, or NULL when the pack has no tokens */
     const int32_t *tok;
 } store_pack;
 
-typedef struct store_vocab store_vocab;
-typedef struct store_ckpt store_ckpt; /* the writer's checkpoint thread (store_ckpt.c) */ /* in-memory word → id table (store_vocab.c) */
+typedef struct store_vocab store_vocab; /* in-memory word → id table (store_vocab.c) */
+typedef struct store_ckpt store_ckpt;   /* the writer's checkpoint thread (store_ckpt.c) */
 
 struct qn_store {
     char *dir, *db_path;
@@ -170,7 +169,7 @@ int store_pack_load(store_pack *p, sqlite3_stmt *st, int col, qn_error *err,
 int store_pack_check(store_pack *p, int64_t n, char *why, size_t whylen);
 void store_pack_clip(const store_pack *p, size_t i, qn_store_clip *c);
 void store_pack_free(store_pack *p);
-void store_buf_free(store_buf *b);
+void store_pack_bufs_free(store_pack_bufs *pb);
 
 /* store_clip.c: inserts one clip_pack row (clips already checked) */
 int store_pack_insert(qn_store *s, int64_t video_id, int64_t first_id,

@@ -24,7 +24,7 @@ static int grow(store_buf *b, size_t need)
     return 0;
 }
 
-void store_buf_free(store_buf *b)
+static void buf_free(store_buf *b)
 {
     free(b->p);
     memset(b, 0, sizeof *b);
@@ -134,7 +134,7 @@ int store_pack_load(store_pack *p, sqlite3_stmt *st, int col, qn_error *err, con
         b[k] = sqlite3_column_blob(st, col + 3 + k);
         len[k] = (size_t)sqlite3_column_bytes(st, col + 3 + k);
     }
-    p->has_tokens = sqlite3_column_type(st, col + 5) != SQLITE_NULL;
+    p->bufs.has_tokens = sqlite3_column_type(st, col + 5) != SQLITE_NULL;
     if (copy_in(&p->bufs.times, b[0], len[0]) || copy_in(&p->bufs.texts, b[1], len[1]) ||
         copy_in(&p->bufs.tokens, b[2], len[2]))
         return qn_error_set(err, QN_ENOMEM, "%s: out of memory", where);
@@ -181,7 +181,7 @@ int store_pack_check(store_pack *p, int64_t n, char *why, size_t whylen)
     }
     p->tok_off = NULL;
     p->tok = NULL;
-    if (!p->has_tokens)
+    if (!p->bufs.has_tokens)
         return 0;
     size_t tl = p->bufs.tokens.len;
     if (tl < 4 * (un + 1) || tl % 4)
@@ -216,7 +216,7 @@ void store_pack_clip(const store_pack *p, size_t i, qn_store_clip *c)
     c->raw = text_at(p, 3 * i);
     c->clean = text_at(p, 3 * i + 1);
     c->filtered = text_at(p, 3 * i + 2);
-    if (p->has_tokens && p->tok_off[i + 1] > p->tok_off[i]) { /* none: NULL, as written */
+    if (p->tok_off && p->tok_off[i + 1] > p->tok_off[i]) { /* none: NULL, as written */
         c->tokens = p->tok + p->tok_off[i];
         c->n_tokens = (int32_t)(p->tok_off[i + 1] - p->tok_off[i]);
     } else {
@@ -225,9 +225,14 @@ void store_pack_clip(const store_pack *p, size_t i, qn_store_clip *c)
     }
 }
 
+void store_pack_bufs_free(store_pack_bufs *pb)
+{
+    buf_free(&pb->times);
+    buf_free(&pb->texts);
+    buf_free(&pb->tokens);
+}
+
 void store_pack_free(store_pack *p)
 {
-    store_buf_free(&p->bufs.times);
-    store_buf_free(&p->bufs.texts);
-    store_buf_free(&p->bufs.tokens);
+    store_pack_bufs_free(&p->bufs);
 }

@@ -204,7 +204,7 @@ static const char *pack_problem(const store_pack *p, int64_t nv, char *why, size
             return why;
         }
     }
-    if (!p->has_tokens || nv == 0)
+    if (!p->tok_off || nv == 0)
         return NULL;
     for (uint32_t k = 0; k < p->tok_off[p->n]; k++)
         if (p->tok[k] < 0 || p->tok[k] >= nv) {
