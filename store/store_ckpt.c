@@ -69,12 +69,12 @@ int store_ckpt_start(qn_store *s, qn_error *err)
         r = sqlite3_exec(c->db, "PRAGMA busy_timeout=30000; SELECT 1 FROM sqlite_master LIMIT 1",
                          NULL, NULL, NULL);
     if (r != SQLITE_OK) {
-        qn_error_set(err, (r & 0xff) == SQLITE_NOMEM ? QN_ENOMEM : QN_EENV,
-                     "%s: opening the checkpoint connection: %s", s->db_path,
+        int status = (r & 0xff) == SQLITE_NOMEM ? QN_ENOMEM : QN_EENV;
+        qn_error_set(err, status, "%s: opening the checkpoint connection: %s", s->db_path,
                      c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(r));
         sqlite3_close_v2(c->db);
         free(c);
-        return err ? err->status : QN_EENV;
+        return status;
     }
     int64_t page = 4096;
     store_query_int(s, "PRAGMA page_size", &page, NULL);
