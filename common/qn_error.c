@@ -1,6 +1,7 @@
 #include "qn_error.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -69,4 +70,9 @@ int qn_exit_code(int status)
     case QN_EENV: case QN_ENOMEM: return QN_EXIT_ENV;
     default: return QN_EXIT_BUG;
     }
+}
+
+void qn_cli_init(void)
+{
+    signal(SIGXFSZ, SIG_IGN);
 }

@@ -56,6 +56,11 @@ int qn_error_errno(qn_error *e, int status, int errnum, const char *fmt, ...)
 /* Exit code for a status (QN_OK -> 0, input/usage -> 2, env/nomem -> 3, else 4). */
 int qn_exit_code(int status);
 
+/* Called first in every program's main: past RLIMIT_FSIZE a write then fails with EFBIG,
+ * which is reported like a full disk (exit 3) and cleaned up after (no temporary left),
+ * instead of SIGXFSZ killing the process with no word said. */
+void qn_cli_init(void);
+
 #ifdef __cplusplus
 }
 #endif

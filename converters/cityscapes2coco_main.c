@@ -100,6 +100,7 @@ static int bad_usage(const char *fmt, const char *arg)
 
 int main(int argc, char **argv)
 {
+    qn_cli_init();
     enum { O_SPLITS = 256, O_CONTIG, O_FROM, O_SKIP, O_8BIT, O_START };
     static const struct option longopts[] = {
         {"out-dir", required_argument, NULL, 'o'}, {"jobs", required_argument, NULL, 'j'},

@@ -1,6 +1,5 @@
 /* via2coco_main.c — quern-via2coco: the command line over via_convert(). */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,9 +165,7 @@ static int parse_args(int argc, char **argv, via_options *o, int *quiet)
 
 int main(int argc, char **argv)
 {
-    /* Past RLIMIT_FSIZE, write(2) then fails with EFBIG, which we report (exit 3)
-     * and clean up after, instead of dying with the temporary file left behind. */
-    signal(SIGXFSZ, SIG_IGN);
+    qn_cli_init();
     via_options o;
     via_options_init(&o);
     int quiet = 0;

@@ -312,6 +312,7 @@ static int run_import(run *R, clips_ctx *c, qn_error *err)
 
 int main(int argc, char **argv)
 {
+    qn_cli_init();
     run R;
     memset(&R, 0, sizeof R);
     clips_opts_default(&R.o);

@@ -12,7 +12,6 @@
  */
 #include <getopt.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -841,9 +840,7 @@ static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model
 
 int main(int argc, char **argv)
 {
-    /* past a file-size limit, a write must fail with EFBIG (reported, exit 3)
-     * rather than kill us with SIGXFSZ */
-    signal(SIGXFSZ, SIG_IGN);
+    qn_cli_init();
     opts o;
     int prc = parse_args(argc, argv, &o);
     if (prc)

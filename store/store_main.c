@@ -1,7 +1,6 @@
 /* quern-store — create, inspect, check, merge, export and maintain a quern store.
  * A thin layer over store.h: parse, call, print the error once, map it to an exit code. */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -378,9 +377,7 @@ static int parse(int argc, char **argv, args *a)
 
 int main(int argc, char **argv)
 {
-    /* Past RLIMIT_FSIZE, write(2) then fails with EFBIG: reported (exit 3), the
-     * temporary removed, instead of a SIGXFSZ death with no word said. */
-    signal(SIGXFSZ, SIG_IGN);
+    qn_cli_init();
     args a = {0};
     int rc = parse(argc, argv, &a);
     if (rc)
