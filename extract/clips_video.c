@@ -188,7 +188,7 @@ static int check_store(clips_ctx *c, const char *path, const struct stat *sb, ch
     }
     if ((rc = qn_store_video_find(c->store, id, &v, &found, err)) != QN_OK)
         return rc;
-    if (!found || v.id == *existing)
+    if (!found)
         return dry_check(c, path, id, idsize, r, err);
     if (!v.path) { /* a caption-only import of this id: the file completes it */
         *existing = v.id;
@@ -197,8 +197,6 @@ static int check_store(clips_ctx *c, const char *path, const struct stat *sb, ch
     }
     clips_setf(r->reason, sizeof r->reason, "duplicate id %s (already stored from %s)", id, v.path);
     r->why = CLIPS_WHY_DUPLICATE;
-    if (*existing)
-        return QN_OK;
     char dup[256];
     if ((rc = clips_dup_id(c, id, dup, sizeof dup, err)) != QN_OK)
         return rc;
