@@ -32,13 +32,12 @@ static int exec_bind(qn_store *s, const char *sql, int64_t a, int64_t b, int64_t
     return rc;
 }
 
-/* Copies committed rows [0, n) of the shard's file onto the end of ours. */
-static int copy_rows(qn_fset *dst, qn_fset *src, int64_t n, int64_t *first, qn_error *err)
+/* Copies committed rows [from, from + n) of the shard's file onto the end of ours. */
+static int copy_rows(qn_fset *dst, qn_fset *src, int64_t from, int64_t n, qn_error *err)
 {
-    *first = dst->committed + dst->pending;
     const int64_t chunk = (int64_t)(8 << 20) / (int64_t)src->row_bytes + 1;
-    for (int64_t i = 0; i < n; i += chunk) {
-        int64_t k = n - i < chunk ? n - i : chunk;
+    for (int64_t i = from; i < from + n; i += chunk) {
+        int64_t k = from + n - i < chunk ? from + n - i : chunk;
         const void *rows;
         int rc = store_featfile_rows(src, i, k, &rows, err);
         if (!rc)
@@ -132,6 +131,61 @@ static int compare_sets(qn_store *s, qn_fset *b, qn_error *err)
     return qn_fset_create(s, &spec, &out, err); /* returns the existing one if it agrees */
 }
 
+/* With videos skipped as duplicates, only the rows the kept videos map are copied (the
+ * others would sit in the output unreferenced): the shard's mappings in row order, each
+ * range appended (consecutive ones in one copy) and mapped at its new place. */
+static int copy_kept_rows(merge_ctx *m, qn_fset *dst, qn_fset *src, qn_error *err)
+{
+    int per_step = src->kind == QN_FSET_PER_STEP;
+    sqlite3_stmt *sel, *ins;
+    int rc = store_prepare(m->s, per_step
+        ? "SELECT video_id, first_row, n_rows FROM src.video_rows WHERE set_id=?1"
+          " AND video_id NOT IN merge_skip ORDER BY first_row"
+        : "SELECT r.clip_id, r.row, 1 FROM src.clip_rows r JOIN src.clip_pack p ON p.first_id = "
+          STORE_PACK_FIRST_OF("src.", "r.clip_id")
+          " WHERE r.set_id=?1 AND p.video_id NOT IN merge_skip ORDER BY r.row", &sel, err);
+    if (rc)
+        return rc;
+    if ((rc = store_prepare(m->s, per_step ? "INSERT INTO main.video_rows VALUES(?1, ?2, ?3, ?4)"
+                                           : "INSERT INTO main.clip_rows VALUES(?1, ?2, ?3)",
+                            &ins, err))) {
+        sqlite3_finalize(sel);
+        return rc;
+    }
+    sqlite3_bind_int64(sel, 1, src->id);
+    int64_t next = dst->committed + dst->pending, run_from = 0, run_n = 0;
+    int r;
+    while (!rc && (r = sqlite3_step(sel)) == SQLITE_ROW) {
+        int64_t key = sqlite3_column_int64(sel, 0), from = sqlite3_column_int64(sel, 1);
+        int64_t n = sqlite3_column_int64(sel, 2);
+        if (run_n && from != run_from + run_n) { /* not contiguous: copy the run so far */
+            rc = copy_rows(dst, src, run_from, run_n, err);
+            run_n = 0;
+        }
+        if (!run_n)
+            run_from = from;
+        run_n += n;
+        sqlite3_bind_int64(ins, 1, dst->id);
+        sqlite3_bind_int64(ins, 2, key + (per_step ? m->vo : m->co));
+        sqlite3_bind_int64(ins, 3, next);
+        if (per_step)
+            sqlite3_bind_int64(ins, 4, n);
+        int w = rc ? SQLITE_DONE : sqlite3_step(ins);
+        sqlite3_reset(ins);
+        if (w != SQLITE_DONE)
+            rc = store_sql_err(m->s, w, err, "merge");
+        next += n;
+        m->res->rows += n;
+    }
+    if (!rc && r != SQLITE_DONE)
+        rc = store_sql_err(m->s, r, err, "merge");
+    if (!rc && run_n)
+        rc = copy_rows(dst, src, run_from, run_n, err);
+    sqlite3_finalize(sel);
+    sqlite3_finalize(ins);
+    return rc;
+}
+
 static int merge_set(merge_ctx *m, qn_fset *src, qn_error *err)
 {
     qn_fset *dst;
@@ -156,7 +210,10 @@ static int merge_set(merge_ctx *m, qn_fset *src, qn_error *err)
                                 "%lld there: cannot merge", m->in->dir, src->name,
                                 (long long)have, (long long)n);
     }
-    rc = copy_rows(dst, src, n, &first, err);
+    if (src->kind != QN_FSET_PER_ITEM && m->res->skipped_duplicates)
+        return copy_kept_rows(m, dst, src, err);
+    first = dst->committed + dst->pending;
+    rc = copy_rows(dst, src, 0, n, err);
     if (!rc)
         m->res->rows += n;
     if (!rc && src->kind == QN_FSET_PER_STEP)

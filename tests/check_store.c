@@ -837,6 +837,7 @@ START_TEST(verify_and_merge)
     OK(qn_store_merge(s, sub("c"), 1, &r, E));
     ck_assert_int_eq(r.skipped_duplicates, 2);
     ck_assert_int_eq(r.videos, 0);
+    ck_assert_int_eq(r.rows, 0); /* the skipped videos' rows are not copied either */
     int64_t np;
     OK(qn_store_verify(s, NULL, NULL, &np, E));
     ck_assert_int_eq(np, 0);
@@ -868,6 +869,30 @@ START_TEST(verify_and_merge)
     qn_store_clip_iter_free(it);
     qn_error_clear(&e);
     expect_fail(qn_store_merge(s, sub("out"), 0, &r, &e), &e, QN_EUSAGE, "into itself");
+    /* a shard whose a0..a3 are here already: only a4's 10 + 3 rows come, at their new place */
+    build_store(sub("e"), "a", 5);
+    int64_t ps_before = 0;
+    qn_fset_info fi;
+    OK(qn_fset_get_info(s, ps, &fi, E));
+    ps_before = fi.n_rows;
+    OK(qn_store_merge(s, sub("e"), 1, &r, E));
+    ck_assert_int_eq(r.skipped_duplicates, 4);
+    ck_assert_int_eq(r.videos, 1);
+    ck_assert_int_eq(r.rows, 13);
+    OK(qn_fset_get_info(s, ps, &fi, E));
+    ck_assert_int_eq(fi.n_rows, ps_before + 10);
+    OK(qn_store_video_find(s, "a4", &v, &found, E));
+    OK(qn_fset_video_rows(s, ps, v.id, &rows, &n, E));
+    ck_assert_int_eq(n, 10);
+    ck_assert_uint_eq(((const uint16_t *)rows)[3 * 8 + 5], qn_f32_to_f16(feat_value(4, 3, 5)));
+    OK(qn_store_clip_iter(s, v.id, &it, E));
+    ck_assert_int_eq(qn_store_clip_next(it, &c, NULL), 1);
+    ck_assert_int_eq(qn_store_clip_next(it, &c, NULL), 1);
+    OK(qn_fset_clip_row(s, pc, c.id, &row, E));
+    ck_assert(((const float *)row)[3] == feat_value(4, 0, 7));
+    qn_store_clip_iter_free(it);
+    OK(qn_store_verify(s, NULL, NULL, &np, E));
+    ck_assert_int_eq(np, 0);
     qn_store_close(s);
 
     /* a mismatching feature set is refused */
