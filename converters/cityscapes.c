@@ -559,6 +559,15 @@ static int make_dir(const char *path, qn_error *err)
     return qn_error_errno(err, QN_EINPUT, errno, "%s: cannot create output folder", path);
 }
 
+/* Flushes and syncs one output and reports any write error its unchecked fputs met. */
+static int check_written(qn_atomic *af, qn_error *err)
+{
+    errno = 0;
+    if (fflush(af->fp) == 0 && !ferror(af->fp) && (!af->tmp || fsync(fileno(af->fp)) == 0))
+        return QN_OK;
+    return qn_error_errno(err, QN_EENV, errno ? errno : EIO, "%s: cannot write output", af->path);
+}
+
 int cs_convert(const cs_options *o, const cs_callbacks *cb, cs_stats *st, qn_error *err)
 {
     static const char *const defaults[] = {"train", "val", "test"};
@@ -606,7 +615,11 @@ int cs_convert(const cs_options *o, const cs_callbacks *cb, cs_stats *st, qn_err
         rc = convert_split(o, outdir, todo[i], &outs[i], cb, st, err);
         st->splits += !rc;
     }
-    /* commit together: a failure in any split leaves no output at all */
+    /* commit together: a failure in any split leaves no output at all, so every
+     * output's write errors surface before the first rename */
+    for (size_t i = 0; outs && i < ntodo && !rc; i++)
+        if (outs[i].open)
+            rc = check_written(&outs[i].af, err);
     for (size_t i = 0; outs && i < ntodo; i++) {
         if (!outs[i].open)
             continue;

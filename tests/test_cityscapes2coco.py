@@ -641,3 +641,41 @@ def test_start_id_for_cocoeval(bin_dir, gen_root, tmp_path):
             assert ev.stats[0] == pytest.approx(1.0), kind
     bad = run(PROG, gen_root, "-o", tmp_path / "x", "--start-id", "-3", bin_dir=bin_dir)
     assert bad.returncode == 2 and "--start-id wants a number" in bad.stderr
+
+
+def busy_ids(seed):
+    """A 64x64 GT with 40 small cars: enough annotation text to size the outputs."""
+    rng = np.random.default_rng(seed)
+    a = np.full((64, 64), 7, np.uint16)
+    for k in range(40):
+        y, x = rng.integers(0, 60, 2)
+        a[y:y + rng.integers(1, 5), x:x + rng.integers(1, 5)] = 26000 + k
+    return a
+
+
+def test_write_error_leaves_no_split(bin_dir, tmp_path):
+    """A file-size limit that only the val output exceeds (SIGXFSZ ignored, writes fail with
+    EFBIG as on a full disk): exit 3 naming val, and the train output, though written
+    whole, is not committed either; no temporary is left."""
+    import resource
+    import signal
+    root = make_root(tmp_path / "d", {"a_000000_000019": busy_ids(1)}, split="train")
+    make_root(root, {"b_000000_000019": busy_ids(2), "c_000000_000019": busy_ids(3)})
+    ok = tmp_path / "ok"
+    assert run(PROG, root, "-o", ok, "-q", bin_dir=bin_dir).returncode == 0
+    size = {s: (ok / f"instancesonly_filtered_gtFine_{s}.json").stat().st_size
+            for s in ("train", "val")}
+    # under the val file's size but over its annotations alone (the spilled temporary)
+    cap = size["val"] - 100
+    assert size["train"] < cap
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    out = tmp_path / "o"
+    cp = run(PROG, root, "-o", out, bin_dir=bin_dir, preexec_fn=limit)
+    assert cp.returncode == 3, cp.stderr
+    assert cp.stderr.startswith(f"{PROG}: {out}/instancesonly_filtered_gtFine_val.json: "
+                                "cannot write output: File too large\n")
+    assert outputs(out) == []
