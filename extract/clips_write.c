@@ -254,7 +254,7 @@ int clips_store_video(clips_ctx *c, qn_store_video *v, int64_t existing, const c
     r->status = v->status;
     if (v->status != QN_VIDEO_OK)
         r->n_words = 0; /* only stored captions count in the summary */
-    if (n && c->store && (rc = build_clips(c, t, err)) != QN_OK)
+    if (n && c->store && !c->o.dry_run && (rc = build_clips(c, t, err)) != QN_OK)
         return rc;
     r->n_clips = n;
     if (!c->store || c->o.dry_run)
