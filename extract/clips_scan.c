@@ -80,10 +80,11 @@ static int scan(const char *dir, char ***list, size_t *n, size_t *cap, dir_id *p
         }
         snprintf(p, len, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", e->d_name);
         struct stat sb;
-        if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        int ok = stat(p, &sb) == 0;
+        if (ok && S_ISDIR(sb.st_mode)) {
             rc = scan(p, list, n, cap, path, depth + 1, err);
             free(p);
-        } else if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode) && clips_is_video_name(e->d_name)) {
+        } else if (ok && S_ISREG(sb.st_mode) && clips_is_video_name(e->d_name)) {
             if (push(list, n, cap, p) < 0) {
                 free(p);
                 rc = qn_error_set(err, QN_ENOMEM, "out of memory");
