@@ -551,9 +551,11 @@ static int convert_split(const cs_options *o, const char *outdir, const char *sp
 
 /* ------------------------------------------------------------------ all splits */
 
-static int make_dir(const char *path, qn_error *err)
+/* Sets *made when this call created the folder, so that a failed run can remove it. */
+static int make_dir(const char *path, int *made, qn_error *err)
 {
-    if (mkdir(path, 0777) == 0 || (errno == EEXIST && is_dir(path)))
+    *made = mkdir(path, 0777) == 0;
+    if (*made || (errno == EEXIST && is_dir(path)))
         return QN_OK;
     /* a bad path is bad usage (2); permissions, read-only or full disks map to 3 */
     return qn_error_errno(err, QN_EINPUT, errno, "%s: cannot create output folder", path);
@@ -603,11 +605,12 @@ int cs_convert(const cs_options *o, const cs_callbacks *cb, cs_stats *st, qn_err
     }
     if (!rc && ntodo == 0)
         rc = qn_error_set(err, QN_EINPUT, "%s: none of train, val, test is there", imgdir);
+    int made = 0;
     char *outdir = o->outdir ? strdup(o->outdir) : join(o->root, "/annotations", "", "");
     if (!rc && !outdir)
         rc = qn_error_set(err, QN_ENOMEM, "out of memory");
     if (!rc)
-        rc = make_dir(outdir, err);
+        rc = make_dir(outdir, &made, err);
     split_out *outs = calloc(ntodo ? ntodo : 1, sizeof *outs);
     if (!rc && !outs)
         rc = qn_error_set(err, QN_ENOMEM, "out of memory");
@@ -628,6 +631,8 @@ int cs_convert(const cs_options *o, const cs_callbacks *cb, cs_stats *st, qn_err
         else
             qn_atomic_abort(&outs[i].af);
     }
+    if (rc && made)
+        rmdir(outdir); /* nothing was written: leave no empty folder behind */
     free(outs);
     free(outdir);
     free(todo);

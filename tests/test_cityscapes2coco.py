@@ -679,3 +679,16 @@ def test_write_error_leaves_no_split(bin_dir, tmp_path):
     assert cp.stderr.startswith(f"{PROG}: {out}/instancesonly_filtered_gtFine_val.json: "
                                 "cannot write output: File too large\n")
     assert outputs(out) == []
+
+
+def test_failed_run_leaves_no_new_folder(bin_dir, tmp_path):
+    """The output folder a failed run created is removed again; one that was there stays."""
+    root = bad_case(tmp_path, "d", BAD["notpng"][0])
+    cp = run(PROG, root, bin_dir=bin_dir)
+    assert cp.returncode == 2 and "not a PNG file" in cp.stderr
+    assert not (root / "annotations").exists()
+    cp = run(PROG, root, "-o", tmp_path / "a" / "b", bin_dir=bin_dir)
+    assert cp.returncode == 2 and not (tmp_path / "a" / "b").exists()
+    (root / "annotations").mkdir()
+    cp = run(PROG, root, bin_dir=bin_dir)
+    assert cp.returncode == 2 and (root / "annotations").is_dir()
