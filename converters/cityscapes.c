@@ -330,7 +330,6 @@ static void *worker(void *arg)
 /* ------------------------------------------------------------------ one split */
 
 typedef struct split_out {
-    char *split;
     qn_atomic af;
     int open;
 } split_out;

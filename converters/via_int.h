@@ -177,8 +177,9 @@ typedef struct via_doc {
     uint64_t start_id;
 } via_doc;
 
-/* Writes the COCO JSON (info, licenses, images, annotations, categories). */
-int via_write_coco(FILE *f, const via_doc *d);
+/* Writes the COCO JSON (info, licenses, images, annotations, categories). Write errors
+ * stay on f (ferror), for qn_atomic_commit to report. */
+void via_write_coco(FILE *f, const via_doc *d);
 /* Shortest text that reads back as exactly v ("3.0" for integral values, as
  * Python's json writes floats). buf needs 32 bytes; returns its length. */
 int via_fmt_double(char *buf, double v);

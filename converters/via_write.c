@@ -98,7 +98,7 @@ static void put_ann(FILE *f, const via_doc *d, size_t i)
     fputs("], \"iscrowd\": 0}", f);
 }
 
-int via_write_coco(FILE *f, const via_doc *d)
+void via_write_coco(FILE *f, const via_doc *d)
 {
     fputs("{\"info\": {\"description\": \"COCO instances converted from VIA by quern-via2coco\", "
           "\"version\": \"" QUERN_VERSION "\"},\n\"licenses\": [],\n", f);
@@ -119,5 +119,4 @@ int via_write_coco(FILE *f, const via_doc *d)
         putc('}', f);
     }
     fputs(d->cats.n ? "\n]}\n" : "]}\n", f);
-    return ferror(f) ? QN_EENV : QN_OK;
 }
