@@ -100,12 +100,14 @@ int qn_png16_read_file(qn_png16 *d, const char *path, unsigned flags, qn_png16_i
     if (fd < 0)
         return qn_error_errno(err, QN_EINPUT, errno, "%s", path);
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);
-        if (!S_ISREG(st.st_mode))
-            return qn_error_set(err, QN_EINPUT, "%s: not a regular file", path);
         return qn_error_errno(err, QN_EINPUT, e, "%s", path);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return qn_error_set(err, QN_EINPUT, "%s: not a regular file", path);
     }
     size_t n = 0, want = (size_t)st.st_size + 1; /* +1 to notice growth while reading */
     if (reserve((void **)&d->file, &d->file_cap, want) != 0) {
