@@ -96,7 +96,7 @@ int clips_ctx_open(clips_ctx **out, const clips_opts *o, qn_error *err);
 int clips_ctx_open_store(clips_ctx *c, qn_error *err);
 void clips_ctx_close(clips_ctx *c);
 /* Before clips_video on many files with --caption-json: streams caption.json once and keeps
- * the entries of these ids (the file stems of `paths`). */
+ * the entries of these ids (the file stems of `paths` and their info.json ids). */
 int clips_ctx_preload_json(clips_ctx *c, char *const *paths, size_t n, qn_error *err);
 
 /* Processes one video file in its own batch. Returns QN_OK with *r filled for every per-video
@@ -203,6 +203,12 @@ int clips_find_captions(clips_ctx *c, const char *path, const char *dir, const c
 void clips_setf(char *dst, size_t size, const char *fmt, ...);
 /* A unique ext_id for a duplicate ("ID#2", "ID#3", ...). */
 int clips_dup_id(clips_ctx *c, const char *id, char *out, size_t size, qn_error *err);
+/* DIR (the path's directory, "." when none) and STEM (its base name up to the first dot) of a
+ * video path, truncated to the buffers (clips_video.c). */
+void clips_split_path(const char *path, char *dir, size_t dsize, char *stem, size_t ssize);
+/* DIR/STEM.info.json into info when present (clips_meta.c); a broken one is a warning in warn,
+ * not a failure: info is then empty (id NULL, duration and view_count -1). */
+void clips_read_info(const char *dir, const char *stem, cap_info *info, char *warn, size_t wsize);
 /* Applies HowTo100M_v1.csv metadata of id to v (strings point into the map). */
 void clips_apply_meta(clips_ctx *c, const char *id, qn_store_video *v);
 

@@ -1,6 +1,7 @@
 /* clips_meta.c — the side inputs held in memory: HowTo100M_v1.csv (all rows: 1.2 M ids is
  * ~100 MB, the lookups of a caption-only import need them all) and, for video runs with
- * --caption-json, the caption.json entries of just the videos given (streamed once).
+ * --caption-json, the caption.json entries of just the videos given (streamed once); and
+ * a video's info.json.
  */
 #include "extract/clips.h"
 
@@ -106,11 +107,36 @@ void clips_apply_meta(clips_ctx *c, const char *id, qn_store_video *v)
         v->task_id = m->task_id;
 }
 
-/* ---- caption.json entries of the videos given ------------------------------------------- */
+/* ---- info.json ---------------------------------------------------------------------------- */
 
-typedef struct want {
-    int wanted;
-} want;
+void clips_read_info(const char *dir, const char *stem, cap_info *info, char *warn, size_t wsize)
+{
+    char file[4096];
+    clips_setf(file, sizeof file, "%s/%s.info.json", dir, stem);
+    struct stat sb;
+    memset(info, 0, sizeof *info);
+    info->duration = -1;
+    info->view_count = -1;
+    if (stat(file, &sb) < 0)
+        return;
+    char *buf;
+    size_t len;
+    qn_error e;
+    qn_error_clear(&e);
+    if (clips_read_file(file, &buf, &len, &e) == QN_OK) {
+        if (cap_info_parse(info, file, buf, len, &e) != QN_OK) {
+            cap_info_free(info);
+            memset(info, 0, sizeof *info);
+            info->duration = -1;
+            info->view_count = -1;
+        }
+        free(buf);
+    }
+    if (e.status != QN_OK)
+        clips_setf(warn, wsize, "%s (metadata ignored)", e.msg);
+}
+
+/* ---- caption.json entries of the videos given ------------------------------------------- */
 
 typedef struct preload {
     clips_map *ids;   /* the stems wanted */
@@ -147,26 +173,27 @@ static int keep_entry(void *ud, const cap_json_video *jv, qn_error *err)
     return QN_OK;
 }
 
-static const char *stem_of(const char *path, size_t *len)
+/* Wants key as a caption.json id. */
+static int want_id(clips_map *ids, const char *key)
 {
-    const char *b = strrchr(path, '/');
-    b = b ? b + 1 : path;
-    const char *dot = strchr(b, '.');
-    *len = dot ? (size_t)(dot - b) : strlen(b);
-    return b;
+    int created;
+    return clips_map_put(ids, key, strlen(key), &created) ? 0 : -1;
 }
 
 int clips_ctx_preload_json(clips_ctx *c, char *const *paths, size_t n, qn_error *err)
 {
-    preload p = {clips_map_new(sizeof(want)), clips_map_new(sizeof(clips_json_entry))};
+    preload p = {clips_map_new(sizeof(char)), clips_map_new(sizeof(clips_json_entry))};
     int rc = QN_ENOMEM;
     if (!p.ids || !p.out)
         goto fail;
-    for (size_t i = 0; i < n; i++) {
-        size_t len;
-        const char *s = stem_of(paths[i], &len);
-        int created;
-        if (!clips_map_put(p.ids, s, len, &created))
+    for (size_t i = 0; i < n; i++) { /* clips_find_captions asks for the info.json id, then the stem */
+        char dir[4096], stem[256], warn[600];
+        cap_info info;
+        clips_split_path(paths[i], dir, sizeof dir, stem, sizeof stem);
+        clips_read_info(dir, stem, &info, warn, sizeof warn);
+        int bad = want_id(p.ids, stem) < 0 || (info.id && *info.id && want_id(p.ids, info.id) < 0);
+        cap_info_free(&info);
+        if (bad)
             goto fail;
     }
     int fd = strcmp(c->o.caption_json, "-") ? open(c->o.caption_json, O_RDONLY | O_CLOEXEC) : 0;

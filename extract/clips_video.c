@@ -81,35 +81,7 @@ static void build_meta_json(char *out, size_t size, const clips_result *r, const
     }
 }
 
-/* DIR/STEM.info.json when present; a broken one is a warning, not a failure. */
-static void read_info(const char *dir, const char *stem, cap_info *info, char *warn, size_t wsize)
-{
-    char file[4096];
-    clips_setf(file, sizeof file, "%s/%s.info.json", dir, stem);
-    struct stat sb;
-    memset(info, 0, sizeof *info);
-    info->duration = -1;
-    info->view_count = -1;
-    if (stat(file, &sb) < 0)
-        return;
-    char *buf;
-    size_t len;
-    qn_error e;
-    qn_error_clear(&e);
-    if (clips_read_file(file, &buf, &len, &e) == QN_OK) {
-        if (cap_info_parse(info, file, buf, len, &e) != QN_OK) {
-            cap_info_free(info);
-            memset(info, 0, sizeof *info);
-            info->duration = -1;
-            info->view_count = -1;
-        }
-        free(buf);
-    }
-    if (e.status != QN_OK)
-        clips_setf(warn, wsize, "%s (metadata ignored)", e.msg);
-}
-
-static void split_path(const char *path, char *dir, size_t dsize, char *stem, size_t ssize)
+void clips_split_path(const char *path, char *dir, size_t dsize, char *stem, size_t ssize)
 {
     const char *b = strrchr(path, '/');
     if (b)
@@ -259,11 +231,11 @@ int clips_video(clips_ctx *c, const char *path, clips_result *r, qn_error *err)
     cap_info info;
     struct stat sb;
     memset(r, 0, sizeof *r);
-    split_path(path, dir, sizeof dir, stem, sizeof stem);
+    clips_split_path(path, dir, sizeof dir, stem, sizeof stem);
     clips_setf(r->ext_id, sizeof r->ext_id, "%s", stem);
     if (stat(path, &sb) < 0)
         return qn_error_errno(err, QN_EINPUT, errno, "%s", path);
-    read_info(dir, stem, &info, warn, sizeof warn);
+    clips_read_info(dir, stem, &info, warn, sizeof warn);
     snprintf(id, sizeof id, "%s", info.id && *info.id ? info.id : stem);
     int64_t existing = 0;
     int attach = 0;

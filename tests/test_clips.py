@@ -542,6 +542,21 @@ def test_caption_json_and_csv_per_video(bin_dir, tmp_path, media):
         f"csv {csvd}/other.csv"
 
 
+@needs_ffmpeg
+def test_caption_json_by_info_json_id(bin_dir, tmp_path, media):
+    # yt-dlp's default names ("title [id].mp4"): the caption.json key is the info.json id
+    d = setup_dir(tmp_path, media, [("plain.mp4", "My title.mp4")])
+    (d / "My title.info.json").write_text(json.dumps({"id": "abcdefghijk"}))
+    cj = tmp_path / "caption.json"
+    write_caption_json(cj, {"abcdefghijk": CAPTION_JSON["vidA"]})
+    cp = qc(bin_dir, "--store", tmp_path / "s", "--caption-json", cj, "--min-words", "1", d)
+    assert cp.returncode == 0, cp.stderr
+    v = videos(tmp_path / "s")
+    assert list(v) == ["abcdefghijk"] and v["abcdefghijk"]["status"] == "ok", v
+    assert json.loads(v["abcdefghijk"]["meta_json"])["captions"] == "caption.json abcdefghijk"
+    assert [(a, b) for a, b, *_ in clips(tmp_path / "s", "abcdefghijk")] == [(0.0, 3.0), (2.5, 3.0)]
+
+
 # ---------------------------------------------------------------- dry run, lock, vocabulary
 
 
