@@ -580,7 +580,8 @@ static int open_sets(qn_store *st, kn_model *m2d, kn_model *m3d, feature_sets *f
                        .rate = 1.5};
     char both[129], hex[65];
     snprintf(both, sizeof both, "%s%s", s2.weights_sha256, s3.weights_sha256);
-    kn_sha256_hex(both, 128, hex);
+    if (kn_sha256_hex(both, 128, hex) != QN_OK)
+        return qn_error_set(err, QN_ENOMEM, "out of memory");
     qn_fset_info sp = {.name = "howto100m-4096", .kind = QN_FSET_PER_CLIP,
                        .model = "howto100m _get_video: max-pool+L2 per modality, 2D||3D",
                        .weights_sha256 = hex, .dim = 4096, .dtype = QN_F16, .rate = 0};

@@ -271,8 +271,11 @@ int kn_model_open(const char *path, kn_arch arch, const kn_options *opts, kn_mod
     rc = check_extras(f, arch, err);
     if (!rc)
         rc = open_common(arch, get_file, f, opts, out, err);
-    if (!rc)
-        kn_sha256_hex(f->map, f->size, (*out)->sha);
+    if (!rc && kn_sha256_hex(f->map, f->size, (*out)->sha) != QN_OK) {
+        rc = qn_error_set(err, QN_ENOMEM, "%s: out of memory hashing the weights", path);
+        kn_model_close(*out);
+        *out = NULL;
+    }
     kn_st_close(f);
     return rc;
 }
