@@ -158,6 +158,14 @@ static int load_text_cats(via_cats *c, FILE *f, const char *path, const char *de
     return QN_OK;
 }
 
+/* Steps over a UTF-8 byte order mark (Windows editors add one) at the start of f. */
+static void skip_bom(FILE *f)
+{
+    char b[3];
+    if (fread(b, 1, 3, f) != 3 || memcmp(b, "\xEF\xBB\xBF", 3) != 0)
+        rewind(f);
+}
+
 int via_cats_load(via_cats *c, const char *path, const char *default_super, qn_error *err)
 {
     FILE *f = fopen(path, "r");
@@ -168,26 +176,25 @@ int via_cats_load(via_cats *c, const char *path, const char *default_super, qn_e
         fclose(f);
         return qn_error_errno(err, QN_EINPUT, EISDIR, "%s", path);
     }
+    skip_bom(f);
     int ch;
     while ((ch = fgetc(f)) != EOF && isspace(ch))
         ;
     int rc;
     c->pinned = 1;
     if (ch == '[' || ch == '{') {
-        rewind(f);
-        json_error_t je;
-        json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
+        json_t *root;
+        rc = via_load_json(path, &root, err);
         const json_t *arr = json_is_object(root) ? json_object_get(root, "categories") : root;
-        if (!root)
-            rc = qn_error_set(err, QN_EINPUT, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-        else if (!json_is_array(arr))
+        if (!rc && !json_is_array(arr))
             rc = qn_error_set(err, QN_EINPUT, "%s: expected a list of categories or an object "
                               "with \"categories\"", path);
-        else
+        if (!rc)
             rc = load_json_cats(c, arr, path, default_super, err);
         json_decref(root);
     } else {
         rewind(f);
+        skip_bom(f);
         rc = load_text_cats(c, f, path, default_super, err);
     }
     fclose(f);

@@ -34,42 +34,6 @@ typedef struct run {
 
 static int oom(run *r) { return via_fail(r->err, QN_ENOMEM, &r->w, "out of memory"); }
 
-/* Reads the whole file, skips a UTF-8 byte order mark (Windows editors add one,
- * jansson refuses it) and parses it; errors name file:line:col (jansson's). */
-static int load_json(const char *path, json_t **out, qn_error *err)
-{
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) /* missing: bad input (2); not ours to read: environment (3) */
-        return qn_error_errno(err, QN_EINPUT, errno, "%s", path);
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    int rc = QN_OK;
-    for (;;) {
-        if (via_grow((void **)&buf, &cap, len + 65536, 1) != QN_OK) {
-            rc = qn_error_set(err, QN_ENOMEM, "%s: out of memory", path);
-            break;
-        }
-        size_t n = fread(buf + len, 1, cap - len, f);
-        len += n;
-        if (n == 0) {
-            if (ferror(f))
-                rc = qn_error_errno(err, QN_EINPUT, errno, "%s: read error", path);
-            break;
-        }
-    }
-    fclose(f);
-    if (rc == QN_OK) {
-        size_t skip = len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-        json_error_t je;
-        *out = json_loadb(buf + skip, len - skip, JSON_REJECT_DUPLICATES, &je);
-        if (!*out)
-            rc = qn_error_set(err, QN_EINPUT, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-    }
-    free(buf);
-    return rc;
-}
-
 /* ---- class attribute and category table ---- */
 
 static int find_attr_defs(run *r, const json_t *root, json_t **attrs_doc)
@@ -83,7 +47,7 @@ static int find_attr_defs(run *r, const json_t *root, json_t **attrs_doc)
     }
     const json_t *defs = json_object_get(json_object_get(root, "_via_attributes"), "region");
     if (r->o->attributes_file) {
-        int rc = load_json(r->o->attributes_file, attrs_doc, r->err);
+        int rc = via_load_json(r->o->attributes_file, attrs_doc, r->err);
         if (rc != QN_OK)
             return rc;
         const json_t *a = json_object_get(*attrs_doc, "_via_attributes");
@@ -393,7 +357,7 @@ int via_convert(const via_options *o, via_stats *st, qn_error *err)
     via_srcs srcs = {0};
     if (!r.dir)
         rc = qn_error_set(err, QN_ENOMEM, "out of memory");
-    else if ((rc = load_json(o->input, &root, err)) == QN_OK)
+    else if ((rc = via_load_json(o->input, &root, err)) == QN_OK)
         rc = convert(&r, root, &attrs_doc, &srcs);
     via_srcs_free(&srcs);
     json_decref(attrs_doc);

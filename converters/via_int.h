@@ -1,6 +1,7 @@
 /* via_int.h — private interfaces between the via*.c files (not installed).
  *
- *   via_util.c   error context ("file: image \"x\" region 3: ..."), growable arrays
+ *   via_util.c   error context ("file: image \"x\" region 3: ..."), growable arrays,
+ *                JSON files (a byte order mark skipped)
  *   via_detect.c which flavour a JSON document is, and its images in order
  *   via_shapes.c VIA 2 shape_attributes / VIA 3 xy arrays -> polygon
  *   via_geom.c   validation, clipping to the image, bbox, area
@@ -32,6 +33,10 @@ int via_fail(qn_error *err, int status, const via_where *w, const char *fmt, ...
 
 /* Grows *p (element size sz) to hold at least n elements; QN_OK or QN_ENOMEM. */
 int via_grow(void **p, size_t *cap, size_t n, size_t sz);
+
+/* Reads and parses a JSON file, skipping a UTF-8 byte order mark; errors name
+ * file:line:col. *out is NULL unless QN_OK. */
+int via_load_json(const char *path, json_t **out, qn_error *err);
 
 /* ---- flavours and images ---- */
 typedef struct via_src {

@@ -1,4 +1,5 @@
-/* via_util.c — error context, growable arrays, names of flavours, defaults. */
+/* via_util.c — error context, growable arrays, JSON files, names of flavours, defaults. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,42 @@ int via_grow(void **p, size_t *cap, size_t n, size_t sz)
     *p = q;
     *cap = c;
     return QN_OK;
+}
+
+/* Reads the whole file, skips a UTF-8 byte order mark (Windows editors add one,
+ * jansson refuses it) and parses it; errors name file:line:col (jansson's). */
+int via_load_json(const char *path, json_t **out, qn_error *err)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) /* missing: bad input (2); not ours to read: environment (3) */
+        return qn_error_errno(err, QN_EINPUT, errno, "%s", path);
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int rc = QN_OK;
+    for (;;) {
+        if (via_grow((void **)&buf, &cap, len + 65536, 1) != QN_OK) {
+            rc = qn_error_set(err, QN_ENOMEM, "%s: out of memory", path);
+            break;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) {
+            if (ferror(f))
+                rc = qn_error_errno(err, QN_EINPUT, errno, "%s: read error", path);
+            break;
+        }
+    }
+    fclose(f);
+    if (rc == QN_OK) {
+        size_t skip = len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+        json_error_t je;
+        *out = json_loadb(buf + skip, len - skip, JSON_REJECT_DUPLICATES, &je);
+        if (!*out)
+            rc = qn_error_set(err, QN_EINPUT, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+    }
+    free(buf);
+    return rc;
 }
 
 void via_poly_free(via_poly *p)

@@ -514,6 +514,30 @@ def test_categories_file_pins_ids(bin_dir, ds):
     assert cp.returncode == 2 and "share id 1" in cp.stderr
 
 
+def test_categories_file_with_bom(bin_dir, ds):
+    """A UTF-8 byte order mark (Windows editors add one) is skipped before the JSON/text
+    sniff: a JSON file with one pins its ids, a broken one says file:line:col, and a text
+    list's first name does not carry it."""
+    src = dump(ds / "v2.json", via2_meta())
+    bom = b"\xef\xbb\xbf"
+    cats = ds / "cats.json"
+    cats.write_bytes(bom + json.dumps([{"id": 7, "name": "dog"}, {"id": 3, "name": "cat"},
+                                       {"id": 5, "name": "bird"}]).encode())
+    out = ds / "out.json"
+    cp = convert(bin_dir, src, "-o", out, "--category-attr", "label", "--categories", cats)
+    assert cp.returncode == 0, cp.stderr
+    assert [(c["id"], c["name"]) for c in load(out)["categories"]] == [(7, "dog"), (3, "cat"), (5, "bird")]
+    bad = ds / "bad.json"
+    bad.write_bytes(bom + b'[{"id": 1, "name": "a"},\n {"id": 2 "name": "b"}]')
+    cp = convert(bin_dir, src, "-o", out, "--category-attr", "label", "--categories", bad)
+    assert cp.returncode == 2 and cp.stderr.startswith(PROG + ": %s:2:" % bad), cp.stderr
+    txt = ds / "cats.txt"
+    txt.write_bytes(bom + b"dog\ncat\nbird\n")
+    cp = convert(bin_dir, src, "-o", out, "--category-attr", "label", "--categories", txt)
+    assert cp.returncode == 0, cp.stderr
+    assert [(c["id"], c["name"]) for c in load(out)["categories"]] == [(1, "dog"), (2, "cat"), (3, "bird")]
+
+
 def test_via3_checkbox_and_unknown_attribute(bin_dir, ds):
     p = via3_project()
     p["attribute"]["1"]["type"] = 2  # checkbox: "id,id"
