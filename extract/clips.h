@@ -107,10 +107,11 @@ int clips_video(clips_ctx *c, const char *path, clips_result *r, qn_error *err);
 /* Caption-only import of a caption.json (streamed; "-" = stdin), batches of o->batch videos.
  * Each entry is one video row (ok or rejected with its reason); entries whose id is already
  * stored are skipped. `each` (may be NULL) is called per entry with its result and the byte
- * offset reached (for a progress bar). */
+ * offset reached (for a progress bar). On an error, *unstored is 1 when entries read since
+ * the last commit were dropped (malformed JSON further on commits the batch before it: 0). */
 int clips_import_json(clips_ctx *c, const char *path,
                       void (*each)(void *ud, const clips_result *r, uint64_t offset), void *ud,
-                      qn_error *err);
+                      int *unstored, qn_error *err);
 
 /* Recursively lists the video files (by extension) of a directory, sorted bytewise, appended
  * to *list (malloc'd strings). */

@@ -16,6 +16,7 @@ typedef struct import {
     void (*each)(void *ud, const clips_result *r, uint64_t offset);
     void *ud;
     int in_batch, n_batch;
+    int lost;          /* a batch was dropped (rolled back or its commit failed) */
     clips_map *seen;   /* id -> entries of it so far in this file */
 } import;
 
@@ -25,7 +26,9 @@ static int flush(import *im, qn_error *err)
         return QN_OK;
     im->in_batch = 0;
     im->n_batch = 0;
-    return qn_store_commit(im->c->store, err);
+    int rc = qn_store_commit(im->c->store, err);
+    im->lost = rc != QN_OK;
+    return rc;
 }
 
 static int one_entry(import *im, const cap_json_video *jv, clips_result *r, qn_error *err)
@@ -113,9 +116,10 @@ static int entry_cb(void *ud, const cap_json_video *jv, qn_error *err)
 
 int clips_import_json(clips_ctx *c, const char *path,
                       void (*each)(void *ud, const clips_result *r, uint64_t offset), void *ud,
-                      qn_error *err)
+                      int *unstored, qn_error *err)
 {
-    import im = {c, each, ud, 0, 0, NULL};
+    import im = {c, each, ud, 0, 0, 0, NULL};
+    *unstored = 0;
     if (c->o.batch < 1)
         c->o.batch = 1;
     if (!(im.seen = clips_map_new(sizeof(int))))
@@ -132,8 +136,11 @@ int clips_import_json(clips_ctx *c, const char *path,
         rc = flush(&im, err);
     else if (im.in_batch && rc == QN_EINPUT && qn_store_commit(c->store, NULL) == QN_OK)
         ; /* malformed JSON further on: the entries before it are good, keep them */
-    else if (im.in_batch)
+    else if (im.in_batch) {
         qn_store_rollback(c->store, NULL);
+        im.lost = 1;
+    }
+    *unstored = im.lost;
     clips_map_free(im.seen);
     return rc;
 }

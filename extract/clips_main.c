@@ -128,7 +128,7 @@ typedef struct run {
     size_t n_paths, cap_paths;
     clips_totals tot;
     qn_progress bar;
-    uint64_t json_size;
+    int unstored;               /* an import dropped entries it had read (clips_import_json) */
 } run;
 
 /* Returns 0, or an exit code for a bad option. */
@@ -305,7 +305,7 @@ static int run_import(run *R, clips_ctx *c, qn_error *err)
     uint64_t total = strcmp(R->o.caption_json, "-") && stat(R->o.caption_json, &sb) == 0
                          ? (uint64_t)sb.st_size : 0;
     qn_progress_start(&R->bar, "caption.json bytes", total, R->quiet);
-    int rc = clips_import_json(c, R->o.caption_json, each_entry, R, err);
+    int rc = clips_import_json(c, R->o.caption_json, each_entry, R, &R->unstored, err);
     qn_progress_finish(&R->bar);
     return rc;
 }
@@ -353,7 +353,7 @@ int main(int argc, char **argv)
         rc = qn_error_set(&err, QN_EENV, "stdout: write failed");
     if (rc != QN_OK)
         fprintf(stderr, "%s: %s\n", prog, err.msg[0] ? err.msg : "failed");
-    if (rc != QN_OK && c_was_import && !R.o.dry_run && R.tot.ok + R.tot.rejected > 0)
+    if (rc != QN_OK && c_was_import && R.unstored)
         fprintf(stderr, "%s: the entries read since the last commit were not stored; a re-run "
                 "resumes after the stored ones\n", prog);
     if (!R.quiet && (rc == QN_OK || R.tot.ok + R.tot.rejected + R.tot.failed > 0))

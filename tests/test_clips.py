@@ -514,6 +514,7 @@ def test_caption_json_malformed(bin_dir, tmp_path):
     assert cp.returncode == 2
     assert f"quern-clips: {cj}:2:" in cp.stderr
     assert list(videos(tmp_path / "s")) == ["vidA"]  # entries before the error are kept
+    assert "not stored" not in cp.stderr and "re-run" not in cp.stderr  # they were committed
 
 
 @needs_ffmpeg
