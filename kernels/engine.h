@@ -7,8 +7,11 @@
  * convolutions at open time (eps 1e-5). Then run batches of u8 RGB frames
  * (2D, any H×W, e.g. 224×398) or u8 16×112×112 RGB chunks (3D) and get one
  * feature row per frame/chunk (mean over the last feature map; optionally
- * L2-normalised, as HowTo100M's extractor does by default). Finally pool the
- * per-step rows of a video into per-clip 4096-d vectors with kn_pool_clips().
+ * L2-normalised, as HowTo100M's extractor does by default). kn_pool_clips() pools
+ * a video's float rows into per-clip 4096-d vectors (CPU, and CUDA through
+ * kn_cuda_pool_clips); quern-features instead pools the rows it stores, rounded
+ * to f16, with the store's qn_pool_rows, so that its pooled set equals what any
+ * reader pools from the stored per-step sets.
  *
  * Backends (chosen at open time): `ref` plain C loops (the oracle, slow), `cpu`
  * OpenBLAS GEMMs + threads (fp32), `cuda` cuDNN/cuBLAS fp16 NHWC (only when

@@ -72,17 +72,6 @@ typedef struct opts {
     int n_ids;
 } opts;
 
-/* One video's accumulated frames and rows. */
-typedef struct acc {
-    kn_model *m2d, *m3d;
-    int batch;
-    uint8_t *b2, *b3;        /* pending frames / chunks */
-    int nb2, nb3, w2, h2;
-    float *rows2d, *rows3d;  /* n × 2048, L2-normalised */
-    int64_t n2d, n3d, cap2d, cap3d;
-    qn_error *err;
-} acc;
-
 typedef struct totals {
     int64_t videos, failed, skipped, frames2d, chunks3d, clips;
     int64_t no_file; /* ok videos without a file: caption-only imports awaiting theirs */
@@ -192,8 +181,6 @@ typedef struct item {
     int kind, n, w, h;
     uint8_t *data;
 } item;
-
-typedef struct todo todo;
 
 typedef struct pipeline {
     pthread_mutex_t mu;
@@ -595,11 +582,11 @@ static int open_sets(qn_store *st, kn_model *m2d, kn_model *m3d, feature_sets *f
     return rc;
 }
 
-struct todo {
+typedef struct todo {
     qn_store_video *v;
     char **strs;   /* owned copies of ext_id and path */
     size_t n, cap;
-};
+} todo;
 
 static int todo_add(todo *td, const qn_store_video *v)
 {

@@ -1,5 +1,5 @@
-/* kn_pool.c — per-clip pooling of per-step feature rows (HowTo100M's
- * youtube_dataloader._get_video) and the fp16 conversion used for storage. */
+/* kn_pool.c — per-clip pooling of per-step float feature rows (HowTo100M's
+ * youtube_dataloader._get_video); the same rule as the store's qn_pool_rows. */
 #include <math.h>
 #include <string.h>
 

@@ -3,6 +3,8 @@
  * offsets inside the buffer, and the buffer covered exactly once. */
 #include "kn_safetensors.h"
 
+#include "qn_half.h"
+
 #include <errno.h>
 #include <math.h>
 #include <fcntl.h>
@@ -214,30 +216,6 @@ const kn_st_tensor *kn_st_find(const kn_st_file *f, const char *name)
     return NULL;
 }
 
-static float half_to_float(uint16_t h)
-{
-    uint32_t s = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 31, m = h & 1023, bits;
-    if (e == 0) {
-        if (!m) {
-            bits = s;
-        } else { /* subnormal: renormalise */
-            e = 113;
-            while (!(m & 1024)) {
-                m <<= 1;
-                e--;
-            }
-            bits = s | e << 23 | (m & 1023) << 13;
-        }
-    } else if (e == 31) {
-        bits = s | 0x7f800000u | m << 13;
-    } else {
-        bits = s | (e + 112) << 23 | m << 13;
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
 int kn_st_read_f32(const kn_st_file *f, const kn_st_tensor *t, float *out, qn_error *err)
 {
     size_t i, n;
@@ -246,7 +224,7 @@ int kn_st_read_f32(const kn_st_file *f, const kn_st_tensor *t, float *out, qn_er
         memcpy(out, p, t->nbytes); /* little-endian host assumed (x86-64, aarch64) */
     } else if (!strcmp(t->dtype, "F16")) {
         for (i = 0, n = t->nbytes / 2; i < n; i++)
-            out[i] = half_to_float((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+            out[i] = qn_f16_to_f32((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
     } else if (!strcmp(t->dtype, "BF16")) {
         for (i = 0, n = t->nbytes / 2; i < n; i++) {
             uint32_t b = (uint32_t)(p[2 * i] | p[2 * i + 1] << 8) << 16;

@@ -177,8 +177,8 @@ void store_fsets_after_rollback(qn_store *s)
         if (fs->created_in_batch) {
             fs->dead = 1;
             unlink(fs->path); /* its row is gone; a kill here leaves an orphan, replaced later */
-            if (push(&s->graveyard, &s->n_grave, &s->cap_grave, fs) != 0)
-                fs->dead = 1; /* leaks one small struct under OOM; never freed twice */
+            /* under OOM the push fails and one small struct leaks; never freed twice */
+            push(&s->graveyard, &s->n_grave, &s->cap_grave, fs);
             continue;
         }
         s->fsets[k++] = fs;
@@ -543,7 +543,7 @@ int qn_fset_video_rows(qn_store *s, qn_fset *fs, int64_t video_id, const void **
     int rc = video_span(s, fs, video_id, &first, &cnt, err);
     if (rc || cnt < 0)
         return rc;
-    if (first < 0 || cnt < 0)
+    if (first < 0)
         return qn_error_set(err, QN_EINPUT, "%s: video %lld has a bad row range in '%s'",
                             s->db_path, (long long)video_id, fs->name);
     if (cnt == 0)
