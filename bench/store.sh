@@ -51,9 +51,4 @@ echo "store written in $(( $(date +%s) - start )) s"
     --peer "${STORE_BENCH_PEER:-auto}" \
     | tee "$T/py.out" | grep -v '^ratio'
 
-awk '/^clip_rows_per_s/ {c=$2} /^feature_MB_per_s/ {f=$2} /^dd_MB_per_s/ {d=$2}
-     END {
-       printf "ratio ingest_clip_rows: %.2fx (target >= 1x of 100,000 clip rows/s; %d/s)\n", c/100000, c
-       printf "ratio ingest_feature_rows_vs_dd: %.2fx (target ~1x: disk bandwidth, dd conv=fdatasync)\n", f/d
-     }' "$T/c.out"
-grep '^ratio' "$T/py.out"
+grep -h '^ratio' "$T/c.out" "$T/py.out" # store_ingest.sh's ratios, then the training reads

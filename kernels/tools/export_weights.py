@@ -231,7 +231,10 @@ def write_safetensors(path, tensors, metadata):
 
 
 def main(argv):
-    if len(argv) != 3 or argv[1] in ("-h", "--help"):
+    if len(argv) == 2 and argv[1] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0
+    if len(argv) != 3:
         print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
         return 2
     src, dst = argv[1], argv[2]
