@@ -1,9 +1,10 @@
 /* via_convert.c — the driver: load, detect, walk images and regions, write.
  *
  * Per image: the size from the file header (imgsize), then per region: shape ->
- * polygon, geometry checks (and --clip), class -> category. The document is
- * kept in memory (one flat vertex array) because category ids of an open table
- * are known only at the end; the output is then written in one pass, atomically.
+ * polygon, class (an unknown one skipped before any geometry), geometry checks
+ * (and --clip) -> category. The document is kept in memory (one flat vertex
+ * array) because category ids of an open table are known only at the end; the
+ * output is then written in one pass, atomically.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -30,6 +31,7 @@ typedef struct run {
     size_t pathcap;
     via_poly poly;
     char region[96];
+    char cls[256];  /* a class name built from attribute values */
 } run;
 
 static int oom(run *r) { return via_fail(r->err, QN_ENOMEM, &r->w, "out of memory"); }
@@ -89,19 +91,24 @@ static int setup_categories(run *r)
 
 /* ---- regions ---- */
 
-static int region_class(run *r, const json_t *attrs, size_t *cat, int *skip)
+/* The region's category: *cat, or for an open table *open, the name to add once the
+ * region is kept (a region skipped later adds no category, so it moves no ids). */
+static int region_class(run *r, const json_t *attrs, size_t *cat, const char **open, int *skip)
 {
-    char scratch[256], why[512];
+    char why[512];
     const char *name = r->o->class_name;
     const char *src = r->o->categories_file ? r->o->categories_file : "the categories";
     *skip = 0;
+    *open = NULL;
     int cs = VIA_CLASS_OK;
     if (!name)
-        cs = via_class_resolve(&r->def, attrs, r->v3, &name, scratch, sizeof scratch, why,
+        cs = via_class_resolve(&r->def, attrs, r->v3, &name, r->cls, sizeof r->cls, why,
                                sizeof why);
     if (cs == VIA_CLASS_OK) {
-        if (r->doc.cats.open)
-            return via_cats_add(&r->doc.cats, name, r->o->category_attr, 0, cat) ? oom(r) : QN_OK;
+        if (r->doc.cats.open) {
+            *open = name;
+            return QN_OK;
+        }
         if (via_cats_find(&r->doc.cats, name, cat))
             return QN_OK;
         if (!r->o->categories_file)
@@ -147,6 +154,11 @@ static int one_region(run *r, const json_t *shape_src, const json_t *attrs)
         (*(kind == VIA_SHAPE_POINT ? &r->st->skipped_points : &r->st->skipped_polylines))++;
         return QN_OK;
     }
+    /* the class first: a region --skip-unknown skips is not checked, clipped or rasterised */
+    size_t cat;
+    const char *open;
+    if ((rc = region_class(r, attrs, &cat, &open, &skip)) != QN_OK || skip)
+        return rc;
     const via_image *im = &r->doc.img[r->doc.nimg - 1];
     double bb[4], area;
     rc = via_geom_finish(&r->poly, im->width, im->height, r->o->clip, r->o->area, bb, &area,
@@ -158,9 +170,8 @@ static int one_region(run *r, const json_t *shape_src, const json_t *attrs)
         return QN_OK;
     }
     r->st->clipped += outcome == VIA_GEOM_CLIPPED;
-    size_t cat;
-    if ((rc = region_class(r, attrs, &cat, &skip)) != QN_OK || skip)
-        return rc;
+    if (open && via_cats_add(&r->doc.cats, open, r->o->category_attr, 0, &cat))
+        return oom(r);
     return add_ann(r, cat, bb, area);
 }
 

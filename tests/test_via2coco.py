@@ -637,6 +637,35 @@ def test_clip(bin_dir, ds):
     coco_eval_ok(out)
 
 
+def test_unknown_class_skipped_before_geometry(bin_dir, ds):
+    """--skip-unknown skips a region of unknown class before its geometry is looked at: one
+    outside the image neither fails the run nor counts as clipped or outside; a class seen
+    only in regions outside the image adds no category to an open table."""
+    imgs = [("a.jpg", 640, 480, [
+        ({"name": "rect", "x": 1, "y": 1, "width": 5, "height": 5}, "ok"),
+        ({"name": "rect", "x": 600, "y": 400, "width": 100, "height": 100}, "stray"),
+        ({"name": "rect", "x": 700, "y": 10, "width": 10, "height": 10}, "far"),
+    ])]
+    src = dump(ds / "v.json", via2_meta(imgs))
+    cats = ds / "cats.txt"
+    cats.write_text("ok\n")
+    out = ds / "o.json"
+    base = (src, "-o", out, "--category-attr", "label", "--categories", cats, "--skip-unknown")
+    for extra in ((), ("--clip",), ("--clip", "--area", "mask")):
+        cp = convert(bin_dir, *base, *extra)
+        assert cp.returncode == 1, (extra, cp.stderr)
+        c = summary_counts(cp.stderr)
+        assert (c["annotations"], c["unknown class"], c.get("outside", 0), c.get("clipped", 0)) == \
+            (1, 2, 0, 0), (extra, cp.stderr)
+        assert [a["category_id"] for a in load(out)["annotations"]] == [1]
+    # open table: "far" (outside) adds no category, "stray" (clipped) does
+    cp = convert(bin_dir, src, "-o", out, "--category-attr", "label", "--clip")
+    assert cp.returncode == 1, cp.stderr
+    assert [c["name"] for c in load(out)["categories"]] == ["ok", "stray"]
+    c = summary_counts(cp.stderr)
+    assert (c["outside"], c["clipped"]) == (1, 1)
+
+
 # ---------------------------------------------------------------- malformed input, atomic output
 
 @pytest.mark.parametrize("text,where", [
