@@ -25,7 +25,7 @@ typedef struct field {
 } field;
 
 /* Reads one record; returns the number of fields (0 at the end of input), -1 on ENOMEM. */
-static int record(csv *c, field *f, size_t *nf_all)
+static int record(csv *c, field *f)
 {
     if (c->pos >= c->len)
         return 0;
@@ -80,7 +80,6 @@ static int record(csv *c, field *f, size_t *nf_all)
         i++;
     c->next_line++;
     c->pos = i;
-    *nf_all = nf;
     return nf > MAX_FIELDS ? MAX_FIELDS : (int)nf;
 }
 
@@ -124,10 +123,10 @@ int cap_parse_csv(cap_track *t, const char *name, const char *s, size_t len, qn_
     csv c;
     csv_init(&c, s, len);
     field f[MAX_FIELDS];
-    size_t all;
-    int nf = record(&c, f, &all), rc = QN_OK;
-    if (nf < 0)
-        return QN_ENOMEM;
+    int nf = record(&c, f), rc = QN_OK;
+    if (nf <= 0) /* an empty file: no cues */
+        return nf < 0 ? QN_ENOMEM : QN_OK;
+    size_t added = 0, bad = 0;
     int cs = col(f, nf, "start"), ce = col(f, nf, "end"), ct = col(f, nf, "text");
     int header = cs >= 0 || ce >= 0 || ct >= 0;
     if (header && (cs < 0 || ce < 0 || ct < 0)) {
@@ -138,7 +137,7 @@ int cap_parse_csv(cap_track *t, const char *name, const char *s, size_t len, qn_
     if (!header)
         cs = 0, ce = 1, ct = 2;
     for (int first = !header; rc == QN_OK; first = 0) {
-        if (!first && (nf = record(&c, f, &all)) <= 0) {
+        if (!first && (nf = record(&c, f)) <= 0) {
             rc = nf < 0 ? QN_ENOMEM : QN_OK;
             break;
         }
@@ -149,11 +148,16 @@ int cap_parse_csv(cap_track *t, const char *name, const char *s, size_t len, qn_
             cap_track_warn(t, "%s:%llu: row without numeric start,end,text skipped", name,
                            (unsigned long long)c.line);
             t->stats.skipped_bad++;
+            bad++;
             continue;
         }
         rc = cap_track_add(t, st, en, f[ct].p, f[ct].n, CAP_SRC_PLAIN, (uint32_t)c.line);
+        added++;
     }
     free(c.scratch);
+    if (rc == QN_OK && added == 0 && bad > 0)
+        return qn_error_set(err, QN_EINPUT, "%s: not a CSV caption file (no row with numeric "
+                            "start,end,text)", name);
     return rc;
 }
 
@@ -172,9 +176,8 @@ int cap_meta_csv_parse(const char *name, const char *buf, size_t len, cap_meta_c
     csv c;
     csv_init(&c, buf, len);
     field f[MAX_FIELDS];
-    size_t all;
     uint64_t skipped = 0;
-    int nf = record(&c, f, &all), rc = QN_OK;
+    int nf = record(&c, f), rc = QN_OK;
     if (nf < 0)
         return QN_ENOMEM;
     int kv = col(f, nf, "video_id"), k1 = col(f, nf, "category_1"), k2 = col(f, nf, "category_2"),
@@ -183,7 +186,7 @@ int cap_meta_csv_parse(const char *name, const char *buf, size_t len, cap_meta_c
         free(c.scratch);
         return qn_error_set(err, QN_EINPUT, "%s:1: header lacks video_id", name);
     }
-    while (rc == QN_OK && (nf = record(&c, f, &all)) > 0) {
+    while (rc == QN_OK && (nf = record(&c, f)) > 0) {
         if (nf == 1 && f[0].n == 0)
             continue;
         if (kv >= nf || f[kv].n == 0) {

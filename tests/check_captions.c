@@ -608,6 +608,33 @@ START_TEST(csv_milnce)
     ck_time(t->cues[0].start, 1.0);
     ck_time(t->cues[0].end, 2.5);
     cap_track_free(t);
+    /* An empty file or a header alone: no cues, no warning. */
+    t = parse("empty.csv", "");
+    ck_assert_uint_eq(t->n, 0);
+    ck_assert_uint_eq(t->n_warnings, 0);
+    cap_track_free(t);
+    t = parse("head.csv", "start,end,text\r\n");
+    ck_assert_uint_eq(t->n, 0);
+    ck_assert_uint_eq(t->n_warnings, 0);
+    cap_track_free(t);
+}
+END_TEST
+
+START_TEST(csv_not_captions)
+{
+    /* Like SubRip: a file with rows but none of them captions is not such a file. */
+    cap_track *t = cap_track_new();
+    qn_error e;
+    qn_error_clear(&e);
+    const char *s = "hello world\nnot, captions, at all\n";
+    ck_assert_int_eq(cap_parse(t, CAP_FMT_CSV, "x.csv", s, strlen(s), NULL, &e), QN_EINPUT);
+    ck_assert_str_eq(e.msg, "x.csv: not a CSV caption file (no row with numeric start,end,text)");
+    ck_assert_uint_eq(t->n, 0);
+    qn_error_clear(&e);
+    s = "start,end,text\nx,y,z\n";
+    ck_assert_int_eq(cap_parse(t, CAP_FMT_CSV, "y.csv", s, strlen(s), NULL, &e), QN_EINPUT);
+    ck_assert_str_eq(e.msg, "y.csv: not a CSV caption file (no row with numeric start,end,text)");
+    cap_track_free(t);
 }
 END_TEST
 
@@ -713,6 +740,7 @@ static Suite *captions_suite(void)
     tcase_add_test(tc, stopwords_filter);
     tcase_add_test(tc, tokens_rule);
     tcase_add_test(tc, csv_milnce);
+    tcase_add_test(tc, csv_not_captions);
     tcase_add_test(tc, csv_howto100m_meta);
     tcase_add_test(tc, format_guess);
     tcase_add_test(tc, track_reset_reuse);
