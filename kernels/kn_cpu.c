@@ -64,12 +64,6 @@ static int cig_of(const kn_conv *c) { return c->cin / c->groups; }
 static int cog_of(const kn_conv *c) { return c->cout / c->groups; }
 static int kg_of(const kn_conv *c) { return c->k[0] * c->k[1] * c->k[2] * cig_of(c); }
 
-static int is_plain_1x1(const kn_conv *c)
-{
-    return c->groups == 1 && c->k[0] * c->k[1] * c->k[2] == 1 && c->s[0] * c->s[1] * c->s[2] == 1 &&
-           c->p[0] + c->p[1] + c->p[2] == 0;
-}
-
 /* packed[g][K][cout_g], K ordered (kd,kh,kw,ci). Written in blocks of 16
  * output channels so that both sides stay cache-friendly (load time matters:
  * ResNet-152 has 60 M weights). */
@@ -113,7 +107,7 @@ static int tile_rows(const kn_conv *c, size_t M)
 
 static size_t cpu_conv_scratch(const kn_conv *c, const kn_tensor *x, const kn_tensor *y)
 {
-    if (is_plain_1x1(c))
+    if (kn_conv_is_plain_1x1(c))
         return 0;
     size_t M = (size_t)y->n * y->d * y->h * y->w;
     return (size_t)tile_rows(c, M) * krow_of(c);
@@ -218,7 +212,7 @@ static void cpu_conv(const kn_conv *c, const kn_tensor *x, kn_tensor *y, const k
         beta = 1;
     }
     const float *W = c->packed;
-    if (is_plain_1x1(c)) {
+    if (kn_conv_is_plain_1x1(c)) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, c->cout, c->cin, 1.0f,
                     x->data, c->cin, W, c->cout, beta, y->data, c->cout);
     } else {
@@ -270,20 +264,6 @@ static void cpu_maxpool(const kn_pool *p, const kn_tensor *x, kn_tensor *y)
                 }
 }
 
-/* Channel-outer so no allocation is needed; the last map is small (≤ 7×13). */
-static void cpu_global_mean(const kn_tensor *x, float *out)
-{
-    size_t sp = (size_t)x->d * x->h * x->w;
-    for (int n = 0; n < x->n; n++)
-        for (int j = 0; j < x->c; j++) {
-            const float *v = x->data + (size_t)n * sp * x->c + j;
-            double s = 0;
-            for (size_t i = 0; i < sp; i++)
-                s += v[i * x->c];
-            out[(size_t)n * x->c + j] = (float)(s / (double)sp);
-        }
-}
-
 static void cpu_threads(int t)
 {
     nthreads = t > 0 ? t : 1;
@@ -302,6 +282,6 @@ const kn_ops kn_cpu_ops = {
     .conv = cpu_conv,
     .conv_scratch = cpu_conv_scratch,
     .maxpool = cpu_maxpool,
-    .global_mean = cpu_global_mean,
+    .global_mean = kn_host_global_mean,
     .set_threads = cpu_threads,
 };

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "engine.h"
 #include "qn_error.h"
@@ -111,11 +112,26 @@ void kn_l2norm_rows(float *x, int rows, int dim);
 /* A clip's rows for kn_pool_clips (n >= 1): [floor(s·rate), floor(e·rate)+1)
  * clamped to [0,n), the last row when that is empty; e < s counts as e = s. */
 void kn_clip_rows(int n, double rate, double s, double e, int *b, int *e_out);
-/* Host-memory op-table pieces (malloc, normalise_2d/3d, nothing to sync). */
+/* Host-memory op-table pieces (malloc, normalise_2d/3d, mean, nothing to sync). */
 void *kn_host_alloc(size_t elems);
 void kn_host_dealloc(void *p);
 void kn_host_input(const uint8_t *in, size_t pixels, int is3d, kn_tensor *x);
 int kn_host_sync(qn_error *err);
+/* Mean over D×H×W per sample and channel, accumulated in double. */
+void kn_host_global_mean(const kn_tensor *x, float *out);
+
+/* A 1×1(×1) convolution with stride 1, no padding, no groups: one GEMM over the pixels. */
+static inline int kn_conv_is_plain_1x1(const kn_conv *c)
+{
+    return c->groups == 1 && c->k[0] * c->k[1] * c->k[2] == 1 &&
+           c->s[0] * c->s[1] * c->s[2] == 1 && c->p[0] + c->p[1] + c->p[2] == 0;
+}
+
+static inline int kn_ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
 
 /* Model layout: stem conv (+maxpool), 4 stages of blocks, global mean. */
 typedef struct kn_block {

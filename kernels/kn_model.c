@@ -217,12 +217,6 @@ static int open_common(kn_arch arch, getter get, void *ud, const kn_options *opt
     return QN_OK;
 }
 
-static int has_suffix(const char *s, const char *suf)
-{
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && !strcmp(s + a - b, suf);
-}
-
 /* Whether `name` is one of the tensors arch reads (conv weight or BN part). */
 static int expected(const kn_conv *v, int n, const char *name)
 {
@@ -248,7 +242,7 @@ static int check_extras(const kn_st_file *f, kn_arch arch, qn_error *err)
         return rc;
     for (int i = 0; i < f->n && !rc; i++) {
         const char *nm = f->t[i].name;
-        if (!strncmp(nm, "fc.", 3) || has_suffix(nm, ".num_batches_tracked") || expected(v, nc, nm))
+        if (!strncmp(nm, "fc.", 3) || kn_ends_with(nm, ".num_batches_tracked") || expected(v, nc, nm))
             continue;
         rc = qn_error_set(err, QN_EINPUT, "%s: %s: not part of %s (weights of another model?)",
                           f->path, nm, kn_arch_name(arch));

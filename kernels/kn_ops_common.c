@@ -65,3 +65,16 @@ int kn_host_sync(qn_error *err)
 {
     return QN_OK;
 }
+
+void kn_host_global_mean(const kn_tensor *x, float *out)
+{
+    size_t sp = (size_t)x->d * x->h * x->w;
+    for (int n = 0; n < x->n; n++)
+        for (int ch = 0; ch < x->c; ch++) {
+            const float *v = x->data + (size_t)n * sp * x->c + ch;
+            double s = 0;
+            for (size_t i = 0; i < sp; i++)
+                s += v[i * x->c];
+            out[(size_t)n * x->c + ch] = (float)(s / (double)sp);
+        }
+}

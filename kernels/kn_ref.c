@@ -92,18 +92,6 @@ static void ref_maxpool(const kn_pool *p, const kn_tensor *x, kn_tensor *y)
                     }
 }
 
-static void ref_global_mean(const kn_tensor *x, float *out)
-{
-    size_t sp = (size_t)x->d * x->h * x->w;
-    for (int n = 0; n < x->n; n++)
-        for (int ch = 0; ch < x->c; ch++) {
-            double s = 0;
-            for (size_t i = 0; i < sp; i++)
-                s += x->data[((size_t)n * sp + i) * x->c + ch];
-            out[(size_t)n * x->c + ch] = (float)(s / (double)sp);
-        }
-}
-
 static int ref_prepare(kn_conv *c)
 {
     return QN_OK;
@@ -129,6 +117,6 @@ const kn_ops kn_ref_ops = {
     .conv = ref_conv,
     .conv_scratch = ref_conv_scratch,
     .maxpool = ref_maxpool,
-    .global_mean = ref_global_mean,
+    .global_mean = kn_host_global_mean,
     .set_threads = ref_threads,
 };

@@ -38,12 +38,6 @@ void kn_gen_uniform(const char *name, uint32_t seed, double lo, double hi, float
     }
 }
 
-static int ends_with(const char *s, const char *suf)
-{
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && !strcmp(s + a - b, suf);
-}
-
 const float *kn_golden_tensor(const char *name, const int64_t *shape, int nd, void *ud)
 {
     kn_golden *g = ud;
@@ -61,9 +55,9 @@ const float *kn_golden_tensor(const char *name, const int64_t *shape, int nd, vo
     if (nd >= 4) { /* conv weight */
         hi = sqrt(3.0 * (double)shape[0] / (double)n);
         lo = -hi;
-    } else if (ends_with(name, ".running_var")) {
+    } else if (kn_ends_with(name, ".running_var")) {
         lo = 0.5, hi = 1.5;
-    } else if (ends_with(name, ".weight")) {
+    } else if (kn_ends_with(name, ".weight")) {
         lo = 0.25, hi = 0.75;
     } else {
         lo = -0.1, hi = 0.1; /* bias, running_mean */

@@ -177,12 +177,6 @@ typedef struct cconv {
     int direct;  /* cuDNN offered no algorithm: our own direct kernel */
 } cconv;
 
-static int is_gemm(const kn_conv *c)
-{
-    return c->groups == 1 && c->k[0] * c->k[1] * c->k[2] == 1 &&
-           c->s[0] * c->s[1] * c->s[2] == 1 && c->p[0] + c->p[1] + c->p[2] == 0;
-}
-
 static void c_release(kn_conv *c);
 
 static int c_prepare(kn_conv *c)
@@ -193,7 +187,7 @@ static int c_prepare(kn_conv *c)
     int cig = c->cin / c->groups, ksp = c->k[0] * c->k[1] * c->k[2];
     g->cin = c->cin == 3 ? IN_C : c->cin;
     int gcig = c->cin == 3 ? IN_C : cig;
-    g->gemm = is_gemm(c);
+    g->gemm = kn_conv_is_plain_1x1(c);
     size_t nw = (size_t)c->cout * ksp * gcig;
     __half *hw = (__half *)calloc(nw, sizeof *hw);
     if (!hw) {
