@@ -9,7 +9,8 @@
 #                      (Check unit tests, one binary each)           -> $(B)/tests/check
 #   TEST_TOOLS += tool with tool_SRCS, tool_LIBS, tool_PKGS, tool_LDLIBS
 #                      (helpers that pytest tests drive; built, not run) -> $(B)/tests/tool
-# Targets: all (default), check, dataset, bench, install, clean, deps.
+# Targets: all (default), check (= check-c, the Check binaries, then check-py, pytest),
+# tests-built, dataset, bench, fuzz (extract/captions.mk), install, clean, deps.
 # SANITIZE=1 builds everything under ASan+UBSan into build/san/ and runs the same tests.
 
 PREFIX ?= /usr/local
