@@ -10,8 +10,10 @@
 #                                                     clips, captions, token ids
 #                                                     quern-features: only when WEIGHTS_2D
 #                                                     and WEIGHTS_3D name safetensors files
-# Each step is a file target, so a second `make dataset` redoes nothing; the store
-# steps are idempotent themselves (quern-clips skips videos already stored).
+# Each step that writes a file is a file target, so a second `make dataset` rewrites
+# nothing: the exports depend on the stamp quern-clips' step leaves, and quern-features
+# (a phony step, run when the weights are set) computes only videos without features.
+# The summary (quern-store info and verify) reads the store and prints it every time.
 
 BIN ?= bin
 OUT ?= out
@@ -21,7 +23,7 @@ WEIGHTS_3D ?=
 
 .PHONY: dataset features summary
 dataset: $(OUT)/coco/via_sample.json $(OUT)/coco/instancesonly_filtered_gtFine_val.json \
-         $(OUT)/store/.clips.done features summary
+         $(OUT)/store/.clips.done features $(OUT)/clips.jsonl $(OUT)/caption.json summary
 
 $(OUT)/coco/via_sample.json: $(SAMPLE)/via/via_project.json $(BIN)/quern-via2coco
 	@mkdir -p $(@D)
@@ -46,7 +48,11 @@ else
 	@echo "dataset: features skipped: set WEIGHTS_2D=resnet152.safetensors WEIGHTS_3D=resnext101.safetensors (README, 'Weights')"
 endif
 
-summary: $(OUT)/store/.clips.done features
+# Clips and captions only (no features in them): redone when quern-clips' step is.
+# After features (order only: never a reason to redo), so no two steps share the store.
+$(OUT)/clips.jsonl $(OUT)/caption.json &: $(OUT)/store/.clips.done | features
 	$(BIN)/quern-store export $(OUT)/store --clips $(OUT)/clips.jsonl --captions $(OUT)/caption.json
+
+summary: $(OUT)/clips.jsonl $(OUT)/caption.json features
 	@$(BIN)/quern-store info $(OUT)/store
 	@$(BIN)/quern-store verify $(OUT)/store
