@@ -196,8 +196,9 @@ int64_t clips_track_words(const cap_track *t);
 /* Applies views/rank/duration filters to v; returns the clips_why (NONE when it passes) and
  * fills r->reason. */
 int clips_filter_meta(const clips_opts *o, const qn_store_video *v, clips_result *r);
-/* Finds the video's captions into c->track (clips_captions.c): 1 found, 0 none, -1 unusable
- * (r->reason/why set), else an error status. */
+/* Finds the video's captions into c->track (clips_captions.c): 1 found, 0 none,
+ * CLIPS_UNUSABLE (r->reason/why set), else a negative error status. */
+#define CLIPS_UNUSABLE 2
 int clips_find_captions(clips_ctx *c, const char *path, const char *dir, const char *stem,
                         const char *id, int n_subs, clips_result *r, qn_error *err);
 /* snprintf that may truncate on purpose (long paths in fixed reason fields). */

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Parses one caption file; 1 parsed, 0 absent, -1 unusable (r says why), else a status. */
+/* Parses one caption file; 1 parsed, 0 absent, CLIPS_UNUSABLE (r says why), else a status. */
 static int parse_file(clips_ctx *c, const char *file, enum cap_format fmt, clips_result *r,
                       qn_error *err)
 {
@@ -30,7 +30,7 @@ static int parse_file(clips_ctx *c, const char *file, enum cap_format fmt, clips
     if (rc != QN_OK) {
         clips_setf(r->reason, sizeof r->reason, "%s", e.msg);
         r->why = CLIPS_WHY_BAD_CAPTIONS;
-        return -1;
+        return CLIPS_UNUSABLE;
     }
     return 1;
 }
@@ -70,7 +70,7 @@ static int from_embedded(clips_ctx *c, const char *path, clips_result *r, qn_err
     if (rc < 0) {
         clips_setf(r->reason, sizeof r->reason, "%s: embedded subtitles: %s", path, why);
         r->why = CLIPS_WHY_BAD_CAPTIONS;
-        return -1;
+        return CLIPS_UNUSABLE;
     }
     if (rc > 0 && !c->o.cap.no_dedupe && cap_youtube_is_rolling(c->track) &&
         cap_youtube_dedupe(c->track, c->o.cap.span) != QN_OK)
@@ -87,7 +87,7 @@ static int from_json(clips_ctx *c, const char *id, clips_result *r, qn_error *er
     if (e->problem) {
         clips_setf(r->reason, sizeof r->reason, "%s: %s: %s", c->o.caption_json, id, e->problem);
         r->why = CLIPS_WHY_BAD_CAPTIONS;
-        return -1;
+        return CLIPS_UNUSABLE;
     }
     for (size_t i = 0; i < e->n; i++)
         if (cap_track_add(c->track, e->start[i], e->end[i], e->text[i], e->len[i],

@@ -281,12 +281,12 @@ int clips_video(clips_ctx *c, const char *path, clips_result *r, qn_error *err)
             rc = clips_find_captions(c, path, dir, stem, id, pi.n_subs, r, err);
             if (rc == 0 && attach)
                 rc = load_stored(c, existing, r, err);
-            if (rc < -1)
+            if (rc < 0)
                 goto end;
             if (rc == 0) {
                 clips_setf(r->reason, sizeof r->reason, "no captions");
                 reject(&v, r, CLIPS_WHY_NO_CAPTIONS);
-            } else if (rc < 0) {
+            } else if (rc == CLIPS_UNUSABLE) {
                 reject(&v, r, r->why);
             } else {
                 cap_track_finish(c->track, v.duration);

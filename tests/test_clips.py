@@ -740,6 +740,26 @@ def test_video_completes_caption_only_import(bin_dir, tmp_path, media):
         (0.0, 3.0, "hello there friends"), (2.5, 3.0, "the second line")]
 
 
+@needs_ffmpeg
+def test_caption_only_import_damaged(bin_dir, tmp_path, media):
+    # a damaged clip_pack is a store error, not "captions unusable" (a rejected row, no reason)
+    cj = tmp_path / "caption.json"
+    write_caption_json(cj)
+    store = tmp_path / "s"
+    qc(bin_dir, "--store", store, "--caption-json", cj, "--min-words", "1", check=True)
+    con = sqlite3.connect(store / "meta.db")
+    (n,) = con.execute("SELECT length(texts) FROM clip_pack").fetchone()
+    con.execute("UPDATE clip_pack SET texts = ?", (b"\xff" * n,))  # offsets out of the BLOB
+    con.commit()
+    con.close()
+    d = setup_dir(tmp_path, media, [("plain.mp4", "vidA.mp4")])
+    cp = qc(bin_dir, "--store", store, "--min-words", "1", d)
+    assert cp.returncode == 2, cp.stderr
+    assert "quern-clips: " in cp.stderr and "clip_pack" in cp.stderr, cp.stderr
+    v = videos(store)["vidA"]
+    assert v["path"] is None and v["status"] == "ok"  # left as it was
+
+
 def test_disk_full_exit_3(bin_dir, tmp_path):
     """A file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored) makes SQLite's writes fail with
     EFBIG, as a full disk would: exit 3, the message names the store, the store stays valid
