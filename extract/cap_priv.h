@@ -40,6 +40,12 @@ typedef struct cap_mark {
 /* cap_clean_text that also records inline timestamps (up to max_marks; *n_marks counts all). */
 size_t cap_clean_marks(const char *raw, size_t len, unsigned flags, char *out, cap_mark *marks,
                        size_t max_marks, size_t *n_marks);
+#define CAP_MAX_MARKS 512 /* inline timestamps kept per cue */
+/* Word groups of a cleaned text from its inline timestamps, in t's arena: segment i runs from
+ * mark i-1 (or `first`) to mark i; its trimmed, non-empty part becomes one word group with
+ * that start time. Returns the groups (*n_words of them), NULL when out of memory. */
+cap_word *cap_words_from_marks(cap_track *t, const char *text, size_t len, const cap_mark *m,
+                               size_t nm, double first, uint32_t *n_words);
 
 /* Parses a caption time at s[0..len): [[h:]mm:]ss[(.|,)fff...] with any number of hour
  * digits and 1..9 fraction digits. Stops at the first byte that cannot continue the time;

@@ -8,7 +8,6 @@
 
 #define BLK_MIN (64 * 1024)
 #define MAX_WARNINGS 1000 /* a broken file should not grow an unbounded list */
-#define MAX_MARKS 512     /* inline timestamps kept per cue */
 
 struct cap_blk {
     struct cap_blk *next;
@@ -22,7 +21,8 @@ void *cap_arena_alloc(cap_track *t, size_t n)
     n = (n + 7) & ~(size_t)7;
     struct cap_blk *b = p->blk;
     if (!b || b->size - b->used < n) {
-        /* A reset track keeps its blocks: reuse the next one when it is big enough. */
+        /* The block is full (or there is none): a new one. A reset track keeps just its
+         * newest block, emptied (cap_track_reset). */
         size_t size = n > BLK_MIN ? n : BLK_MIN;
         struct cap_blk *nb = malloc(sizeof *nb + size);
         if (!nb)
@@ -131,30 +131,28 @@ static int grow_cues(cap_track *t)
     return QN_OK;
 }
 
-/* Words from inline timestamps: segment i runs from mark i-1 (or the cue start) to mark i;
- * its trimmed, non-empty part becomes one word group with that start time. */
-static int add_words(cap_track *t, cap_cue *c, const cap_mark *m, size_t nm)
+cap_word *cap_words_from_marks(cap_track *t, const char *text, size_t len, const cap_mark *m,
+                               size_t nm, double first, uint32_t *n_words)
 {
     cap_word *w = cap_arena_alloc(t, (nm + 1) * sizeof *w);
     if (!w)
-        return QN_ENOMEM;
-    size_t len = strlen(c->text), nw = 0;
+        return NULL;
+    size_t nw = 0;
     for (size_t i = 0; i <= nm; i++) {
         size_t a = i ? m[i - 1].pos : 0, b = i < nm ? m[i].pos : len;
-        if (a > len)
-            a = len;
         if (b > len)
             b = len;
-        while (a < b && c->text[a] == ' ')
+        if (a > b)
+            a = b;
+        while (a < b && text[a] == ' ')
             a++;
-        while (b > a && c->text[b - 1] == ' ')
+        while (b > a && text[b - 1] == ' ')
             b--;
         if (b > a)
-            w[nw++] = (cap_word){i ? m[i - 1].t : c->start, (uint32_t)a, (uint32_t)(b - a)};
+            w[nw++] = (cap_word){i ? m[i - 1].t : first, (uint32_t)a, (uint32_t)(b - a)};
     }
-    c->words = w;
-    c->n_words = (uint32_t)nw;
-    return QN_OK;
+    *n_words = (uint32_t)nw;
+    return w;
 }
 
 /* Cleans cue c's raw text into the arena, with word timings from inline timestamps. */
@@ -165,14 +163,17 @@ static int clean_cue(cap_track *t, cap_cue *c, enum cap_src src)
     if (!txt)
         return QN_ENOMEM;
     unsigned fl = t->priv->clean_flags | (src == CAP_SRC_ASS ? CAP_CLEAN_ASS : 0);
-    cap_mark marks[MAX_MARKS];
+    cap_mark marks[CAP_MAX_MARKS];
     size_t nm = 0;
-    size_t n = cap_clean_marks(c->raw, raw_len, fl, txt, marks, MAX_MARKS, &nm);
+    size_t n = cap_clean_marks(c->raw, raw_len, fl, txt, marks, CAP_MAX_MARKS, &nm);
     cap_arena_shrink(t, txt, raw_len + 1, n + 1);
     c->text = txt;
-    if (nm > MAX_MARKS)
-        nm = MAX_MARKS;
-    return nm ? add_words(t, c, marks, nm) : QN_OK;
+    if (nm > CAP_MAX_MARKS)
+        nm = CAP_MAX_MARKS;
+    if (nm && !(c->words = cap_words_from_marks(t, txt, strlen(txt), marks, nm, c->start,
+                                                &c->n_words)))
+        return QN_ENOMEM;
+    return QN_OK;
 }
 
 int cap_track_add(cap_track *t, double start, double end, const char *raw, size_t raw_len,

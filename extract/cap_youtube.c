@@ -15,7 +15,6 @@
 #include "cap_priv.h"
 
 #define MAX_LINES 64   /* lines looked at per cue */
-#define MAX_MARKS 512  /* inline timestamps per cue */
 #define TAIL 4         /* kept lines a cue may repeat */
 
 typedef struct kline {
@@ -49,9 +48,9 @@ static size_t split_cue(const cap_cue *c, unsigned flags, char *scratch, cap_mar
         size_t e = nl ? (size_t)(nl - s) : len;
         size_t nm = 0;
         char *o = scratch + used;
-        size_t n = cap_clean_marks(s + i, e - i, flags, o, marks + mused, MAX_MARKS - mused, &nm);
-        if (nm > MAX_MARKS - mused)
-            nm = MAX_MARKS - mused;
+        size_t n = cap_clean_marks(s + i, e - i, flags, o, marks + mused, CAP_MAX_MARKS - mused, &nm);
+        if (nm > CAP_MAX_MARKS - mused)
+            nm = CAP_MAX_MARKS - mused;
         if (n) {
             out[k++] = (cline){o, n, s + i, e - i, marks + mused, nm};
             used += n + 1;
@@ -90,26 +89,9 @@ static int set_words(cap_track *t, kline *kl, const cline *l, double first)
     kl->timed = l->n_marks > 0;
     if (!l->n_marks)
         return QN_OK;
-    cap_word *w = cap_arena_alloc(t, (l->n_marks + 1) * sizeof *w);
-    if (!w)
-        return QN_ENOMEM;
-    size_t nw = 0;
-    for (size_t i = 0; i <= l->n_marks; i++) {
-        size_t a = i ? l->marks[i - 1].pos : 0, b = i < l->n_marks ? l->marks[i].pos : l->len;
-        if (b > l->len)
-            b = l->len;
-        if (a > b)
-            a = b;
-        while (a < b && l->text[a] == ' ')
-            a++;
-        while (b > a && l->text[b - 1] == ' ')
-            b--;
-        if (b > a)
-            w[nw++] = (cap_word){i ? l->marks[i - 1].t : first, (uint32_t)a, (uint32_t)(b - a)};
-    }
-    kl->words = w;
-    kl->n_words = (uint32_t)nw;
-    return QN_OK;
+    kl->words = cap_words_from_marks(t, l->text, l->len, l->marks, l->n_marks, first,
+                                     &kl->n_words);
+    return kl->words ? QN_OK : QN_ENOMEM;
 }
 
 typedef struct kept_list {
@@ -186,7 +168,7 @@ static int extend(cap_track *t, kline *kl, const cap_cue *c, size_t ci, const cl
 static int scan(cap_track *t, kept_list *K, char *scratch)
 {
     cline l[MAX_LINES];
-    cap_mark mk[MAX_MARKS];
+    cap_mark mk[CAP_MAX_MARKS];
     unsigned fl = t->priv->clean_flags;
     for (size_t ci = 0; ci < t->n; ci++) {
         const cap_cue *c = &t->cues[ci];
@@ -279,7 +261,7 @@ int cap_youtube_is_rolling(const cap_track *t)
     if (!scratch)
         return 0;
     cline a[MAX_LINES];
-    cap_mark mk[MAX_MARKS];
+    cap_mark mk[CAP_MAX_MARKS];
     char *prev = NULL;
     size_t prev_len = 0;
     char *copy = malloc(m + 1);
