@@ -67,19 +67,24 @@ int cap_parse(cap_track *t, enum cap_format fmt, const char *name, const void *b
         return rc;
     const char *cs = cap_arena_strndup(t, used, strlen(used));
     t->charset = cs ? cs : "UTF-8";
+    /* The parsers store cues raw: YouTube's rolling layout (WebVTT, or SubRip converted by
+     * yt-dlp --convert-subs srt) is merged first, then what survives is cleaned, once. */
+    size_t from = t->n;
+    enum cap_src src = fmt == CAP_FMT_VTT ? CAP_SRC_VTT : fmt == CAP_FMT_ASS ? CAP_SRC_ASS
+                       : fmt == CAP_FMT_CSV ? CAP_SRC_PLAIN : CAP_SRC_SRT;
+    t->priv->defer = 1;
     switch (fmt) {
     case CAP_FMT_VTT: rc = cap_parse_vtt(t, name, s, n, err); break;
     case CAP_FMT_ASS: rc = cap_parse_ass(t, name, s, n, err); break;
     case CAP_FMT_CSV: rc = cap_parse_csv(t, name, s, n, err); break;
-    default:
-        rc = cap_parse_srt(t, name, s, n, err);
-        /* YouTube captions converted to SRT (yt-dlp --convert-subs srt) keep the rolling
-         * repeats; WebVTT files are merged inside cap_parse_vtt already. */
-        if (rc == QN_OK && !t->priv->opts.no_dedupe && cap_youtube_is_rolling(t))
-            rc = cap_youtube_dedupe(t, t->priv->opts.span);
-        break;
+    default: rc = cap_parse_srt(t, name, s, n, err); break;
     }
+    t->priv->defer = 0;
     if (owned)
         free(s);
-    return rc;
+    if (rc == QN_OK && (src == CAP_SRC_VTT || src == CAP_SRC_SRT) && !t->priv->opts.no_dedupe &&
+        cap_youtube_is_rolling(t))
+        rc = cap_youtube_dedupe(t, t->priv->opts.span);
+    int rc2 = cap_track_clean_pending(t, from, src);
+    return rc ? rc : rc2;
 }

@@ -22,9 +22,19 @@ struct cap_track_priv {
     int defer;             /* cap_track_add stores raw only; cap_track_clean_pending cleans */
 };
 
-/* Cleans (with word timings) every cue from index `from` that was added while deferred.
- * Returns QN_OK or QN_ENOMEM. */
-int cap_track_clean_pending(cap_track *t, size_t from);
+/* Cleans (with word timings) every cue from index `from` that was added while deferred,
+ * as cues of src. Returns QN_OK or QN_ENOMEM. */
+int cap_track_clean_pending(cap_track *t, size_t from, enum cap_src src);
+
+/* The per-format parsers behind cap_parse, on text already in UTF-8 (no BOM handling beyond
+ * UTF-8's), with the track's options. They add cues only: cap_parse defers their cleaning
+ * and merges a rolling layout. */
+int cap_parse_vtt(cap_track *t, const char *name, const char *s, size_t len, qn_error *err);
+int cap_parse_srt(cap_track *t, const char *name, const char *s, size_t len, qn_error *err);
+int cap_parse_ass(cap_track *t, const char *name, const char *s, size_t len, qn_error *err);
+/* MIL-NCE per-video CSV: header `start,end,text` (any column order; no header = that order),
+ * RFC 4180 quoting (commas, "" and newlines inside quotes). */
+int cap_parse_csv(cap_track *t, const char *name, const char *s, size_t len, qn_error *err);
 
 /* Arena allocation, 8-byte aligned; NULL when out of memory. */
 void *cap_arena_alloc(cap_track *t, size_t n);

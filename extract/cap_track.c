@@ -186,7 +186,7 @@ int cap_track_add(cap_track *t, double start, double end, const char *raw, size_
         return QN_ENOMEM;
     cap_cue *c = &t->cues[t->n];
     *c = (cap_cue){.start = start, .end = end, .raw = r, .line = line};
-    /* Deferred (WebVTT parse): the rolling-caption dedupe may replace these cues, so
+    /* Deferred (inside cap_parse): the rolling-caption dedupe may replace these cues, so
      * cleaning waits until it is known which survive. */
     if (!t->priv->defer && clean_cue(t, c, src))
         return QN_ENOMEM;
@@ -196,10 +196,10 @@ int cap_track_add(cap_track *t, double start, double end, const char *raw, size_
     return QN_OK;
 }
 
-int cap_track_clean_pending(cap_track *t, size_t from)
+int cap_track_clean_pending(cap_track *t, size_t from, enum cap_src src)
 {
     for (size_t i = from; i < t->n; i++)
-        if (!t->cues[i].text && clean_cue(t, &t->cues[i], CAP_SRC_VTT))
+        if (!t->cues[i].text && clean_cue(t, &t->cues[i], src))
             return QN_ENOMEM;
     return QN_OK;
 }

@@ -98,8 +98,6 @@ int cap_parse_vtt(cap_track *t, const char *name, const char *s, size_t len, qn_
     skip_header(&r);
     cap_textbuf b = {0};
     int rc = QN_OK;
-    size_t from = t->n;
-    t->priv->defer = 1;
     const char *a;
     size_t n;
     while (rc == QN_OK && cap_lines_next(&r, &a, &n)) {
@@ -133,10 +131,5 @@ int cap_parse_vtt(cap_track *t, const char *name, const char *s, size_t len, qn_
         rc = read_cue(t, &r, &b, st, en, at);
     }
     free(b.p);
-    t->priv->defer = 0;
-    /* YouTube's rolling layout is merged here, before cleaning, so each cue is cleaned once. */
-    if (rc == QN_OK && !t->priv->opts.no_dedupe && cap_youtube_is_rolling(t))
-        rc = cap_youtube_dedupe(t, t->priv->opts.span);
-    int rc2 = cap_track_clean_pending(t, from);
-    return rc ? rc : rc2;
+    return rc;
 }

@@ -126,27 +126,21 @@ enum cap_format cap_format_guess(const char *name, const void *buf, size_t len);
 
 /* Parses a caption file held in memory into t (appending to what is there). name is used
  * in messages only. Converts the text to UTF-8 first (cap_to_utf8), cleans every cue.
- * WebVTT in YouTube's rolling layout is merged to one cue per spoken line right here
- * (before cleaning, so each line is cleaned once), with spans per o->span, unless
+ * WebVTT or SubRip in YouTube's rolling layout is merged to one cue per spoken line right
+ * here (before cleaning, so each line is cleaned once), with spans per o->span, unless
  * o->no_dedupe; t->rolling says it happened, t->stats.parsed counts the file's cues.
+ * CSV: MIL-NCE per-video files, header `start,end,text` (any column order; no header = that
+ * order), RFC 4180 quoting (commas, "" and newlines inside quotes).
  * Returns QN_OK (even with skipped cues: see t->warnings, t->stats.skipped_bad),
  * QN_EINPUT (not such a file / undecodable in the forced charset; err says why, naming the
  * file), QN_EUSAGE (o->charenc unknown to iconv) or QN_ENOMEM. */
 int cap_parse(cap_track *t, enum cap_format fmt, const char *name, const void *buf, size_t len,
               const cap_opts *o, qn_error *err);
-/* The same for one format, on text already in UTF-8 (no BOM handling beyond UTF-8's), with
- * the options last given to cap_track_set_opts (defaults otherwise). */
-int cap_parse_vtt(cap_track *t, const char *name, const char *s, size_t len, qn_error *err);
-int cap_parse_srt(cap_track *t, const char *name, const char *s, size_t len, qn_error *err);
-int cap_parse_ass(cap_track *t, const char *name, const char *s, size_t len, qn_error *err);
 /* FFmpeg's decoders hand text subtitles over as an ASS event line
  * "ReadOrder,Layer,Style,Name,MarginL,MarginR,MarginV,Effect,Text" (AVSubtitleRect.ass):
  * returns a pointer to Text (after the 8th comma), or ass itself when there are fewer commas.
  * Feed it to cap_track_add with CAP_SRC_ASS. */
 const char *cap_ass_event_text(const char *ass);
-/* MIL-NCE per-video CSV: header `start,end,text` (any column order; no header = that order),
- * RFC 4180 quoting (commas, "" and newlines inside quotes). */
-int cap_parse_csv(cap_track *t, const char *name, const char *s, size_t len, qn_error *err);
 
 /* ---------------------------------------------------------------- charset */
 

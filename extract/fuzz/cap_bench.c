@@ -18,14 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/qn_progress.h"
 #include "extract/captions.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -66,9 +60,9 @@ static int run_json(const char *path)
     uint64_t nv = 0;
     qn_error e;
     qn_error_clear(&e);
-    double t0 = now();
+    double t0 = qn_now();
     int rc = cap_json_stream_fd(fd, path, on_video, &s, &nv, &e);
-    double dt = now() - t0;
+    double dt = qn_now() - t0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     if (rc) {
@@ -153,7 +147,7 @@ int main(int argc, char **argv)
         total += len[k];
     }
     cap_track *t = cap_track_new();
-    double t0 = now();
+    double t0 = qn_now();
     for (int r = 0; r < repeat; r++) {
         for (int k = 0; k < nf; k++) {
             qn_error e;
@@ -163,8 +157,6 @@ int main(int argc, char **argv)
                 fprintf(stderr, "cap_bench: %s\n", e.msg);
                 continue;
             }
-            if (cap_youtube_is_rolling(t))
-                cap_youtube_dedupe(t, o.span);
             cap_track_finish(t, 0);
             if (filter)
                 cap_track_filter(t);
@@ -180,7 +172,7 @@ int main(int argc, char **argv)
             }
         }
     }
-    double dt = now() - t0;
+    double dt = qn_now() - t0;
     cap_track_free(t);
     double mb = (double)total * repeat / 1e6;
     printf("files %d bytes %zu cues %zu seconds %.4f MB/s %.1f\n", nf * repeat,
