@@ -134,7 +134,6 @@ int clips_probe(const char *path, clips_probe_info *pi, char *reason, size_t rsi
  * stream was found and decoded, 0 when there is none, <0 (AVERROR, reason filled) on error. */
 int clips_embedded(const char *path, const char *lang, const char *charenc, cap_track *t,
                    char *which, size_t wsize, char *reason, size_t rsize);
-void clips_av_quiet(void);
 
 /* A string-keyed hash map with its own arena (clips_map.c). Values are fixed-size records. */
 typedef struct clips_map clips_map;

@@ -16,17 +16,6 @@
 #include <libavformat/avformat.h>
 #include <libavutil/log.h>
 
-void clips_av_quiet(void)
-{
-    qn_avlog_capture();
-    qn_avlog_reset();
-}
-
-static void av_reason(int averr, char *buf, size_t size)
-{
-    qn_av_reason(averr, buf, size);
-}
-
 /* Sends packets of stream si to dec until one frame comes out (flushing at the end). */
 static int first_frame(AVFormatContext *fc, int si, AVCodecContext *dec)
 {
@@ -81,7 +70,8 @@ int clips_probe(const char *path, clips_probe_info *pi, char *reason, size_t rsi
     AVCodecContext *dec = NULL;
     const AVCodec *codec = NULL;
     memset(pi, 0, sizeof *pi);
-    clips_av_quiet();
+    qn_avlog_capture();
+    qn_avlog_reset();
     int rc = avformat_open_input(&fc, path, NULL, NULL);
     if (rc < 0)
         goto fail;
@@ -125,7 +115,7 @@ int clips_probe(const char *path, clips_probe_info *pi, char *reason, size_t rsi
     avformat_close_input(&fc);
     return 0;
 fail:
-    av_reason(rc, reason, rsize);
+    qn_av_reason(rc, reason, rsize);
     avcodec_free_context(&dec);
     avformat_close_input(&fc);
     return rc < 0 ? rc : AVERROR_UNKNOWN;
@@ -227,7 +217,8 @@ int clips_embedded(const char *path, const char *lang, const char *charenc, cap_
     AVCodecContext *dec = NULL;
     AVPacket *pkt = NULL;
     int found = 0;
-    clips_av_quiet();
+    qn_avlog_capture();
+    qn_avlog_reset();
     int rc = avformat_open_input(&fc, path, NULL, NULL);
     if (rc < 0 || (rc = avformat_find_stream_info(fc, NULL)) < 0)
         goto fail;
@@ -275,7 +266,7 @@ done:
     avformat_close_input(&fc);
     return found;
 fail:
-    av_reason(rc, reason, rsize);
+    qn_av_reason(rc, reason, rsize);
     av_packet_free(&pkt);
     avcodec_free_context(&dec);
     avformat_close_input(&fc);

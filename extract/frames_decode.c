@@ -90,7 +90,7 @@ static int fail_av(run *r, int averr, const char *what)
     int status = averr == AVERROR(ENOMEM) ? QN_ENOMEM : QN_EINPUT;
     double t = r->has_pending ? r->last_ts * av_q2d(r->v->tb) : 0.0;
     return qn_error_set(r->err, status, "%s: %s at %.3f s: %s", r->v->path, what, t,
-                        fr_av_reason(averr, why, sizeof why));
+                        qn_av_reason(averr, why, sizeof why));
 }
 
 static int drain(run *r)
@@ -133,7 +133,7 @@ static int decode_all(run *r, AVPacket *pkt)
 {
     fr_video *v = r->v;
     int rc;
-    fr_log_capture_reset();
+    qn_avlog_reset();
     while ((rc = av_read_frame(v->fmt, pkt)) >= 0) {
         int s = QN_OK;
         if (pkt->stream_index == v->stream) {

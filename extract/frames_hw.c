@@ -50,14 +50,14 @@ int fr_hw_attach(AVCodecContext *dec, const AVCodec *codec, int mode, char *note
         snprintf(note, note_size, "cuda: the %s decoder has no cuda hwaccel", codec->name);
     } else {
         AVBufferRef *dev = NULL;
-        fr_log_capture_reset();
+        qn_avlog_reset();
         int rc = av_hwdevice_ctx_create(&dev, AV_HWDEVICE_TYPE_CUDA, NULL, NULL, 0);
         if (rc >= 0) {
             dec->hw_device_ctx = dev;
             dec->get_format = pick_cuda;
             return 1;
         }
-        snprintf(note, note_size, "cuda: no device: %s", fr_av_reason(rc, why, sizeof why));
+        snprintf(note, note_size, "cuda: no device: %s", qn_av_reason(rc, why, sizeof why));
     }
     if (mode == FR_HW_CUDA)
         return qn_error_set(err, QN_EENV, "%s: GPU decode requested but unavailable: %s", path,
@@ -77,7 +77,7 @@ int fr_hw_download(const AVFrame *f, AVFrame *tmp, const AVFrame **sw, const cha
     if (rc < 0) {
         char why[512];
         return qn_error_set(err, QN_EENV, "%s: downloading a GPU frame failed: %s", path,
-                            fr_av_reason(rc, why, sizeof why));
+                            qn_av_reason(rc, why, sizeof why));
     }
     av_frame_copy_props(tmp, f);
     *sw = tmp;

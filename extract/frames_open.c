@@ -1,11 +1,10 @@
 /* frames_open.c — open and probe a video, open its decoder; FFmpeg's reasons.
  *
  * FFmpeg's terse codes get their detail from the shared log capture
- * (av_log_capture.h); fr_av_reason appends it: "Invalid data found when
+ * (av_log_capture.h); qn_av_reason appends it: "Invalid data found when
  * processing input (moov atom not found)".
  */
 #include "frames_priv.h"
-#include "av_log_capture.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -15,21 +14,6 @@
 #include <sys/stat.h>
 
 #include <libavutil/log.h>
-
-void fr_log_capture_init(void)
-{
-    qn_avlog_capture();
-}
-
-void fr_log_capture_reset(void)
-{
-    qn_avlog_reset();
-}
-
-const char *fr_av_reason(int averr, char *buf, size_t size)
-{
-    return qn_av_reason(averr, buf, size);
-}
 
 void fr_opts_default(fr_opts *o)
 {
@@ -75,14 +59,14 @@ static int fail_av(qn_error *err, int averr, const char *path, const char *what)
     char why[512];
     int status = averr == AVERROR(ENOMEM) ? QN_ENOMEM
                : (averr == AVERROR(EACCES) || averr == AVERROR(EMFILE)) ? QN_EENV : QN_EINPUT;
-    return qn_error_set(err, status, "%s: %s: %s", path, what, fr_av_reason(averr, why, sizeof why));
+    return qn_error_set(err, status, "%s: %s: %s", path, what, qn_av_reason(averr, why, sizeof why));
 }
 
 static int open_container(fr_video *v, qn_error *err)
 {
     struct stat st;
     int empty = stat(v->path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
-    fr_log_capture_reset();
+    qn_avlog_reset();
     int rc = avformat_open_input(&v->fmt, v->path, NULL, NULL);
     if (rc < 0)
         return fail_av(err, rc, v->path, empty ? "cannot open (empty file, 0 bytes)" : "cannot open");
@@ -122,7 +106,7 @@ static int open_decoder(fr_video *v, qn_error *err)
     /* The library default is 1 thread; the CLI picks "auto". Say it explicitly. */
     v->dec->thread_count = hw ? 1 : v->opts.threads;
     v->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
-    fr_log_capture_reset();
+    qn_avlog_reset();
     rc = avcodec_open2(v->dec, codec, NULL);
     if (rc < 0)
         return fail_av(err, rc, v->path, "cannot open the decoder");
@@ -173,7 +157,7 @@ static int set_sizes(fr_video *v, qn_error *err)
 int fr_open(fr_video **out, const char *path, const fr_opts *o, qn_error *err)
 {
     *out = NULL;
-    fr_log_capture_init();
+    qn_avlog_capture();
     fr_opts def;
     if (!o) {
         fr_opts_default(&def);

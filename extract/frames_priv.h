@@ -7,6 +7,7 @@
 #include <libavformat/avformat.h>
 #include <libavutil/rational.h>
 
+#include "av_log_capture.h" /* FFmpeg's reasons: qn_av_reason, qn_avlog_* */
 #include "frames.h"
 
 /* ---- frames_fps.c: FFmpeg's fps filter (libavfilter/vf_fps.c, round=near,
@@ -102,11 +103,5 @@ struct fr_video {
     int ran;
     char codec_name[64];
 };
-
-/* "<reason>" for an FFmpeg error code, with the last error FFmpeg logged on
- * this thread when it adds detail (e.g. "moov atom not found"). */
-const char *fr_av_reason(int averr, char *buf, size_t size);
-void fr_log_capture_init(void);
-void fr_log_capture_reset(void);
 
 #endif

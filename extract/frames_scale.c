@@ -118,7 +118,7 @@ int fr_scaler_run(fr_scaler *s, const AVFrame *src, const char *path, qn_error *
     if (rc < 0) {
         char why[512];
         return qn_error_set(err, QN_EINPUT, "%s: scaling a %dx%d frame failed: %s", path,
-                            src->width, src->height, fr_av_reason(rc, why, sizeof why));
+                            src->width, src->height, qn_av_reason(rc, why, sizeof why));
     }
     return QN_OK;
 }
