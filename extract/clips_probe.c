@@ -7,6 +7,7 @@
 #include "extract/clips.h"
 #include "extract/av_log_capture.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +124,41 @@ fail:
 
 /* ---- embedded subtitle streams --------------------------------------------------------- */
 
+/* ISO 639-1 codes with their ISO 639-2 /T and /B equivalents (MP4 and Matroska tag streams
+ * with 639-2, other muxers and users write 639-1). */
+static const char *const iso639[][3] = {
+    {"en", "eng", "eng"}, {"fr", "fra", "fre"}, {"de", "deu", "ger"}, {"es", "spa", "spa"},
+    {"it", "ita", "ita"}, {"pt", "por", "por"}, {"nl", "nld", "dut"}, {"ru", "rus", "rus"},
+    {"zh", "zho", "chi"}, {"ja", "jpn", "jpn"}, {"ko", "kor", "kor"}, {"ar", "ara", "ara"},
+    {"hi", "hin", "hin"}, {"tr", "tur", "tur"}, {"pl", "pol", "pol"}, {"sv", "swe", "swe"},
+    {"no", "nor", "nor"}, {"da", "dan", "dan"}, {"fi", "fin", "fin"}, {"el", "ell", "gre"},
+    {"he", "heb", "heb"}, {"cs", "ces", "cze"}, {"hu", "hun", "hun"}, {"ro", "ron", "rum"},
+    {"uk", "ukr", "ukr"}, {"vi", "vie", "vie"}, {"th", "tha", "tha"}, {"id", "ind", "ind"},
+    {"ms", "msa", "may"}, {"fa", "fas", "per"}, {"bn", "ben", "ben"}, {"ta", "tam", "tam"},
+    {"ur", "urd", "urd"}, {"bg", "bul", "bul"}, {"hr", "hrv", "hrv"}, {"sr", "srp", "srp"},
+    {"sk", "slk", "slo"}, {"sl", "slv", "slv"}, {"ca", "cat", "cat"}, {"lt", "lit", "lit"},
+    {"lv", "lav", "lav"}, {"et", "est", "est"}, {"is", "isl", "ice"}, {"cy", "cym", "wel"},
+    {"sq", "sqi", "alb"}, {"mk", "mkd", "mac"}, {"hy", "hye", "arm"}, {"ka", "kat", "geo"},
+    {"tl", "tgl", "tgl"}, {"sw", "swa", "swa"}, {"af", "afr", "afr"}, {"eu", "eus", "baq"},
+};
+
+/* The language part of a tag ("en-US" -> "en"), lower case, as its ISO 639-1 code when it
+ * is a known ISO 639-2 one ("eng" -> "en", "fre" -> "fr"). */
+static void base_lang(const char *tag, char *out, size_t size)
+{
+    size_t n = strcspn(tag, "-_"), k = 0;
+    for (; k < n && k + 1 < size; k++)
+        out[k] = (char)tolower((unsigned char)tag[k]);
+    out[k] = '\0';
+    if (k != 3)
+        return;
+    for (size_t i = 0; i < sizeof iso639 / sizeof iso639[0]; i++)
+        if (!strcmp(out, iso639[i][1]) || !strcmp(out, iso639[i][2])) {
+            snprintf(out, size, "%s", iso639[i][0]);
+            return;
+        }
+}
+
 static int lang_matches(const AVStream *st, const char *lang)
 {
     const AVDictionaryEntry *e = av_dict_get(st->metadata, "language", NULL, 0);
@@ -130,9 +166,16 @@ static int lang_matches(const AVStream *st, const char *lang)
         return 1;
     if (!e)
         return 0;
-    size_t n = strlen(lang);
-    /* "en" matches "en", "eng", "en-US" */
-    return !strncasecmp(e->value, lang, n) || (n == 2 && !strncasecmp(e->value, lang, 2));
+    /* "en" matches "en", "eng", "en-US"; "eng" matches "en" and "en-US" too; a region asked
+     * for ("en-US") is matched as given. */
+    if (!strncasecmp(e->value, lang, strlen(lang)))
+        return 1;
+    if (lang[strcspn(lang, "-_")])
+        return 0;
+    char a[8], b[8];
+    base_lang(e->value, a, sizeof a);
+    base_lang(lang, b, sizeof b);
+    return a[0] && !strcmp(a, b);
 }
 
 /* The stream to use: the first text subtitle stream in lang, else the first without a

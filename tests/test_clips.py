@@ -128,6 +128,10 @@ def media(tmp_path_factory):
     ffmpeg(*lavfi_src(), "-i", d / "fr.srt", "-i", d / "s.srt", "-map", "0", "-map", "1",
            "-map", "2", *h264(), "-c:s", "srt", "-metadata:s:s:0", "language=fre",
            "-metadata:s:s:1", "language=eng", d / "twolang.mkv")
+    # the same tagged with ISO 639-1 codes (other muxers, users)
+    ffmpeg(*lavfi_src(), "-i", d / "fr.srt", "-i", d / "s.srt", "-map", "0", "-map", "1",
+           "-map", "2", *h264(), "-c:s", "srt", "-metadata:s:s:0", "language=fr",
+           "-metadata:s:s:1", "language=en", d / "twolang639_1.mkv")
     ffmpeg(*lavfi_src(), *h264(), d / "plain.mp4")
     ffmpeg(*lavfi_src(), *h264(), "-movflags", "+faststart", d / "fast.mp4")
     # two hours at 1 fps, 32x32: room for real caption files' times
@@ -285,6 +289,17 @@ def test_sub_lang_and_source_choice(bin_dir, tmp_path, media):
     assert [c[2] for c in clips(tmp_path / "a", "two")] == [e[2] for e in EMBEDDED]
     qc(bin_dir, "--store", tmp_path / "b", "--min-words", "1", "--sub-lang", "fr", d, check=True)
     assert [c[2] for c in clips(tmp_path / "b", "two")] == ["bonjour le monde"]
+    # ISO 639-1 and 639-2 name the same language: "fra" finds "fre", "eng" finds "en"
+    qc(bin_dir, "--store", tmp_path / "b2", "--min-words", "1", "--sub-lang", "fra", d, check=True)
+    assert [c[2] for c in clips(tmp_path / "b2", "two")] == ["bonjour le monde"]
+    d1 = tmp_path / "in639_1"
+    d1.mkdir()
+    shutil.copy(media / "twolang639_1.mkv", d1 / "two1.mkv")
+    for lang, want in (("eng", [e[2] for e in EMBEDDED]), ("fre", ["bonjour le monde"]),
+                       ("en", [e[2] for e in EMBEDDED])):
+        qc(bin_dir, "--store", tmp_path / f"l{lang}", "--min-words", "1", "--sub-lang", lang, d1,
+           check=True)
+        assert [c[2] for c in clips(tmp_path / f"l{lang}", "two1")] == want, lang
     # a sidecar wins over the embedded stream, unless --captions embedded
     (d / "two.en.srt").write_text(srt_of([(0.1, 0.9, "from the sidecar")]))
     qc(bin_dir, "--store", tmp_path / "c", "--min-words", "1", d, check=True)
