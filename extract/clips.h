@@ -116,6 +116,9 @@ int clips_import_json(clips_ctx *c, const char *path,
 /* Recursively lists the video files (by extension) of a directory, sorted bytewise, appended
  * to *list (malloc'd strings). */
 int clips_scan_dir(const char *dir, char ***list, size_t *n, size_t *cap, qn_error *err);
+/* Appends s to the list *list (*n used, *cap allocated), growing it; -1 when out of memory
+ * (s is then not taken). */
+int clips_list_push(char ***list, size_t *n, size_t *cap, char *s);
 int clips_is_video_name(const char *name);
 
 /* ---- internal, shared between the clips_*.c files ---------------------------------- */

@@ -267,19 +267,10 @@ static int collect(run *R, int argc, char **argv, qn_error *err)
             continue;
         }
         char *p = strdup(argv[i]);
-        if (!p)
+        if (!p || clips_list_push(&R->paths, &R->n_paths, &R->cap_paths, p) < 0) {
+            free(p);
             return qn_error_set(err, QN_ENOMEM, "out of memory");
-        if (R->n_paths == R->cap_paths) {
-            size_t nc = R->cap_paths ? R->cap_paths * 2 : 16;
-            char **nl = realloc(R->paths, nc * sizeof *nl);
-            if (!nl) {
-                free(p);
-                return qn_error_set(err, QN_ENOMEM, "out of memory");
-            }
-            R->paths = nl;
-            R->cap_paths = nc;
         }
-        R->paths[R->n_paths++] = p;
     }
     return QN_OK;
 }

@@ -29,7 +29,7 @@ static int cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int push(char ***list, size_t *n, size_t *cap, char *s)
+int clips_list_push(char ***list, size_t *n, size_t *cap, char *s)
 {
     if (*n == *cap) {
         size_t nc = *cap ? *cap * 2 : 64;
@@ -85,7 +85,7 @@ static int scan(const char *dir, char ***list, size_t *n, size_t *cap, dir_id *p
             rc = scan(p, list, n, cap, path, depth + 1, err);
             free(p);
         } else if (ok && S_ISREG(sb.st_mode) && clips_is_video_name(e->d_name)) {
-            if (push(list, n, cap, p) < 0) {
+            if (clips_list_push(list, n, cap, p) < 0) {
                 free(p);
                 rc = qn_error_set(err, QN_ENOMEM, "out of memory");
             }
