@@ -122,6 +122,11 @@ if [ "${E2E_ONLY:-0}" != 1 ]; then
     echo "== golden tests on the cuda backend"
     step 120 env QUERN_KN_BACKEND=cuda QUERN_KN_VERBOSE=1 $T/check_kernels_golden
     golden=$?
+    if [ $golden != 0 ] && command -v compute-sanitizer >/dev/null 2>&1; then
+        echo "== golden tests failed: once more under compute-sanitizer (memcheck)"
+        step 90 compute-sanitizer --tool memcheck --print-limit 20 \
+            env QUERN_KN_BACKEND=cuda $T/check_kernels_golden
+    fi
     echo "== golden tests on the cuda backend with CUDA graphs (kn_run_* replays a captured forward)"
     step 90 env QUERN_KN_BACKEND=cuda QUERN_KN_CUDA_GRAPH=1 $T/check_kernels_golden || golden=1
     echo "== golden tests with the direct-convolution fallback forced (QUERN_KN_CUDA_DIRECT=1)"

@@ -29,18 +29,26 @@ def main():
         net = net.cuda().to(memory_format=fmt)
         x = x.cuda().to(memory_format=fmt)
     best = 1e30
-    with torch.no_grad(), torch.autocast("cuda", enabled=dev == "cuda", dtype=torch.float16):
-        for i in range(iters + 1):
-            if dev == "cuda":
-                torch.cuda.synchronize()
-            t0 = time.perf_counter()
-            f = net.stages(x)[-1]
-            f = torch.nn.functional.normalize(f.float(), dim=1)
-            if dev == "cuda":
-                torch.cuda.synchronize()
-            t = time.perf_counter() - t0
-            if i > 0:
-                best = min(best, t)
+    # on the GPU, eager as it comes and with cudnn.benchmark on (what a practitioner sets):
+    # the peer is the faster of the two
+    for bench_mode in ([False, True] if dev == "cuda" else [False]):
+        torch.backends.cudnn.benchmark = bench_mode
+        mode_best = 1e30
+        with torch.no_grad(), torch.autocast("cuda", enabled=dev == "cuda", dtype=torch.float16):
+            for i in range(iters + 1):
+                if dev == "cuda":
+                    torch.cuda.synchronize()
+                t0 = time.perf_counter()
+                f = net.stages(x)[-1]
+                f = torch.nn.functional.normalize(f.float(), dim=1)
+                if dev == "cuda":
+                    torch.cuda.synchronize()
+                t = time.perf_counter() - t0
+                if i > 0:
+                    mode_best = min(mode_best, t)
+        if dev == "cuda":
+            print("(cudnn.benchmark=%s: %.3f img/s)" % (bench_mode, b / mode_best))
+        best = min(best, mode_best)
     print("%s torch-%s batch %d %dx%d: %.3f img/s (%.3f s per batch)" % (arch, dev, b, h, w,
                                                                         b / best, best))
 
