@@ -7,7 +7,8 @@
 #              quern-store and features_seed (puts a video's clips into a store);
 #   .gpu/lib   the shared libraries they need that such a machine lacks (jansson, OpenBLAS
 #              and its Fortran runtime, subunit, SQLite, libatomic);
-#   .gpu/video e2e.mp4: a generated 720p H.264 test video (E2E_SECONDS, 60 s; ~5 MB).
+#   .gpu/video 360p.mp4 and 720p.mp4: generated H.264 test videos (E2E_SECONDS, 60 s each;
+#              the 360p one at HowTo100M's bitrate, ~3 MB; the 720p one ~5 MB).
 # The CUDA libraries (cudart, cuBLAS, cuDNN) are not copied: the GPU machine has its own
 # (toolkit or PyTorch's nvidia wheels), and gpu_check.sh finds them. Weights are not carried
 # either (230 MB): gpu_check.sh writes seeded ones there (bench/gpu_weights.py). Carry it:
@@ -32,10 +33,14 @@ if [ "$E2E" = 1 ]; then
     export PKG_CONFIG_PATH="${QUERN_FFMPEG:-/tmp/quern-ffmpeg}/lib/pkgconfig"
 fi
 make --no-print-directory -s -j"${JOBS:-2}" HAVE_CUDA=1 B=$G BIN=$G/bin $targets
-if [ "$E2E" = 1 ] && ldd $G/bin/quern-features | grep -q -E 'lib(avcodec|avformat|swscale)'; then
-    echo "gpu_bundle.sh: $G/bin/quern-features loads a shared FFmpeg: stale objects? (rm -rf $G)" >&2
-    exit 1
-fi
+# everything links the static FFmpeg (a binary built before, without it, would drag the
+# system's libav* and their X11/VA-API dependencies into the bundle)
+for b in $targets; do
+    if [ "$E2E" = 1 ] && ldd "$b" | grep -q -E 'lib(avcodec|avformat|avutil|swscale)'; then
+        echo "gpu_bundle.sh: $b loads a shared FFmpeg: stale build? (rm -rf $G)" >&2
+        exit 1
+    fi
+done
 rm -rf .gpu
 mkdir -p .gpu/bin .gpu/lib
 cp $targets .gpu/bin/
@@ -44,21 +49,28 @@ strip --strip-debug .gpu/bin/* 2>/dev/null || true
 for b in .gpu/bin/*; do ldd "$b"; done | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u |
     grep -v -E '/(libc|libm|libdl|librt|libpthread|libstdc\+\+|libgcc_s|ld-linux[^/]*)\.so|/libcud|/libcublas|/libnv' |
     while read -r lib; do cp -L "$lib" .gpu/lib/; done
-if [ "$E2E" = 1 ]; then
-    mkdir -p .gpu/video
-    vid=/tmp/quern-e2e-720p-${E2E_SECONDS}s.mp4 # kept: encoding takes a minute on 2 cores
+# video NAME SIZE X264-RATE-OPTIONS: .gpu/video/NAME.mp4, E2E_SECONDS of testsrc2 at 30 fps
+video() {
+    vid=/tmp/quern-e2e-$1-${E2E_SECONDS}s.mp4 # kept: encoding takes a minute on 2 cores
     if [ ! -s "$vid" ]; then
-        ffmpeg -nostdin -v error -y -f lavfi -i "testsrc2=size=1280x720:rate=30:duration=$E2E_SECONDS" \
-            -c:v libx264 -preset veryfast -crf 38 -pix_fmt yuv420p -movflags +faststart "$vid.tmp.mp4"
+        # shellcheck disable=SC2086 # $3: several options
+        ffmpeg -nostdin -v error -y -f lavfi -i "testsrc2=size=$2:rate=30:duration=$E2E_SECONDS" \
+            -c:v libx264 -preset veryfast $3 -pix_fmt yuv420p -movflags +faststart "$vid.tmp.mp4"
         mv "$vid.tmp.mp4" "$vid"
     fi
-    cp "$vid" .gpu/video/e2e.mp4
-    echo "$E2E_SECONDS" >.gpu/video/e2e.seconds
+    cp "$vid" ".gpu/video/$1.mp4"
+    echo "$E2E_SECONDS" >".gpu/video/$1.seconds"
+}
+if [ "$E2E" = 1 ]; then
+    mkdir -p .gpu/video
+    # HowTo100M's files: about 200 kbit/s in all, 240p-360p (../shared/docs/HOWTO100M.md)
+    video 360p 640x360 "-b:v 350k -maxrate 400k -bufsize 800k"
+    video 720p 1280x720 "-crf 38"
 fi
 ls .gpu/bin .gpu/lib
 du -sh .gpu
 size=$(du -sm .gpu | cut -f1)
-if [ "$size" -gt 56 ]; then
+if [ "$size" -gt 60 ]; then
     echo "gpu_bundle.sh: .gpu is $size MB: with the working tree it may not fit the 64 MiB carried" >&2
     exit 1
 fi

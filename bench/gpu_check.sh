@@ -6,14 +6,15 @@
 #   3. times ResNet-152 at 224×398 and the 3D ResNeXt-101 (16×112×112) against
 #      PyTorch eager (channels_last + autocast fp16) at the same batch size.
 #   4. end to end (issue 5): writes seeded full-size weights (bench/gpu_weights.py), puts
-#      E2E_COPIES (16) copies of the carried test video (.gpu/video/e2e.mp4, 60 s of 720p
-#      H.264) into a store (features_seed) and runs quern-features --backend cuda on it
-#      while nvidia-smi samples the GPU's utilisation every 200 ms; then once more with
-#      NVDEC decoding (--decode cuda; E2E_NVDEC=0 leaves it out). Needs quern-features and
+#      copies of the carried test videos (.gpu/video/{360p,720p}.mp4, 60 s of H.264 each)
+#      into a store (features_seed) and runs quern-features --backend cuda on it while
+#      nvidia-smi samples the GPU's utilisation every 200 ms, with CPU and with NVDEC
+#      decoding (E2E_CASES, E2E_NVDEC=0 leaves NVDEC out). Needs quern-features and
 #      features_seed in .gpu/bin (bench/gpu_bundle.sh, NO_BUILD=1); skipped without.
 # Ratios (ours / torch throughput; target >= 1.0x) and the GPU's busy-ness during the end
 # to end run (target >= 80%) are printed last.
-# Env: BATCH2D (64), BATCH3D (32), ITERS (5), TORCH_PYTHON (python3), E2E_COPIES (16),
+# Env: BATCH2D (64), BATCH3D (32), ITERS (5), TORCH_PYTHON (python3),
+# E2E_CASES (NAME:DECODE:COPIES ..., default "360p:cpu:64 360p:cuda:64 720p:cpu:16 720p:cuda:16"),
 # E2E_ARGS (quern-features options, default "--batch 32"; e.g. "--batch 64 --decoders 8"),
 # E2E_ONLY=1 (step 4 alone), E2E=0 (no step 4), E2E_NVDEC=0, NVCC (nvcc, else
 # /usr/local/cuda/bin/nvcc), BUDGET (seconds for the whole script, 560: every step runs
@@ -134,9 +135,9 @@ if [ "${E2E_ONLY:-0}" != 1 ]; then
     echo "== timing"
     step 90 $T/kn_bench resnet152 cuda "$BATCH2D" 224 398 "$ITERS" | tee "$tmp/r152.ours"
     step 90 $T/kn_bench resnext101-3d cuda "$BATCH3D" 112 112 "$ITERS" | tee "$tmp/x3d.ours"
-    echo "(with QUERN_KN_CUDA_GRAPH=1:)"
-    step 75 env QUERN_KN_CUDA_GRAPH=1 $T/kn_bench resnet152 cuda "$BATCH2D" 224 398 "$ITERS"
-    step 75 env QUERN_KN_CUDA_GRAPH=1 $T/kn_bench resnext101-3d cuda "$BATCH3D" 112 112 "$ITERS"
+    echo "(without CUDA graphs, QUERN_KN_CUDA_GRAPH=0:)"
+    step 75 env QUERN_KN_CUDA_GRAPH=0 $T/kn_bench resnet152 cuda "$BATCH2D" 224 398 "$ITERS"
+    step 75 env QUERN_KN_CUDA_GRAPH=0 $T/kn_bench resnext101-3d cuda "$BATCH3D" 112 112 "$ITERS"
     if "$PY" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
         step 60 "$PY" bench/peers/torch_cnn.py resnet152 cuda "$BATCH2D" 224 398 "$ITERS" | tee "$tmp/r152.torch"
         step 60 "$PY" bench/peers/torch_cnn.py resnext101-3d cuda "$BATCH3D" 112 112 "$ITERS" | tee "$tmp/x3d.torch"
@@ -145,39 +146,47 @@ if [ "${E2E_ONLY:-0}" != 1 ]; then
     fi
 fi
 # ---- 4. end to end: video -> store, the GPU's utilisation sampled meanwhile
+# Cases "NAME:DECODE:COPIES": NAME is .gpu/video/NAME.mp4 (60 s each); 360p is what
+# HowTo100M's files are (about 200 kbit/s, 240p-360p), 720p the heavy case.
 FEAT=$T/quern-features
 SEED=$T/features_seed
-VIDEO=.gpu/video/e2e.mp4
-copies=${E2E_COPIES:-16}
-secs=$(cat .gpu/video/e2e.seconds 2>/dev/null || echo 60)
-# e2e MODE CAP: one quern-features run (--backend cuda --decode MODE) over a fresh store of
-# $copies videos; prints the rate and busy-ness, leaves the busy mean in $tmp/e2e.MODE.busy
+E2E_CASES=${E2E_CASES:-360p:cpu:64 360p:cuda:64 720p:cpu:16 720p:cuda:16}
+# e2e NAME MODE COPIES CAP: one quern-features run (--backend cuda --decode MODE) over a
+# fresh store of COPIES videos; prints the rate and busy-ness, leaves the busy mean in
+# $tmp/e2e.NAME.MODE.busy
 e2e() {
-    mode=$1 st="$tmp/store.$mode" i=0
+    name=$1 mode=$2 copies=$3 st="$tmp/store.$1.$2" i=0
+    video=.gpu/video/$name.mp4
+    secs=$(cat ".gpu/video/$name.seconds" 2>/dev/null || echo 60)
+    [ -s "$video" ] || { echo "gpu_check.sh: no $video (bench/gpu_bundle.sh makes it)" >&2; return 1; }
+    awk -v d="$secs" 'BEGIN { for (s = 0; s + 4 <= d; s += 5) printf "%d %d clip %d\n", s, s + 4, s / 5 }' \
+        >"$tmp/clips.txt"
     while [ $i -lt "$copies" ]; do
         i=$((i + 1))
-        "$SEED" "$st" "e2e_$i" "$PWD/$VIDEO" "$tmp/clips.txt" >/dev/null ||
+        "$SEED" "$st" "e2e_$i" "$PWD/$video" "$tmp/clips.txt" >/dev/null ||
             { echo "gpu_check.sh: features_seed failed" >&2; return 1; }
     done
     nvidia-smi --query-gpu=utilization.gpu --format=csv,noheader,nounits -lms 200 \
-        >"$tmp/util.$mode" 2>/dev/null &
+        >"$tmp/util.$name.$mode" 2>/dev/null &
     smi=$!
     t0=$(date +%s.%N)
     # shellcheck disable=SC2086 # E2E_ARGS: several options
-    step "$2" "$FEAT" --store "$st" --weights-2d "$tmp/w/resnet152.safetensors" \
+    step "$4" "$FEAT" --store "$st" --weights-2d "$tmp/w/resnet152.safetensors" \
         --weights-3d "$tmp/w/resnext101.safetensors" --backend cuda --decode "$mode" \
         ${E2E_ARGS:---batch 32}
     rc=$?
     t1=$(date +%s.%N)
     kill "$smi" 2>/dev/null
     wait "$smi" 2>/dev/null
+    rm -rf "$st"
     if [ $rc != 0 ]; then
         echo "gpu_check.sh: quern-features --decode $mode exited $rc" >&2
         return 1
     fi
     # mean over the whole run (weights loading included) and over the busy stretch
     # (first to last non-zero sample)
-    awk -v a="$t0" -v b="$t1" -v v=$((copies * secs)) -v m="$mode" -v out="$tmp/e2e.$mode.busy" '
+    awk -v a="$t0" -v b="$t1" -v v=$((copies * secs)) -v m="$name --decode $mode" \
+        -v out="$tmp/e2e.$name.$mode.busy" '
         $1 ~ /^[0-9.]+$/ { u[n++] = $1 + 0 }
         END {
             s = 0; f = -1; l = -1
@@ -185,24 +194,25 @@ e2e() {
             ss = 0; for (i = f; f >= 0 && i <= l; i++) ss += u[i]
             busy = n ? sprintf("%.0f%%", s / n) : "n/a"
             t = b - a
-            printf "e2e (--decode %s): %.1f s for %d s of video (%.1fx real time), GPU busy mean %s (target >= 80%%)", m, t, v, v / t, busy
+            printf "e2e (%s): %.1f s for %d s of video (%.1fx real time), GPU busy mean %s (target >= 80%%)", m, t, v, v / t, busy
             if (f >= 0) printf "; %.0f%% over the busy stretch (%d of %d samples)", ss / (l - f + 1), l - f + 1, n
             printf "\n"
             print busy > out
-        }' "$tmp/util.$mode"
+        }' "$tmp/util.$name.$mode"
 }
 echo "== end to end: video -> store (quern-features, cuda backend)"
 if [ "${E2E:-1}" = 0 ]; then
     echo "(E2E=0: skipped)"
-elif [ ! -x "$FEAT" ] || [ ! -x "$SEED" ] || [ ! -s "$VIDEO" ]; then
+elif [ ! -x "$FEAT" ] || [ ! -x "$SEED" ] || [ ! -d .gpu/video ]; then
     echo "gpu_check.sh: end-to-end step skipped: $T has no quern-features + features_seed or" \
-        "there is no $VIDEO (make them with sh bench/gpu_bundle.sh, run with NO_BUILD=1)"
+        "there is no .gpu/video (make them with sh bench/gpu_bundle.sh, run with NO_BUILD=1)"
 else
-    awk -v d="$secs" 'BEGIN { for (s = 0; s + 4 <= d; s += 5) printf "%d %d clip %d\n", s, s + 4, s / 5 }' \
-        >"$tmp/clips.txt"
     if step 90 "$PY" bench/gpu_weights.py "$tmp/w"; then
-        e2e cpu 150 || e2e_fail=1
-        [ "${E2E_NVDEC:-1}" = 0 ] || e2e cuda 120 || e2e_fail=1
+        for c in $E2E_CASES; do
+            n=${c%%:*} rest=${c#*:}
+            [ "${E2E_NVDEC:-1}" = 0 ] && [ "${rest%%:*}" = cuda ] && continue
+            e2e "$n" "${rest%%:*}" "${rest#*:}" 120 || e2e_fail=1
+        done
     else
         echo "gpu_check.sh: could not write the weights ($PY bench/gpu_weights.py: numpy?)" >&2
         e2e_fail=1
@@ -220,7 +230,10 @@ for n in r152:resnet152_224x398 x3d:resnext101_3d; do
         echo "ratio ${n#*:}_gpu_vs_torch: n/a"
     fi
 done
-for m in cpu:e2e_gpu_busy cuda:e2e_gpu_busy_nvdec; do
-    [ -f "$tmp/e2e.${m%%:*}.busy" ] && echo "ratio ${m#*:}: $(cat "$tmp/e2e.${m%%:*}.busy") (target >= 80%)"
+for f in "$tmp"/e2e.*.busy; do
+    [ -f "$f" ] || continue
+    c=${f#"$tmp"/e2e.}
+    c=${c%.busy}
+    echo "ratio e2e_gpu_busy_${c%%.*}_decode_${c#*.}: $(cat "$f") (target >= 80%)"
 done
 case $golden in 0 | skip) exit $e2e_fail ;; *) exit 1 ;; esac

@@ -95,6 +95,14 @@ int kn_sha256_hex(const void *data, size_t len, char hex[65]); /* QN_OK or QN_EN
  * (cudaGetDeviceCount: ...); using the cpu backend"), or NULL when there is none. */
 const char *kn_model_notice(const kn_model *m);
 
+/* Host memory for kn_run_* inputs: page-locked with the cuda backend (the copy
+ * to the GPU then needs no staging copy and runs at full speed), plain heap
+ * memory otherwise or when page-locked memory is refused. Aligned to 64 bytes.
+ * NULL when out of memory. Free with kn_input_free (NULL is a no-op); any
+ * thread may call both. */
+void *kn_input_alloc(const kn_model *m, size_t bytes);
+void kn_input_free(void *p);
+
 /* Flags for kn_run_*. */
 enum { KN_L2NORM = 1 }; /* L2-normalise each output row (x / max(||x||, 1e-12)) */
 

@@ -50,7 +50,8 @@ static const char usage_text[] =
     "  -j, --threads N       decoder and CPU engine threads (default: all cores)\n"
     "  --batch N             frames (2D) and chunks (3D) per network call (default 8)\n"
     "  --decoders N          videos decoded at once (each with threads/N FFmpeg threads)\n"
-    "                        while the network runs (default 1; 4 with the cuda backend)\n"
+    "                        while the network runs (default 1; with the cuda backend one\n"
+    "                        per thread, so that decoding keeps up with the GPU)\n"
     "  -q, --quiet           no progress bar, no summary line\n"
     "  -h, --help            this help\n"
     "  --version             print the version\n"
@@ -76,6 +77,9 @@ typedef struct totals {
     int64_t videos, failed, skipped, frames2d, chunks3d, clips;
     int64_t no_file; /* ok videos without a file: caption-only imports awaiting theirs */
     double seconds_video;
+    /* where the engine thread's time went: which stage holds the others back */
+    double net_s, wait_s, store_s;
+    int decoders, dec_threads;
 } totals;
 
 static int usage_error(const char *fmt, const char *arg)
@@ -179,7 +183,8 @@ typedef struct item {
     struct item *next;
     vjob *job;
     int kind, n, w, h;
-    uint8_t *data;
+    uint8_t *data;   /* kn_input_alloc'd (page-locked for the GPU), cap bytes */
+    size_t cap;
 } item;
 
 typedef struct pipeline {
@@ -192,12 +197,68 @@ typedef struct pipeline {
     vjob *jobs;
     size_t n_jobs;
     int batch, dec_threads, hw;
+    const kn_model *m;   /* allocates the batch buffers */
+    item *spare;         /* batches done with, their buffers kept for reuse */
 } pipeline;
 
-static void item_free(item *it)
+/* Batch buffers are recycled: page-locked memory is slow to get, and the number
+ * alive is bounded by the queue and the decoders anyway. */
+static void item_free(pipeline *p, item *it)
 {
+    if (!it)
+        return;
+    if (!it->data) {
+        free(it);
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    it->next = p->spare;
+    p->spare = it;
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* A batch item with room for `bytes`: a spare one that fits, else a new one (a
+ * spare too small is given up, so the spares never outnumber the items alive). */
+static item *item_get(pipeline *p, size_t bytes)
+{
+    pthread_mutex_lock(&p->mu);
+    item **pp = &p->spare;
+    while (*pp && (*pp)->cap < bytes)
+        pp = &(*pp)->next;
+    item *it = *pp ? *pp : p->spare;
+    if (it == *pp && it)
+        *pp = it->next;
+    else if (it)
+        p->spare = it->next;
+    pthread_mutex_unlock(&p->mu);
+    if (it && it->cap >= bytes) {
+        uint8_t *data = it->data;
+        size_t cap = it->cap;
+        memset(it, 0, sizeof *it);
+        it->data = data;
+        it->cap = cap;
+        return it;
+    }
     if (it) {
-        free(it->data);
+        kn_input_free(it->data);
+        free(it);
+    }
+    it = calloc(1, sizeof *it);
+    if (it && !(it->data = kn_input_alloc(p->m, bytes))) {
+        free(it);
+        return NULL;
+    }
+    if (it)
+        it->cap = bytes;
+    return it;
+}
+
+static void spares_free(pipeline *p)
+{
+    while (p->spare) {
+        item *it = p->spare;
+        p->spare = it->next;
+        kn_input_free(it->data);
         free(it);
     }
 }
@@ -221,7 +282,7 @@ static int push(pipeline *p, item *it)
     }
     pthread_mutex_unlock(&p->mu);
     if (stopped) {
-        item_free(it);
+        item_free(p, it);
         return QN_EINTERNAL;
     }
     return QN_OK;
@@ -258,7 +319,7 @@ static void stop_all(pipeline *p)
     pthread_mutex_unlock(&p->mu);
     while (it) {
         item *next = it->next;
-        item_free(it);
+        item_free(p, it);
         it = next;
     }
 }
@@ -274,11 +335,8 @@ static int add_frame(wsink *ws, int kind, const uint8_t *data, size_t bytes, int
 {
     item *it = ws->b[kind];
     if (!it) {
-        it = calloc(1, sizeof *it);
-        if (!it || !(it->data = malloc(bytes * ws->p->batch))) {
-            free(it);
+        if (!(it = item_get(ws->p, bytes * ws->p->batch)))
             return QN_ENOMEM;
-        }
         it->job = ws->job;
         it->kind = kind;
         it->w = w;
@@ -332,7 +390,7 @@ static void decode_one(pipeline *p, vjob *job)
         item *it = ws.b[k];
         ws.b[k] = NULL;
         if (rc < 0)
-            item_free(it);
+            item_free(p, it);
         else if (it)
             push(p, it);   /* frees it itself when the pipeline is stopping */
     }
@@ -750,6 +808,10 @@ static void summary(const opts *o, const totals *t, kn_model *m2d, double secs)
             (long long)t->clips, secs, secs > 0 ? t->seconds_video / secs : 0.0,
             kn_backend_name(kn_model_backend(m2d)), (long long)t->failed,
             (long long)t->skipped);
+    if (t->decoders)   /* a long wait means decoding holds the network back (more --decoders) */
+        fprintf(stderr, "%s: time in the network %.1f s, waiting for decoded frames %.1f s, "
+                "writing the store %.1f s (%d decoders x %d FFmpeg threads)\n", prog, t->net_s,
+                t->wait_s, t->store_s, t->decoders, t->dec_threads);
     if (t->no_file)
         fprintf(stderr, "%s: %lld ok videos have no video file yet (caption-only imports; "
                 "quern-clips on their files adds them)\n", prog, (long long)t->no_file);
@@ -767,14 +829,21 @@ static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model
 {
     if (td->n == 0)
         return QN_OK;
+    /* A GPU outruns any one decoder: with the cuda backend every thread decodes
+     * its own video (no frame-threading overhead), fewer only when there are
+     * fewer videos. On the CPU the network needs the cores: one video at a time. */
+    int threads = o->threads ? o->threads : ncpu();
     int decoders = o->decoders ? o->decoders
-                 : kn_model_backend(m2d) == KN_BACKEND_CUDA ? 4 : 1;
+                 : kn_model_backend(m2d) == KN_BACKEND_CUDA ? threads : 1;
     if ((size_t)decoders > td->n)
         decoders = (int)td->n;
-    pipeline p = {.cap = 2 * decoders + 2, .n_jobs = td->n, .batch = o->batch, .hw = o->decode};
-    p.dec_threads = (o->threads ? o->threads : ncpu()) / decoders;
+    pipeline p = {.cap = 2 * decoders + 2, .n_jobs = td->n, .batch = o->batch, .hw = o->decode,
+                  .m = m2d};
+    p.dec_threads = threads / decoders;
     if (p.dec_threads < 1)
         p.dec_threads = 1;
+    t->decoders = decoders;
+    t->dec_threads = p.dec_threads;
     p.jobs = calloc(td->n, sizeof *p.jobs);
     pthread_t *th = calloc((size_t)decoders, sizeof *th);
     if (!p.jobs || !th) {
@@ -796,7 +865,10 @@ static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model
     qn_progress bar;
     qn_progress_start(&bar, "features", td->n, o->quiet);
     for (size_t finished = 0; rc >= 0 && finished < td->n;) {
+        double t0 = qn_now();
         item *it = pop(&p);
+        double t1 = qn_now();
+        t->wait_s += t1 - t0;
         if (!it) {
             rc = qn_error_set(err, QN_ENOMEM, "out of memory in a decoder thread");
             break;
@@ -806,16 +878,19 @@ static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model
             t->failed += rc == 1;
             t->videos += rc == QN_OK;
             qn_progress_update(&bar, ++finished);
+            t->store_s += qn_now() - t1;
         } else {
             rc = run_item(m2d, m3d, it, err);
+            t->net_s += qn_now() - t1;
         }
-        item_free(it);
+        item_free(&p, it);
     }
     qn_progress_finish(&bar);
     stop_all(&p);
     for (int i = 0; i < started; i++)
         pthread_join(th[i], NULL);
     stop_all(&p);   /* what the last pushes left */
+    spares_free(&p);
     for (size_t i = 0; i < td->n; i++)
         job_free(&p.jobs[i]);
     pthread_cond_destroy(&p.can_pop);

@@ -28,6 +28,11 @@ int kn_cuda_pool_clips(const float *rows2d, int n2d, int dim2d, double rate2d,
  * library or function that is missing, or "built without CUDA". */
 int kn_cuda_libs_load(qn_error *err);
 
+/* Page-locked host memory (cudaHostAlloc, portable), or NULL: out of memory or
+ * built without CUDA. Free with kn_cuda_host_free. */
+void *kn_cuda_host_alloc(size_t bytes);
+void kn_cuda_host_free(void *p);
+
 /* The op table, or NULL in a build without CUDA. */
 const kn_ops *kn_cuda_ops(void);
 

@@ -24,3 +24,14 @@ int kn_cuda_pool_clips(const float *rows2d, int n2d, int dim2d, double rate2d,
 {
     return qn_error_set(err, QN_EENV, "built without CUDA");
 }
+
+void *kn_cuda_host_alloc(size_t bytes)
+{
+    (void)bytes;
+    return NULL;
+}
+
+void kn_cuda_host_free(void *p)
+{
+    (void)p;
+}

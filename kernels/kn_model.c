@@ -5,6 +5,7 @@
  * buf[0]; a block writes t1/t2/shortcut into buf[1..3] and its output back into
  * buf[0] (the residual add reads each element before overwriting it). */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,6 +314,41 @@ kn_backend kn_model_backend(const kn_model *m) { return m->backend; }
 int kn_model_dim(const kn_model *m) { return m->desc->dim; }
 const char *kn_model_sha256(const kn_model *m) { return m->sha; }
 const char *kn_model_notice(const kn_model *m) { return m->notice[0] ? m->notice : NULL; }
+
+/* ---- host memory for inputs ------------------------------------------- */
+
+/* A 64-byte header before the block says who allocated it. */
+enum { HOST_HDR = 64, HOST_HEAP = 1, HOST_PINNED = 2 };
+
+void *kn_input_alloc(const kn_model *m, size_t bytes)
+{
+    if (bytes > SIZE_MAX - HOST_HDR)
+        return NULL;
+    unsigned char *b = NULL;
+    int kind = HOST_PINNED;
+    if (m && m->backend == KN_BACKEND_CUDA)
+        b = kn_cuda_host_alloc(bytes + HOST_HDR);
+    if (!b) {
+        kind = HOST_HEAP;
+        if (posix_memalign((void **)&b, HOST_HDR, bytes + HOST_HDR))
+            return NULL;
+    }
+    memcpy(b, &kind, sizeof kind);
+    return b + HOST_HDR;
+}
+
+void kn_input_free(void *p)
+{
+    if (!p)
+        return;
+    unsigned char *b = (unsigned char *)p - HOST_HDR;
+    int kind;
+    memcpy(&kind, b, sizeof kind);
+    if (kind == HOST_PINNED)
+        kn_cuda_host_free(b);
+    else
+        free(b);
+}
 
 /* ---- forward ---------------------------------------------------------- */
 

@@ -244,6 +244,24 @@ START_TEST(sha256_known)
 }
 END_TEST
 
+/* Input buffers: 64-byte aligned, writable to the last byte, freed by kind (heap here:
+ * no model, or a CPU model; page-locked with a GPU, checked by bench/gpu_check.sh). */
+START_TEST(input_buffers)
+{
+    for (size_t n = 0; n < 5; n++) {
+        size_t bytes = n * 1000003 + 1;
+        uint8_t *b = kn_input_alloc(NULL, bytes);
+        ck_assert_ptr_nonnull(b);
+        ck_assert_uint_eq((uintptr_t)b % 64, 0);
+        memset(b, 0xab, bytes);
+        ck_assert_uint_eq(b[bytes - 1], 0xab);
+        kn_input_free(b);
+    }
+    kn_input_free(NULL);
+    ck_assert_ptr_null(kn_input_alloc(NULL, SIZE_MAX - 8));
+}
+END_TEST
+
 START_TEST(names)
 {
     kn_arch a;
@@ -649,6 +667,7 @@ static Suite *kernels_ops_suite(void)
     tcase_add_test(tc, f16_rounding);
     tcase_add_test(tc, sha256_known);
     tcase_add_test(tc, names);
+    tcase_add_test(tc, input_buffers);
     tcase_add_test(tc, model_file_checks_names_and_shapes);
     tcase_add_test(tc, safetensors_rejects_bad_files);
     tcase_add_test(tc, export_weights_both_formats);

@@ -12,6 +12,7 @@ stored per-step rows, and the row counts must follow the frame sampling
 """
 import fcntl
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -115,6 +116,10 @@ def test_features_end_to_end(bin_dir, tools_dir, tmp_path, weights):
     # cook: 3 + 5 rows; tall (1.1 s at 25 fps): fps=1 -> 1 frame, fps=24 -> 26 frames -> 2 chunks
     assert "quern-features: 2 videos (4 2D frames, 7 3D chunks, 6 clips)" in cp.stderr
     assert "2 failed" in cp.stderr
+    # where the time went, and the decoder split asked for (2 threads / 2 decoders)
+    assert re.search(r"quern-features: time in the network [0-9.]+ s, waiting for decoded frames "
+                     r"[0-9.]+ s, writing the store [0-9.]+ s \(2 decoders x 1 FFmpeg threads\)",
+                     cp.stderr), cp.stderr
 
     out = tmp_path / "npy"
     for name in ("resnet152-2d", "resnext101-3d", "howto100m-4096"):

@@ -9,8 +9,8 @@
  *   folded-BN bias and ReLU are one element-wise kernel;
  * - own kernels: u8 → normalised fp16 input (3 channels padded to 8 so the
  *   stem can use tensor cores), max pooling, global mean, fp16 → fp32;
- * - optionally (QUERN_KN_CUDA_GRAPH=1) the forward up to layer4 replayed as
- *   one CUDA graph per model, input shape and buffer set.
+ * - the forward up to layer4 replayed as one CUDA graph per model, input shape
+ *   and buffer set, from a shape's second use (QUERN_KN_CUDA_GRAPH=0: never);
  * Errors are asynchronous: ops record the first failure and sync() returns it.
  * One cuDNN/cuBLAS context per process (the first probed device). */
 #include <cublas_v2.h>
@@ -679,24 +679,41 @@ static void c_threads(int)
 {
 }
 
-/* Whole-forward CUDA graphs, opt-in with QUERN_KN_CUDA_GRAPH=1: after the
- * first (planning) pass every op of a given model/shape/buffer set is fixed,
- * so the ~500 launches of a ResNet-152 forward replay as one graph. */
+/* Whole-forward CUDA graphs: after the first (planning) pass every op of a
+ * given model/shape/buffer set is fixed, so the ~500 launches of a ResNet-152
+ * forward replay as one graph. A shape is captured on its second use: a
+ * video's last, partial batch has a size that rarely comes back, and a
+ * capture costs more than one eager forward. QUERN_KN_CUDA_GRAPH=0 turns
+ * graphs off, =1 captures on first use (the golden tests run each shape once). */
 static struct {
     kn_graph_key key;
     cudaGraphExec_t exec;
     unsigned long used;
 } graphs[16];
 static unsigned long graph_tick;
+static kn_graph_key graph_seen[64]; /* shapes run once, eagerly (a ring) */
+static int graph_seen_next;
 
-static int graphs_enabled(void)
+static int graphs_mode(void) /* 0 off, 1 capture on first use, 2 on second use */
 {
-    static int on = -1;
-    if (on < 0) {
+    static int mode = -1;
+    if (mode < 0) {
         const char *e = getenv("QUERN_KN_CUDA_GRAPH");
-        on = e && e[0] == '1';
+        mode = e && e[0] == '0' ? 0 : e && e[0] == '1' ? 1 : 2;
     }
-    return on;
+    return mode;
+}
+
+/* In second-use mode: 1 when k ran before (capture it now), else remembers it. */
+static int graph_seen_before(const kn_graph_key *k)
+{
+    const int ns = (int)(sizeof graph_seen / sizeof graph_seen[0]);
+    for (int i = 0; i < ns; i++)
+        if (!memcmp(&graph_seen[i], k, sizeof *k))
+            return 1;
+    graph_seen[graph_seen_next] = *k;
+    graph_seen_next = (graph_seen_next + 1) % ns;
+    return 0;
 }
 
 static void graph_forget(int i)
@@ -717,7 +734,7 @@ static int c_graph(int phase, const kn_graph_key *k)
     }
     /* END must end the capture whatever happened since BEGIN: a stream left
      * capturing would swallow every later op of the process */
-    if (phase != KN_GRAPH_END && (!graphs_enabled() || G.status))
+    if (phase != KN_GRAPH_END && (!graphs_mode() || G.status))
         return phase == KN_GRAPH_REPLAY ? 0 : QN_EUSAGE;
     if (phase == KN_GRAPH_REPLAY) {
         for (int i = 0; i < ng; i++)
@@ -729,6 +746,8 @@ static int c_graph(int phase, const kn_graph_key *k)
         return 0;
     }
     if (phase == KN_GRAPH_BEGIN) {
+        if (graphs_mode() == 2 && !graph_seen_before(k))
+            return QN_EUSAGE; /* first use: eager */
         cudaError_t e = cudaStreamBeginCapture(G.stream, cudaStreamCaptureModeRelaxed);
         if (e != cudaSuccess) {
             cudaGetLastError();
@@ -779,6 +798,24 @@ static const kn_ops cuda_ops = {
     c_threads,
     c_graph,
 };
+
+/* Page-locked host memory: a copy from it to the GPU runs at full speed with no
+ * staging copy. Portable, so any thread and context may use it. */
+extern "C" void *kn_cuda_host_alloc(size_t bytes)
+{
+    void *p = NULL;
+    if (cudaHostAlloc(&p, bytes ? bytes : 1, cudaHostAllocPortable) != cudaSuccess) {
+        cudaGetLastError();
+        return NULL;
+    }
+    return p;
+}
+
+extern "C" void kn_cuda_host_free(void *p)
+{
+    if (p)
+        cudaFreeHost(p);
+}
 
 extern "C" const kn_ops *kn_cuda_ops(void)
 {
