@@ -10,8 +10,10 @@
  */
 #include "frames_priv.h"
 
+#include <pthread.h>
 #include <stdio.h>
 
+#include <libavutil/dict.h>
 #include <libavutil/hwcontext.h>
 #include <libavutil/pixdesc.h>
 
@@ -42,6 +44,36 @@ static int codec_has_cuda(const AVCodec *codec)
     }
 }
 
+/* One CUDA device for every decoder of the process, on the GPU's primary
+ * context: the context the CUDA runtime (and so the feature engine) uses. A
+ * context per decoder would make the GPU switch between them, time-sliced,
+ * and slow both the decoders and the network. Made on first use, kept until exit. */
+static pthread_mutex_t dev_mu = PTHREAD_MUTEX_INITIALIZER;
+static AVBufferRef *dev_shared;
+static int dev_tried;
+static char dev_why[400];
+
+static AVBufferRef *shared_device(char *why, size_t why_size)
+{
+    pthread_mutex_lock(&dev_mu);
+    if (!dev_tried) {
+        dev_tried = 1;
+        AVDictionary *o = NULL;
+        av_dict_set(&o, "primary_ctx", "1", 0);
+        qn_avlog_reset();
+        int rc = av_hwdevice_ctx_create(&dev_shared, AV_HWDEVICE_TYPE_CUDA, NULL, o, 0);
+        av_dict_free(&o);
+        if (rc < 0) {
+            dev_shared = NULL;
+            qn_av_reason(rc, dev_why, sizeof dev_why);
+        }
+    }
+    AVBufferRef *ref = dev_shared ? av_buffer_ref(dev_shared) : NULL;
+    snprintf(why, why_size, "%s", dev_shared ? "out of memory" : dev_why);
+    pthread_mutex_unlock(&dev_mu);
+    return ref;
+}
+
 int fr_hw_attach(AVCodecContext *dec, const AVCodec *codec, int mode, char *note,
                  size_t note_size, const char *path, qn_error *err)
 {
@@ -49,15 +81,13 @@ int fr_hw_attach(AVCodecContext *dec, const AVCodec *codec, int mode, char *note
     if (!codec_has_cuda(codec)) {
         snprintf(note, note_size, "cuda: the %s decoder has no cuda hwaccel", codec->name);
     } else {
-        AVBufferRef *dev = NULL;
-        qn_avlog_reset();
-        int rc = av_hwdevice_ctx_create(&dev, AV_HWDEVICE_TYPE_CUDA, NULL, NULL, 0);
-        if (rc >= 0) {
+        AVBufferRef *dev = shared_device(why, sizeof why);
+        if (dev) {
             dec->hw_device_ctx = dev;
             dec->get_format = pick_cuda;
             return 1;
         }
-        snprintf(note, note_size, "cuda: no device: %s", qn_av_reason(rc, why, sizeof why));
+        snprintf(note, note_size, "cuda: no device: %s", why);
     }
     if (mode == FR_HW_CUDA)
         return qn_error_set(err, QN_EENV, "%s: GPU decode requested but unavailable: %s", path,

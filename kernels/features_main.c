@@ -440,19 +440,26 @@ static int grow(float **rows, int64_t *cap, int64_t need)
     return QN_OK;
 }
 
-/* Runs the network on one batch, appending the rows to its video. */
-static int run_item(kn_model *m2d, kn_model *m3d, item *it, qn_error *err)
+/* Runs the network on one batch, appending the rows to its video. A short batch
+ * (a video's last) is padded with zero frames to `pad_to` when that is larger:
+ * on the GPU one input shape means one set of cuDNN plans and one CUDA graph,
+ * while every new batch size would be planned and captured afresh. */
+static int run_item(kn_model *m2d, kn_model *m3d, item *it, int pad_to, qn_error *err)
 {
     vjob *j = it->job;
     int is2d = it->kind == ITEM_2D;
+    int n_run = it->n < pad_to ? pad_to : it->n;
+    size_t frame = is2d ? (size_t)it->w * it->h * 3 : (size_t)KN_3D_FRAMES * it->w * it->h * 3;
+    if (n_run > it->n)   /* the item's buffer holds a whole batch */
+        memset(it->data + frame * it->n, 0, frame * (size_t)(n_run - it->n));
     float **rows = is2d ? &j->rows2d : &j->rows3d;
     int64_t *n = is2d ? &j->n2d : &j->n3d;
-    if (grow(rows, is2d ? &j->cap2d : &j->cap3d, *n + it->n) < 0)
+    if (grow(rows, is2d ? &j->cap2d : &j->cap3d, *n + n_run) < 0)
         return qn_error_set(err, QN_ENOMEM, "%s: out of memory for feature rows", j->v->path);
     float *out = *rows + *n * 2048;
-    int rc = is2d ? kn_run_2d(m2d, it->data, it->n, it->h, it->w, out, KN_L2NORM, err)
-                  : kn_run_3d(m3d, it->data, it->n, out, KN_L2NORM, err);
-    *n += it->n;
+    int rc = is2d ? kn_run_2d(m2d, it->data, n_run, it->h, it->w, out, KN_L2NORM, err)
+                  : kn_run_3d(m3d, it->data, n_run, out, KN_L2NORM, err);
+    *n += it->n;   /* the padding's rows are left past the end, overwritten next */
     return rc;
 }
 
@@ -844,6 +851,9 @@ static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model
         p.dec_threads = 1;
     t->decoders = decoders;
     t->dec_threads = p.dec_threads;
+    const char *pad = getenv("QUERN_FEATURES_PAD_BATCHES"); /* 1/0: force (tests) */
+    int pad_to = (pad && *pad ? *pad == '1' : kn_model_backend(m2d) == KN_BACKEND_CUDA)
+                 ? o->batch : 0;
     p.jobs = calloc(td->n, sizeof *p.jobs);
     pthread_t *th = calloc((size_t)decoders, sizeof *th);
     if (!p.jobs || !th) {
@@ -880,7 +890,7 @@ static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model
             qn_progress_update(&bar, ++finished);
             t->store_s += qn_now() - t1;
         } else {
-            rc = run_item(m2d, m3d, it, err);
+            rc = run_item(m2d, m3d, it, pad_to, err);
             t->net_s += qn_now() - t1;
         }
         item_free(&p, it);

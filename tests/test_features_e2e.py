@@ -12,6 +12,7 @@ stored per-step rows, and the row counts must follow the frame sampling
 """
 import fcntl
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -154,6 +155,37 @@ def test_features_end_to_end(bin_dir, tools_dir, tmp_path, weights):
     assert "quern-features: 0 videos" in cp.stderr
     info = run("quern-store", "info", store, bin_dir=bin_dir, check=True)
     assert "failed" in info.stdout + info.stderr
+
+
+def test_padded_batches_give_the_same_rows(bin_dir, tools_dir, tmp_path, weights):
+    """With the cuda backend a video's last, short batch is padded with zero frames to the
+    full batch (one input shape for cuDNN and the CUDA graph). The padding's rows must never
+    reach the store: forced on the CPU, the rows equal an unpadded run's."""
+    video = tmp_path / "v.mp4"
+    make_video(video, "testsrc2=size=320x180:rate=30:duration=3.2")
+    clips = tmp_path / "clips.txt"
+    clips.write_text("".join(f"{s} {e} {t}\n" for s, e, t in CLIPS))
+    rows = {}
+    for pad in ("0", "1"):
+        store = tmp_path / f"store{pad}"
+        seed_video(tools_dir, store, "vid", video, clips)
+        w2, w3 = weights
+        cp = subprocess.run([str(bin_dir / "quern-features"), "--store", str(store),
+                             "--weights-2d", str(w2), "--weights-3d", str(w3), "--backend",
+                             "cpu", "-j", "2", "--batch", "4"], capture_output=True, text=True,
+                            env={**os.environ, "QUERN_FEATURES_PAD_BATCHES": pad})
+        assert cp.returncode == 0, cp.stderr
+        # 3 2D frames and 5 3D chunks: batches of 3, and 4 + 1: all but one padded
+        assert "1 videos (3 2D frames, 5 3D chunks, 4 clips)" in cp.stderr
+        out = tmp_path / f"npy{pad}"
+        for name in ("resnet152-2d", "resnext101-3d", "howto100m-4096"):
+            export(bin_dir, store, name, out / name)
+        rows[pad] = [np.load(out / "resnet152-2d" / "vid.npy").astype(np.float32),
+                     np.load(out / "resnext101-3d" / "vid.npy").astype(np.float32),
+                     np.load(out / "howto100m-4096" / "howto100m-4096.npy").astype(np.float32)]
+    for a, b in zip(rows["0"], rows["1"]):
+        assert a.shape == b.shape
+        assert np.abs(a - b).max() < 2e-3   # f16 rows; GEMM blocking may differ by batch
 
 
 def test_usage_and_bad_weights(bin_dir, tools_dir, tmp_path, weights):

@@ -149,6 +149,13 @@ def test_gpu_auto_falls_back(tools_dir, tmp_path):
     lines, *_ = compare(tools_dir, video, tmp_path, "--hw", "auto")
     if lines["decoded"].endswith("hw 0"):
         assert lines["note"].startswith("cuda: ")
+        # no GPU here: asking for NVDEC outright is an environment error (exit 3) saying why
+        cp = subprocess.run([str(tools_dir / "frames_dump"), "--hw", "cuda", str(video),
+                             str(tmp_path / "c2"), str(tmp_path / "c3")],
+                            capture_output=True, text=True)
+        assert cp.returncode == 3, cp.stderr
+        assert cp.stderr == (f"frames_dump: {video}: GPU decode requested but unavailable: "
+                             f"{lines['note']}\n")
 
 
 def run_dump(tools_dir, video, tmp_path):
