@@ -64,6 +64,12 @@ typedef struct fr_opts {
 
 void fr_opts_default(fr_opts *o);
 
+/* Sets up NVDEC decoding for the whole process now (FR_HW_AUTO/CUDA do it at the
+ * first fr_open otherwise): a program that also runs CUDA code calls this before
+ * it, so that FFmpeg's decoders and its kernels share the GPU's primary context.
+ * Does nothing useful and no harm without a GPU. */
+void fr_hw_prepare(void);
+
 typedef struct fr_video fr_video;   /* opaque: one open video */
 
 /* What fr_open learnt; valid until fr_close. */

@@ -47,31 +47,46 @@ static int codec_has_cuda(const AVCodec *codec)
 /* One CUDA device for every decoder of the process, on the GPU's primary
  * context: the context the CUDA runtime (and so the feature engine) uses. A
  * context per decoder would make the GPU switch between them, time-sliced,
- * and slow both the decoders and the network. Made on first use, kept until exit. */
+ * and slow both the decoders and the network. FFmpeg wants the primary context
+ * with blocking sync; when something made it active with other flags first, a
+ * context of our own (one for all decoders) still works. Made once, kept until exit. */
 static pthread_mutex_t dev_mu = PTHREAD_MUTEX_INITIALIZER;
 static AVBufferRef *dev_shared;
 static int dev_tried;
 static char dev_why[400];
+
+static int device_create(const char *primary)
+{
+    AVDictionary *o = NULL;
+    av_dict_set(&o, "primary_ctx", primary, 0);
+    qn_avlog_reset();
+    int rc = av_hwdevice_ctx_create(&dev_shared, AV_HWDEVICE_TYPE_CUDA, NULL, o, 0);
+    av_dict_free(&o);
+    if (rc < 0)
+        dev_shared = NULL;
+    return rc;
+}
 
 static AVBufferRef *shared_device(char *why, size_t why_size)
 {
     pthread_mutex_lock(&dev_mu);
     if (!dev_tried) {
         dev_tried = 1;
-        AVDictionary *o = NULL;
-        av_dict_set(&o, "primary_ctx", "1", 0);
-        qn_avlog_reset();
-        int rc = av_hwdevice_ctx_create(&dev_shared, AV_HWDEVICE_TYPE_CUDA, NULL, o, 0);
-        av_dict_free(&o);
-        if (rc < 0) {
-            dev_shared = NULL;
+        int rc = device_create("1");
+        if (rc < 0 && rc != AVERROR(ENOMEM) && device_create("0") < 0)
             qn_av_reason(rc, dev_why, sizeof dev_why);
-        }
     }
     AVBufferRef *ref = dev_shared ? av_buffer_ref(dev_shared) : NULL;
     snprintf(why, why_size, "%s", dev_shared ? "out of memory" : dev_why);
     pthread_mutex_unlock(&dev_mu);
     return ref;
+}
+
+void fr_hw_prepare(void)
+{
+    char why[8];
+    AVBufferRef *ref = shared_device(why, sizeof why);
+    av_buffer_unref(&ref);
 }
 
 int fr_hw_attach(AVCodecContext *dec, const AVCodec *codec, int mode, char *note,

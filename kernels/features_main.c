@@ -928,6 +928,8 @@ int main(int argc, char **argv)
     double t0 = qn_now();
     /* the store first: a busy lock or a bad directory fails before loading weights */
     int rc = qn_store_open(o.store, QN_STORE_WRITE, &st, &err);
+    if (rc == QN_OK && o.decode != FR_HW_NONE)
+        fr_hw_prepare();   /* NVDEC first: it sets up the primary context the engine shares */
     if (rc == QN_OK)
         rc = open_models(&o, &m2d, &m3d, &err);
     if (rc == QN_OK)

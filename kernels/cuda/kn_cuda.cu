@@ -99,6 +99,11 @@ extern "C" int kn_cuda_probe(int device, qn_error *err)
         return qn_error_set(err, QN_EENV, "no CUDA device %d (%d present)", device, n);
     if (kn_cuda_libs_load(err) != QN_OK)
         return QN_EENV;
+    /* blocking sync: a thread waiting on the GPU sleeps instead of spinning on a core
+     * the decoders could use (also the flags FFmpeg's NVDEC wants; fails harmlessly
+     * when the primary context is already active) */
+    if (cudaInitDevice(device, cudaDeviceScheduleBlockingSync, 0) != cudaSuccess)
+        cudaGetLastError();
     if ((e = cudaSetDevice(device)) != cudaSuccess ||
         (e = cudaStreamCreateWithFlags(&G.stream, cudaStreamNonBlocking)) != cudaSuccess)
         return qn_error_set(err, QN_EENV, "CUDA device %d: %s", device, cudaGetErrorString(e));
