@@ -15,12 +15,6 @@
 
 #include <libavutil/dict.h>
 #include <libavutil/hwcontext.h>
-/* FFmpeg's CUDA device header needs the toolkit's <cuda.h>: without it (a machine with
- * no CUDA toolkit) decoders share the default stream, which is slower, not wrong. */
-#if __has_include(<cuda.h>)
-#define QN_HAVE_CUDA_H 1
-#include <libavutil/hwcontext_cuda.h>
-#endif
 #include <libavutil/pixdesc.h>
 
 static enum AVPixelFormat pick_cuda(AVCodecContext *c, const enum AVPixelFormat *fmts)
@@ -68,18 +62,8 @@ static int device_create(const char *primary)
     qn_avlog_reset();
     int rc = av_hwdevice_ctx_create(&dev_shared, AV_HWDEVICE_TYPE_CUDA, NULL, o, 0);
     av_dict_free(&o);
-    if (rc < 0) {
+    if (rc < 0)
         dev_shared = NULL;
-        return rc;
-    }
-#ifdef QN_HAVE_CUDA_H
-    /* FFmpeg maps and copies frames on the device's one stream, the legacy default
-     * stream: every decoder thread's copy and wait would queue behind the others'.
-     * The per-thread default stream gives each decoder thread its own (a frame is
-     * mapped and downloaded by the thread that receives it). */
-    AVHWDeviceContext *d = (AVHWDeviceContext *)dev_shared->data;
-    ((AVCUDADeviceContext *)d->hwctx)->stream = CU_STREAM_PER_THREAD;
-#endif
     return rc;
 }
 
