@@ -14,7 +14,7 @@
 # Ratios (ours / torch throughput; target >= 1.0x) and the GPU's busy-ness during the end
 # to end run (target >= 80%) are printed last.
 # Env: BATCH2D (64), BATCH3D (32), ITERS (5), TORCH_PYTHON (python3),
-# E2E_CASES (NAME:DECODE:COPIES ..., default "360p:cpu:64 360p:cuda:64 720p:cpu:16 720p:cuda:16"),
+# E2E_CASES (NAME:DECODE:COPIES[:OPTIONS] ..., see step 4 below),
 # E2E_ARGS (quern-features options, default "--batch 32"; e.g. "--batch 64 --decoders 8"),
 # E2E_ONLY=1 (step 4 alone), E2E=0 (no step 4), E2E_NVDEC=0, NVCC (nvcc, else
 # /usr/local/cuda/bin/nvcc), BUDGET (seconds for the whole script, 560: every step runs
@@ -146,16 +146,19 @@ if [ "${E2E_ONLY:-0}" != 1 ]; then
     fi
 fi
 # ---- 4. end to end: video -> store, the GPU's utilisation sampled meanwhile
-# Cases "NAME:DECODE:COPIES": NAME is .gpu/video/NAME.mp4 (60 s each); 360p is what
-# HowTo100M's files are (about 200 kbit/s, 240p-360p), 720p the heavy case.
+# Cases "NAME:DECODE:COPIES[:OPTIONS]": NAME is .gpu/video/NAME.mp4 (60 s each); 360p is what
+# HowTo100M's files are (about 200 kbit/s, 240p-360p), 720p the heavy case; OPTIONS are more
+# quern-features options, comma-separated (--decoders=48). The NVDEC cases try more decoders
+# than cores: an NVDEC decoder mostly waits for its frame, so one per core may leave NVDEC idle.
 FEAT=$T/quern-features
 SEED=$T/features_seed
-E2E_CASES=${E2E_CASES:-360p:cpu:64 360p:cuda:64 720p:cpu:16 720p:cuda:16}
-# e2e NAME MODE COPIES CAP: one quern-features run (--backend cuda --decode MODE) over a
-# fresh store of COPIES videos; prints the rate and busy-ness, leaves the busy mean in
-# $tmp/e2e.NAME.MODE.busy
+E2E_CASES=${E2E_CASES:-360p:cpu:64 360p:cuda:64 360p:cuda:64:--decoders=48 720p:cpu:16 720p:cuda:32:--decoders=32}
+# e2e NAME MODE COPIES CAP OPTIONS: one quern-features run (--backend cuda --decode MODE)
+# over a fresh store of COPIES videos; prints the rate and busy-ness, leaves the busy mean in
+# $tmp/e2e.NAME.TAG.busy (TAG: MODE, and the options when there are some)
 e2e() {
-    name=$1 mode=$2 copies=$3 st="$tmp/store.$1.$2" i=0
+    name=$1 mode=$2 copies=$3 extra=$(echo "$5" | tr ',' ' ') st="$tmp/store.$1.$2" i=0
+    tag=$mode${5:+$(printf %s "$5" | tr -c 'A-Za-z0-9' _ | tr -s _)}
     video=.gpu/video/$name.mp4
     secs=$(cat ".gpu/video/$name.seconds" 2>/dev/null || echo 60)
     [ -s "$video" ] || { echo "gpu_check.sh: no $video (bench/gpu_bundle.sh makes it)" >&2; return 1; }
@@ -167,13 +170,13 @@ e2e() {
             { echo "gpu_check.sh: features_seed failed" >&2; return 1; }
     done
     nvidia-smi --query-gpu=utilization.gpu --format=csv,noheader,nounits -lms 200 \
-        >"$tmp/util.$name.$mode" 2>/dev/null &
+        >"$tmp/util.$name.$tag" 2>/dev/null &
     smi=$!
     t0=$(date +%s.%N)
-    # shellcheck disable=SC2086 # E2E_ARGS: several options
+    # shellcheck disable=SC2086 # E2E_ARGS, $extra: several options
     step "$4" "$FEAT" --store "$st" --weights-2d "$tmp/w/resnet152.safetensors" \
         --weights-3d "$tmp/w/resnext101.safetensors" --backend cuda --decode "$mode" \
-        ${E2E_ARGS:---batch 32}
+        ${E2E_ARGS:---batch 32} $extra
     rc=$?
     t1=$(date +%s.%N)
     kill "$smi" 2>/dev/null
@@ -185,8 +188,8 @@ e2e() {
     fi
     # mean over the whole run (weights loading included) and over the busy stretch
     # (first to last non-zero sample)
-    awk -v a="$t0" -v b="$t1" -v v=$((copies * secs)) -v m="$name --decode $mode" \
-        -v out="$tmp/e2e.$name.$mode.busy" '
+    awk -v a="$t0" -v b="$t1" -v v=$((copies * secs)) -v m="$name --decode $mode${extra:+ $extra}" \
+        -v out="$tmp/e2e.$name.$tag.busy" '
         $1 ~ /^[0-9.]+$/ { u[n++] = $1 + 0 }
         END {
             s = 0; f = -1; l = -1
@@ -198,7 +201,7 @@ e2e() {
             if (f >= 0) printf "; %.0f%% over the busy stretch (%d of %d samples)", ss / (l - f + 1), l - f + 1, n
             printf "\n"
             print busy > out
-        }' "$tmp/util.$name.$mode"
+        }' "$tmp/util.$name.$tag"
 }
 echo "== end to end: video -> store (quern-features, cuda backend)"
 if [ "${E2E:-1}" = 0 ]; then
@@ -209,9 +212,10 @@ elif [ ! -x "$FEAT" ] || [ ! -x "$SEED" ] || [ ! -d .gpu/video ]; then
 else
     if step 90 "$PY" bench/gpu_weights.py "$tmp/w"; then
         for c in $E2E_CASES; do
-            n=${c%%:*} rest=${c#*:}
-            [ "${E2E_NVDEC:-1}" = 0 ] && [ "${rest%%:*}" = cuda ] && continue
-            e2e "$n" "${rest%%:*}" "${rest#*:}" 120 || e2e_fail=1
+            n=$(echo "$c" | cut -d: -f1) mode=$(echo "$c" | cut -d: -f2)
+            copies=$(echo "$c" | cut -d: -f3) opts=$(echo "$c" | cut -s -d: -f4)
+            [ "${E2E_NVDEC:-1}" = 0 ] && [ "$mode" = cuda ] && continue
+            e2e "$n" "$mode" "$copies" 120 "$opts" || e2e_fail=1
         done
     else
         echo "gpu_check.sh: could not write the weights ($PY bench/gpu_weights.py: numpy?)" >&2
