@@ -48,7 +48,8 @@ static const char usage_text[] =
     "  --backend B           auto (GPU if usable, else CPU; default), cpu, ref, cuda\n"
     "  --decode D            cpu (default), auto (NVDEC if a GPU is there), cuda\n"
     "  -j, --threads N       decoder and CPU engine threads (default: all cores)\n"
-    "  --batch N             frames (2D) and chunks (3D) per network call (default 8)\n"
+    "  --batch N             frames (2D) and chunks (3D) per network call (default 8 on\n"
+    "                        the CPU, 32 on a GPU)\n"
     "  --decoders N          videos decoded at once (each with threads/N FFmpeg threads)\n"
     "                        while the network runs (default 1; with the cuda backend one\n"
     "                        per thread, so that decoding keeps up with the GPU)\n"
@@ -79,7 +80,7 @@ typedef struct totals {
     double seconds_video;
     /* where the engine thread's time went: which stage holds the others back */
     double net_s, wait_s, store_s;
-    int decoders, dec_threads;
+    int decoders, dec_threads, batch;
 } totals;
 
 static int usage_error(const char *fmt, const char *arg)
@@ -112,7 +113,7 @@ static int parse_args(int argc, char **argv, opts *o)
         {"help", no_argument, 0, 'h'},                {"version", no_argument, 0, O_VERSION},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
-    o->batch = 8;
+    o->batch = 0;   /* by backend, once it is known */
     o->decode = FR_HW_NONE;
     int c;
     qn_error err;
@@ -817,8 +818,8 @@ static void summary(const opts *o, const totals *t, kn_model *m2d, double secs)
             (long long)t->skipped);
     if (t->decoders)   /* a long wait means decoding holds the network back (more --decoders) */
         fprintf(stderr, "%s: time in the network %.1f s, waiting for decoded frames %.1f s, "
-                "writing the store %.1f s (%d decoders x %d FFmpeg threads)\n", prog, t->net_s,
-                t->wait_s, t->store_s, t->decoders, t->dec_threads);
+                "writing the store %.1f s (%d decoders x %d FFmpeg threads, batch %d)\n", prog,
+                t->net_s, t->wait_s, t->store_s, t->decoders, t->dec_threads, t->batch);
     if (t->no_file)
         fprintf(stderr, "%s: %lld ok videos have no video file yet (caption-only imports; "
                 "quern-clips on their files adds them)\n", prog, (long long)t->no_file);
@@ -840,20 +841,24 @@ static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model
      * its own video (no frame-threading overhead), fewer only when there are
      * fewer videos. On the CPU the network needs the cores: one video at a time. */
     int threads = o->threads ? o->threads : ncpu();
+    int batch = o->batch ? o->batch : kn_model_backend(m2d) == KN_BACKEND_CUDA ? 32 : 8;
     int decoders = o->decoders ? o->decoders
                  : kn_model_backend(m2d) == KN_BACKEND_CUDA ? threads : 1;
     if ((size_t)decoders > td->n)
         decoders = (int)td->n;
-    pipeline p = {.cap = 2 * decoders + 2, .n_jobs = td->n, .batch = o->batch, .hw = o->decode,
-                  .m = m2d};
+    /* a few batches per decoder keep the network fed; past 32 they only hold memory
+     * (page-locked on the GPU) */
+    int queue = 2 * decoders + 2 < 32 ? 2 * decoders + 2 : 32;
+    pipeline p = {.cap = queue, .n_jobs = td->n, .batch = batch, .hw = o->decode, .m = m2d};
     p.dec_threads = threads / decoders;
     if (p.dec_threads < 1)
         p.dec_threads = 1;
     t->decoders = decoders;
     t->dec_threads = p.dec_threads;
+    t->batch = batch;
     const char *pad = getenv("QUERN_FEATURES_PAD_BATCHES"); /* 1/0: force (tests) */
     int pad_to = (pad && *pad ? *pad == '1' : kn_model_backend(m2d) == KN_BACKEND_CUDA)
-                 ? o->batch : 0;
+                 ? batch : 0;
     p.jobs = calloc(td->n, sizeof *p.jobs);
     pthread_t *th = calloc((size_t)decoders, sizeof *th);
     if (!p.jobs || !th) {

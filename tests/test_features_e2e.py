@@ -119,7 +119,7 @@ def test_features_end_to_end(bin_dir, tools_dir, tmp_path, weights):
     assert "2 failed" in cp.stderr
     # where the time went, and the decoder split asked for (2 threads / 2 decoders)
     assert re.search(r"quern-features: time in the network [0-9.]+ s, waiting for decoded frames "
-                     r"[0-9.]+ s, writing the store [0-9.]+ s \(2 decoders x 1 FFmpeg threads\)",
+                     r"[0-9.]+ s, writing the store [0-9.]+ s \(2 decoders x 1 FFmpeg threads, batch 4\)",
                      cp.stderr), cp.stderr
 
     out = tmp_path / "npy"
@@ -192,6 +192,7 @@ def test_usage_and_bad_weights(bin_dir, tools_dir, tmp_path, weights):
     cp = run("quern-features", "--help", bin_dir=bin_dir)
     assert cp.returncode == 0 and "--weights-2d" in cp.stdout and "Example" in cp.stdout
     assert "--decoders" in cp.stdout and "--decode D" in cp.stdout
+    assert "(default 8 on\n                        the CPU, 32 on a GPU)" in cp.stdout
     cp = run("quern-features", "--version", bin_dir=bin_dir)
     assert cp.returncode == 0 and cp.stdout.startswith("quern-features ")
     cp = run("quern-features", "--store", tmp_path / "s", bin_dir=bin_dir)
@@ -273,6 +274,7 @@ def test_through_quern_clips(bin_dir, tmp_path, weights):
     assert cp.returncode == 0, cp.stderr
     # 2.2 s at 25 fps: fps=1 -> 2 frames; fps=24 -> 53 frames -> 4 chunks
     assert "quern-features: 1 videos (2 2D frames, 4 3D chunks, 3 clips)" in cp.stderr
+    assert "(1 decoders x 2 FFmpeg threads, batch 8)" in cp.stderr   # the CPU's defaults
     out = tmp_path / "out"
     for name in ("resnet152-2d", "resnext101-3d", "howto100m-4096"):
         export(bin_dir, store, name, out / name)
