@@ -4,9 +4,14 @@
  * A conv is Y[M×Cout] = cols(X)[M×K] · W[K×Cout] per group, with M the output
  * positions and K = kd·kh·kw·Cin/groups ordered (kd,kh,kw,ci), so that im2col
  * copies contiguous channel runs; one im2col pass lays all groups side by side. A stride-1 unpadded 1×1 conv needs no im2col
- * at all: X itself is the M×Cin matrix. Rows are processed in tiles so the
- * im2col scratch stays a few MB whatever the batch. The residual is copied into
- * Y first and accumulated by the GEMM (beta = 1); bias and ReLU are one pass. */
+ * at all: X itself is the M×Cin matrix.
+ *
+ * Threads are ours, OpenBLAS runs single-threaded: each thread takes a block of
+ * Y's rows and does im2col, the GEMMs and the epilogue (bias, shortcut, ReLU)
+ * on it, tile by tile, so an epilogue reads rows its GEMM just wrote. (With
+ * OpenBLAS's own threads the GEMMs were split instead, and its idle workers
+ * spun on sched_yield while our threads did the copies: 20% of the time.) The
+ * im2col scratch stays 8 MB whatever the batch and thread count. */
 #include <cblas.h>
 #include <float.h>
 #include <pthread.h>
@@ -15,50 +20,11 @@
 
 #include "kn_internal.h"
 
-#define SCRATCH_FLOATS (1u << 21) /* 8 MB of im2col per tile */
-#define PAR_MIN ((size_t)1 << 16)  /* elements below which one thread does the copy */
+#define SCRATCH_FLOATS (1u << 21) /* 8 MB of im2col, shared by the threads' tiles */
+#define ROWS_PER_THREAD 64         /* fewer rows than this per thread: fewer threads */
+#define MAX_THREADS 64
 
 static int nthreads = 1;
-
-/* Row-range parallel for: fn(ctx, r0, r1) on up to nthreads threads (the
- * caller's thread takes the first share). GEMMs are threaded by OpenBLAS; this
- * covers im2col and the epilogue, which are memory-bound copies. */
-typedef void (*range_fn)(void *ctx, size_t r0, size_t r1);
-typedef struct par_job {
-    range_fn fn;
-    void *ctx;
-    size_t r0, r1;
-} par_job;
-
-static void *par_run(void *a)
-{
-    par_job *j = a;
-    j->fn(j->ctx, j->r0, j->r1);
-    return NULL;
-}
-
-static void par_for(size_t rows, size_t work, range_fn fn, void *ctx)
-{
-    int t = nthreads > 8 ? 8 : nthreads;
-    if (t < 2 || work < PAR_MIN || rows < (size_t)t) {
-        fn(ctx, 0, rows);
-        return;
-    }
-    par_job jobs[8];
-    pthread_t tid[8];
-    int started[8] = {0};
-    for (int i = 0; i < t; i++)
-        jobs[i] = (par_job){fn, ctx, rows * (size_t)i / (size_t)t, rows * (size_t)(i + 1) / (size_t)t};
-    for (int i = 1; i < t; i++)
-        started[i] = pthread_create(&tid[i], NULL, par_run, &jobs[i]) == 0;
-    for (int i = 1; i < t; i++)
-        if (!started[i]) /* no thread: do that share here */
-            par_run(&jobs[i]);
-    par_run(&jobs[0]);
-    for (int i = 1; i < t; i++)
-        if (started[i])
-            pthread_join(tid[i], NULL);
-}
 
 static int cig_of(const kn_conv *c) { return c->cin / c->groups; }
 static int cog_of(const kn_conv *c) { return c->cout / c->groups; }
@@ -97,12 +63,24 @@ static void cpu_release(kn_conv *c)
  * group g's K_g columns are contiguous at g·K_g and one pass serves all groups. */
 static size_t krow_of(const kn_conv *c) { return (size_t)c->groups * kg_of(c); }
 
-static int tile_rows(const kn_conv *c, size_t M)
+/* Threads for a conv of M output rows. */
+static int conv_threads(size_t M)
 {
-    size_t t = SCRATCH_FLOATS / krow_of(c);
+    size_t t = M / ROWS_PER_THREAD;
+    if (t > (size_t)nthreads)
+        t = (size_t)nthreads;
+    if (t > MAX_THREADS)
+        t = MAX_THREADS;
+    return t < 1 ? 1 : (int)t;
+}
+
+/* Rows per im2col tile for one of T threads. */
+static size_t tile_rows(const kn_conv *c, size_t M, int T)
+{
+    size_t t = SCRATCH_FLOATS / (size_t)T / krow_of(c), share = (M + (size_t)T - 1) / (size_t)T;
     if (t < 16)
         t = 16;
-    return (int)(t < M ? t : M);
+    return t < share ? t : share;
 }
 
 static size_t cpu_conv_scratch(const kn_conv *c, const kn_tensor *x, const kn_tensor *y)
@@ -110,7 +88,8 @@ static size_t cpu_conv_scratch(const kn_conv *c, const kn_tensor *x, const kn_te
     if (kn_conv_is_plain_1x1(c))
         return 0;
     size_t M = (size_t)y->n * y->d * y->h * y->w;
-    return (size_t)tile_rows(c, M) * krow_of(c);
+    int T = conv_threads(M);
+    return (size_t)T * tile_rows(c, M, T) * krow_of(c);
 }
 
 /* Copies n floats; short runs (the 3-channel stem, 4-channel groups) inline. */
@@ -161,75 +140,125 @@ static void im2col_rows(const kn_conv *c, const kn_tensor *x, const kn_tensor *y
     }
 }
 
-typedef struct conv_ctx {
-    const kn_conv *c;
-    const kn_tensor *x;
-    kn_tensor *y;
-    size_t r0;
-    int relu;
-    float *cols;
-} conv_ctx;
+/* y[r] = relu?(y[r] + bias + res[r]) for rows [a, b); res may be NULL. Four
+ * lanes at a time with GCC/Clang vector types (SSE, NEON): -O2 does not
+ * vectorise loops of unknown length by itself. NaN becomes 0 under ReLU, as in
+ * the reference. */
+typedef float v4f __attribute__((vector_size(16)));
+typedef int v4i __attribute__((vector_size(16)));
 
-static void im2col_part(void *p, size_t a, size_t b)
+static inline v4f load4(const float *p)
 {
-    conv_ctx *k = p;
-    im2col_rows(k->c, k->x, k->y, k->r0, a, b, k->cols);
+    v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
 }
 
-static void epilogue_part(void *p, size_t a, size_t b)
+static void epilogue_rows(const kn_conv *c, float *y, const float *res, int relu, size_t a,
+                          size_t b)
 {
-    conv_ctx *k = p;
-    const kn_conv *c = k->c;
-    int co = c->cout, relu = k->relu;
+    const float *bias = c->bias;
+    int co = c->cout, co4 = co & ~3;
+    const v4f zero = {0, 0, 0, 0};
     for (size_t r = a; r < b; r++) {
-        float *v = k->y->data + r * co;
-        if (relu)
-            for (int j = 0; j < co; j++) {
-                float t = v[j] + c->bias[j];
-                v[j] = t > 0 ? t : 0;
-            }
-        else
-            for (int j = 0; j < co; j++)
-                v[j] += c->bias[j];
+        float *v = y + r * (size_t)co;
+        const float *s = res ? res + r * (size_t)co : NULL;
+        int j = 0;
+        for (; j < co4; j += 4) {
+            v4f t = load4(v + j) + load4(bias + j);
+            if (s)
+                t += load4(s + j);
+            if (relu)
+                t = (v4f)((v4i)t & (t > zero));
+            memcpy(v + j, &t, sizeof t);
+        }
+        for (; j < co; j++) {
+            float t = v[j] + bias[j] + (s ? s[j] : 0.f);
+            v[j] = relu && !(t > 0.f) ? 0.f : t;
+        }
     }
 }
 
-static void epilogue(const kn_conv *c, kn_tensor *y, int relu)
+/* Rows per GEMM call of a 1×1 conv: tiles whose output stays in cache for the
+ * epilogue, unless W is large enough that packing it for every tile costs more. */
+static size_t plain_tile(const kn_conv *c, size_t rows)
 {
-    size_t M = (size_t)y->n * y->d * y->h * y->w;
-    conv_ctx k = {c, NULL, y, 0, relu, NULL};
-    par_for(M, M * (size_t)c->cout, epilogue_part, &k);
+    size_t w = (size_t)c->cin * c->cout, t = ((size_t)1 << 18) / (size_t)c->cout;
+    if (w > ((size_t)1 << 18))
+        return rows;
+    return t < 256 ? 256 : t;
+}
+
+/* One thread's block of a conv: rows [a, b) of y. */
+typedef struct conv_job {
+    const kn_conv *c;
+    const kn_tensor *x;
+    kn_tensor *y;
+    const float *res; /* added by the epilogue, or NULL */
+    float beta;       /* 1 when the shortcut is y itself */
+    int relu;
+    size_t a, b, tile;
+    float *cols;      /* this thread's im2col tile */
+} conv_job;
+
+static void *conv_rows(void *arg)
+{
+    conv_job *j = arg;
+    const kn_conv *c = j->c;
+    const float *W = c->packed;
+    int co = c->cout;
+    if (kn_conv_is_plain_1x1(c)) {
+        size_t tile = plain_tile(c, j->b - j->a);
+        for (size_t r0 = j->a; r0 < j->b; r0 += tile) {
+            size_t rows = j->b - r0 < tile ? j->b - r0 : tile;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, co, c->cin, 1.0f,
+                        j->x->data + r0 * (size_t)c->cin, c->cin, W, co, j->beta,
+                        j->y->data + r0 * (size_t)co, co);
+            epilogue_rows(c, j->y->data, j->res, j->relu, r0, r0 + rows);
+        }
+        return NULL;
+    }
+    int kg = kg_of(c), cog = cog_of(c);
+    size_t krow = krow_of(c);
+    for (size_t r0 = j->a; r0 < j->b; r0 += j->tile) {
+        size_t rows = j->b - r0 < j->tile ? j->b - r0 : j->tile;
+        im2col_rows(c, j->x, j->y, r0, 0, rows, j->cols);
+        for (int g = 0; g < c->groups; g++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, cog, kg, 1.0f,
+                        j->cols + (size_t)g * kg, (int)krow, W + (size_t)g * kg * cog, cog,
+                        j->beta, j->y->data + r0 * (size_t)co + (size_t)g * cog, co);
+        epilogue_rows(c, j->y->data, j->res, j->relu, r0, r0 + rows);
+    }
+    return NULL;
 }
 
 static void cpu_conv(const kn_conv *c, const kn_tensor *x, kn_tensor *y, const kn_tensor *res,
                      int relu, void *scratch)
 {
     size_t M = (size_t)y->n * y->d * y->h * y->w;
-    float beta = 0;
-    if (res) {
-        if (res->data != y->data)
-            memcpy(y->data, res->data, M * (size_t)c->cout * sizeof(float));
-        beta = 1;
+    int T = conv_threads(M);
+    size_t tile = kn_conv_is_plain_1x1(c) ? 0 : tile_rows(c, M, T);
+    conv_job jobs[MAX_THREADS];
+    pthread_t tid[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (int i = 0; i < T; i++) {
+        jobs[i] = (conv_job){c, x, y, NULL, 0.f, relu, M * (size_t)i / (size_t)T,
+                             M * (size_t)(i + 1) / (size_t)T, tile,
+                             scratch ? (float *)scratch + (size_t)i * tile * krow_of(c) : NULL};
+        if (res && res->data == y->data)
+            jobs[i].beta = 1.f; /* the shortcut is y: the GEMM accumulates into it */
+        else if (res)
+            jobs[i].res = res->data;
     }
-    const float *W = c->packed;
-    if (kn_conv_is_plain_1x1(c)) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, c->cout, c->cin, 1.0f,
-                    x->data, c->cin, W, c->cout, beta, y->data, c->cout);
-    } else {
-        int kg = kg_of(c), cog = cog_of(c), T = tile_rows(c, M);
-        size_t krow = krow_of(c);
-        float *cols = scratch;
-        for (size_t r0 = 0; r0 < M; r0 += (size_t)T) {
-            int rows = (int)(M - r0 < (size_t)T ? M - r0 : (size_t)T);
-            conv_ctx k = {c, x, y, r0, 0, cols};
-            par_for((size_t)rows, (size_t)rows * krow, im2col_part, &k);
-            for (int g = 0; g < c->groups; g++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cog, kg, 1.0f,
-                            cols + (size_t)g * kg, (int)krow, W + (size_t)g * kg * cog, cog, beta,
-                            y->data + r0 * c->cout + (size_t)g * cog, c->cout);
-        }
-    }
-    epilogue(c, y, relu);
+    for (int i = 1; i < T; i++)
+        started[i] = pthread_create(&tid[i], NULL, conv_rows, &jobs[i]) == 0;
+    for (int i = 1; i < T; i++)
+        if (!started[i]) /* no thread: do that block here */
+            conv_rows(&jobs[i]);
+    conv_rows(&jobs[0]);
+    for (int i = 1; i < T; i++)
+        if (started[i])
+            pthread_join(tid[i], NULL);
 }
 
 static void cpu_maxpool(const kn_pool *p, const kn_tensor *x, kn_tensor *y)
@@ -267,7 +296,7 @@ static void cpu_maxpool(const kn_pool *p, const kn_tensor *x, kn_tensor *y)
 static void cpu_threads(int t)
 {
     nthreads = t > 0 ? t : 1;
-    openblas_set_num_threads(nthreads);
+    openblas_set_num_threads(1); /* our threads split the rows (see the top) */
 }
 
 const kn_ops kn_cpu_ops = {
