@@ -51,6 +51,13 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 T=build/rel/tests
+if [ "${NO_BUILD:-0}" = 1 ] && [ -f .gpu/bundle.tar.xz ] && [ ! -d .gpu/bin ]; then
+    # bench/gpu_bundle.sh's programs, libraries and videos, packed to fit what is carried
+    tar -xJf .gpu/bundle.tar.xz -C .gpu 2>/dev/null ||
+        "$PY" -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' \
+            .gpu/bundle.tar.xz .gpu ||
+        { echo "gpu_check.sh: cannot unpack .gpu/bundle.tar.xz" >&2; exit 1; }
+fi
 if [ "${NO_BUILD:-0}" = 1 ] && [ -d .gpu/bin ]; then
     T=.gpu/bin
     LD_LIBRARY_PATH="$PWD/.gpu/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -146,6 +153,8 @@ if [ "${E2E_ONLY:-0}" != 1 ]; then
     fi
 fi
 # ---- 4. end to end: video -> store, the GPU's utilisation sampled meanwhile
+# First decoding alone: E2E_DECODE_ONLY ("HW:PARALLEL ...", default "none:16 cuda:16 cuda:48")
+# runs that many frames_dump processes on the 360p video at once.
 # Cases "NAME:DECODE:COPIES[:OPTIONS]": NAME is .gpu/video/NAME.mp4 (60 s each); 360p is what
 # HowTo100M's files are (about 200 kbit/s, 240p-360p), 720p the heavy case; OPTIONS are more
 # quern-features options, comma-separated (--decoders=48). The NVDEC cases try more decoders
@@ -210,6 +219,26 @@ elif [ ! -x "$FEAT" ] || [ ! -x "$SEED" ] || [ ! -d .gpu/video ]; then
     echo "gpu_check.sh: end-to-end step skipped: $T has no quern-features + features_seed or" \
         "there is no .gpu/video (make them with sh bench/gpu_bundle.sh, run with NO_BUILD=1)"
 else
+    # decoding alone (frames_dump: both streams, converted, thrown away), P videos at once:
+    # what the decoders can feed, with no network and no store in the way
+    if [ -x "$T/frames_dump" ]; then
+        for d in ${E2E_DECODE_ONLY:-none:16 cuda:16 cuda:48}; do
+            hw=${d%%:*} par=${d#*:} i=0
+            t0=$(date +%s.%N)
+            while [ $i -lt "$par" ]; do
+                i=$((i + 1))
+                timeout 60 "$T/frames_dump" -j 1 --hw "$hw" .gpu/video/360p.mp4 /dev/null /dev/null \
+                    >"$tmp/fd.$i" 2>&1 &
+            done
+            wait
+            t1=$(date +%s.%N)
+            ok=$(grep -l "hw $([ "$hw" = cuda ] && echo 1 || echo 0)\$" "$tmp"/fd.* 2>/dev/null | wc -l)
+            awk -v a="$t0" -v b="$t1" -v p="$par" -v h="$hw" -v ok="$ok" 'BEGIN {
+                printf "decode only (360p, --hw %s, %d at once): %.1f s, %.0fx real time (%d of %d ran as asked)\n",
+                    h, p, b - a, p * 60 / (b - a), ok, p }'
+            rm -f "$tmp"/fd.*
+        done
+    fi
     if step 90 "$PY" bench/gpu_weights.py "$tmp/w"; then
         for c in $E2E_CASES; do
             n=$(echo "$c" | cut -d: -f1) mode=$(echo "$c" | cut -d: -f2)
