@@ -55,6 +55,7 @@ static AVBufferRef *dev_shared;
 static int dev_tried;
 static char dev_why[400];
 
+/* One attempt; on failure its reason (FFmpeg's log line, captured) goes to dev_why. */
 static int device_create(const char *primary)
 {
     AVDictionary *o = NULL;
@@ -62,8 +63,10 @@ static int device_create(const char *primary)
     qn_avlog_reset();
     int rc = av_hwdevice_ctx_create(&dev_shared, AV_HWDEVICE_TYPE_CUDA, NULL, o, 0);
     av_dict_free(&o);
-    if (rc < 0)
+    if (rc < 0) {
         dev_shared = NULL;
+        qn_av_reason(rc, dev_why, sizeof dev_why);
+    }
     return rc;
 }
 
@@ -72,9 +75,10 @@ static AVBufferRef *shared_device(char *why, size_t why_size)
     pthread_mutex_lock(&dev_mu);
     if (!dev_tried) {
         dev_tried = 1;
+        qn_avlog_capture(); /* FFmpeg's messages become the reason, never raw stderr */
         int rc = device_create("1");
-        if (rc < 0 && rc != AVERROR(ENOMEM) && device_create("0") < 0)
-            qn_av_reason(rc, dev_why, sizeof dev_why);
+        if (rc < 0 && rc != AVERROR(ENOMEM))
+            device_create("0"); /* primary context refused: a context of its own */
     }
     AVBufferRef *ref = dev_shared ? av_buffer_ref(dev_shared) : NULL;
     snprintf(why, why_size, "%s", dev_shared ? "out of memory" : dev_why);

@@ -83,13 +83,19 @@ static size_t tile_rows(const kn_conv *c, size_t M, int T)
     return t < share ? t : share;
 }
 
+/* Enough for any thread count the conv may run with: the count is process-wide
+ * (the last model opened sets it), and may change between this plan and the run. */
 static size_t cpu_conv_scratch(const kn_conv *c, const kn_tensor *x, const kn_tensor *y)
 {
     if (kn_conv_is_plain_1x1(c))
         return 0;
-    size_t M = (size_t)y->n * y->d * y->h * y->w;
-    int T = conv_threads(M);
-    return (size_t)T * tile_rows(c, M, T) * krow_of(c);
+    size_t M = (size_t)y->n * y->d * y->h * y->w, most = 0;
+    size_t tmax = M / ROWS_PER_THREAD < MAX_THREADS ? M / ROWS_PER_THREAD : MAX_THREADS;
+    for (int T = 1; T <= (int)(tmax < 1 ? 1 : tmax); T++) {
+        size_t need = (size_t)T * tile_rows(c, M, T);
+        most = need > most ? need : most;
+    }
+    return most * krow_of(c);
 }
 
 /* Copies n floats; short runs (the 3-channel stem, 4-channel groups) inline. */
@@ -142,8 +148,8 @@ static void im2col_rows(const kn_conv *c, const kn_tensor *x, const kn_tensor *y
 
 /* y[r] = relu?(y[r] + bias + res[r]) for rows [a, b); res may be NULL. Four
  * lanes at a time with GCC/Clang vector types (SSE, NEON): -O2 does not
- * vectorise loops of unknown length by itself. NaN becomes 0 under ReLU, as in
- * the reference. */
+ * vectorise loops of unknown length by itself. ReLU zeroes what is below 0 and
+ * keeps NaN, as the reference and the GPU do. */
 typedef float v4f __attribute__((vector_size(16)));
 typedef int v4i __attribute__((vector_size(16)));
 
@@ -169,12 +175,12 @@ static void epilogue_rows(const kn_conv *c, float *y, const float *res, int relu
             if (s)
                 t += load4(s + j);
             if (relu)
-                t = (v4f)((v4i)t & (t > zero));
+                t = (v4f)((v4i)t & ~(t < zero));
             memcpy(v + j, &t, sizeof t);
         }
         for (; j < co; j++) {
             float t = v[j] + bias[j] + (s ? s[j] : 0.f);
-            v[j] = relu && !(t > 0.f) ? 0.f : t;
+            v[j] = relu && t < 0.f ? 0.f : t;
         }
     }
 }

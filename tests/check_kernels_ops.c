@@ -590,6 +590,70 @@ static void net_cpu_vs_ref(kn_arch a, int n, int d, int h, int w)
     free(in), free(fc), free(fr), free(g.buf);
 }
 
+/* The cpu backend splits each conv's rows over its threads: any thread count, even
+ * uneven shares, gives the same rows. And the count may change between a forward's
+ * planning and its run (another model opened meanwhile): the scratch planned must
+ * still hold every thread's tile (ASan, under make check SANITIZE=1, sees overruns). */
+static void open_16_threads(int stage, const kn_tensor *t, void *ud)
+{
+    (void)t;
+    kn_model **other = ud;
+    if (stage == KN_STAGE_STEM && !*other) {
+        kn_golden g = {5, NULL, 0};
+        kn_options o = {KN_BACKEND_CPU, 16, 0};
+        qn_error err = {0};
+        ck_assert_int_eq(kn_model_open_src(KN_RESNET18, kn_golden_tensor, &g, &o, other, &err),
+                         QN_OK);
+        free(g.buf);
+    }
+}
+
+START_TEST(cpu_threads_split_rows)
+{
+    int n = 3, d = 16, h = 40, w = 56;
+    size_t np = (size_t)n * d * h * w * 3;
+    uint8_t *in = malloc(np);
+    for (size_t i = 0; i < np; i++)
+        in[i] = (uint8_t)((i * 2654435761u) >> 11);
+    float *out[3];
+    const int threads[3] = {1, 3, 7};
+    for (int k = 0; k < 3; k++) {
+        kn_golden g = {3, NULL, 0};
+        kn_options o = {KN_BACKEND_CPU, threads[k], 0};
+        kn_model *m = NULL;
+        qn_error err = {0};
+        ck_assert_int_eq(kn_model_open_src(KN_RESNEXT101_3D, kn_golden_tensor, &g, &o, &m, &err),
+                         QN_OK);
+        out[k] = malloc((size_t)n * 2048 * sizeof(float));
+        ck_assert_int_eq(kn_run_3d_sized(m, in, n, d, h, w, out[k], 0, &err), QN_OK);
+        if (k > 0)
+            ck_assert_msg(rel_err(out[k], out[0], (size_t)n * 2048) <= 1e-6,
+                          "%d threads vs 1: rel err %g", threads[k],
+                          rel_err(out[k], out[0], (size_t)n * 2048));
+        if (k == 2) { /* 1 thread planned, 16 by the time the convs run */
+            kn_model *m1 = NULL, *other = NULL;
+            kn_options o1 = {KN_BACKEND_CPU, 1, 0};
+            kn_golden g1 = {3, NULL, 0};
+            ck_assert_int_eq(kn_model_open_src(KN_RESNEXT101_3D, kn_golden_tensor, &g1, &o1, &m1,
+                                               &err), QN_OK);
+            float *o2 = malloc((size_t)n * 2048 * sizeof(float));
+            ck_assert_int_eq(kn_forward_u8(m1, in, n, d, h, w, o2, open_16_threads, &other, &err),
+                             QN_OK);
+            ck_assert_ptr_nonnull(other);
+            ck_assert_msg(rel_err(o2, out[0], (size_t)n * 2048) <= 1e-6, "rel err %g",
+                          rel_err(o2, out[0], (size_t)n * 2048));
+            kn_model_close(other), kn_model_close(m1);
+            free(o2), free(g1.buf);
+        }
+        kn_model_close(m);
+        free(g.buf);
+    }
+    for (int k = 0; k < 3; k++)
+        free(out[k]);
+    free(in);
+}
+END_TEST
+
 START_TEST(resnet50_cpu_vs_ref)
 {
     net_cpu_vs_ref(KN_RESNET50, 2, 1, 33, 47);
@@ -668,6 +732,7 @@ static Suite *kernels_ops_suite(void)
     tcase_add_test(tc, sha256_known);
     tcase_add_test(tc, names);
     tcase_add_test(tc, input_buffers);
+    tcase_add_test(tc, cpu_threads_split_rows);
     tcase_add_test(tc, model_file_checks_names_and_shapes);
     tcase_add_test(tc, safetensors_rejects_bad_files);
     tcase_add_test(tc, export_weights_both_formats);
