@@ -48,6 +48,24 @@ enum fr_hw {
     FR_HW_CUDA = 2  /* NVDEC or fail (QN_EENV) */
 };
 
+/* A decoded frame's planes, for fr_opts.convert (plain data, no FFmpeg types). */
+typedef struct fr_planes {
+    const uint8_t *y, *u, *v; /* NV12: u is the interleaved UV plane, v NULL */
+    int y_pitch, uv_pitch;    /* bytes per row */
+    int nv12;                 /* 1: NV12 (NVDEC, planes in GPU memory), 0: yuv420p (host) */
+    int w, h;
+    int colorspace;           /* AVCOL_SPC_* as tagged */
+    int full_range;           /* 1: JPEG range */
+} fr_planes;
+
+/* Converts a frame outside this module: scale f to dst_w x dst_h as the CPU path's
+ * bicubic does, keep the crop_w x crop_h window at (crop_x, crop_y) and write it
+ * as rgb24 (crop_h rows of crop_w*3 bytes) to `out`, in host memory. quern-features
+ * converts NVDEC frames on the GPU this way (kn_cuda_convert), with no download and
+ * no libswscale. Returns QN_OK or a negative status with err filled. */
+typedef int (*fr_convert_fn)(void *user, const fr_planes *f, int dst_w, int dst_h, int crop_x,
+                             int crop_y, int crop_w, int crop_h, uint8_t *out, qn_error *err);
+
 typedef struct fr_opts {
     int threads;    /* decoder threads and 3D swscale slice threads (the CLI runs its
                      * scale filter threaded too); 0 = FFmpeg's automatic choice */
@@ -60,6 +78,9 @@ typedef struct fr_opts {
     int crop_3d;    /* 112: square centre crop after scaling */
     int chunk_3d;   /* 16 frames per chunk; the last one zero-padded */
     int hw;         /* enum fr_hw, default FR_HW_NONE */
+    fr_convert_fn convert; /* NULL (default): libswscale; else NVDEC 8-bit frames go to it */
+    void *convert_user;
+    int convert_all;       /* 1: CPU-decoded yuv420p frames too (tests of the converter) */
 } fr_opts;
 
 void fr_opts_default(fr_opts *o);

@@ -14,4 +14,4 @@ check_frames_LIBS := frames avlog
 
 TEST_TOOLS += frames_dump
 frames_dump_SRCS := tests/frames_dump.c
-frames_dump_LIBS := frames avlog
+frames_dump_LIBS := frconvert frames avlog kernels   # --convert ref|cuda (kn_convert.h)

@@ -10,6 +10,8 @@
  */
 #include "frames_priv.h"
 
+#include <libavutil/hwcontext.h>
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,7 @@ struct fr_conv {
     fr_rotator rot;   /* turns frames by the display matrix (v->rot != NONE) */
     fr_scaler s2, s3;
     uint8_t *buf2;    /* w2d*h2d*3 */
+    uint8_t *buf3;    /* side3d*side3d*3: one externally converted 3D frame */
     uint8_t *chunk;   /* chunk_3d*side*side*3 */
     int in_chunk;
     int64_t idx2, idx3, n3d, converted;
@@ -95,10 +98,74 @@ static int deliver_3d(fr_conv *c, const AVFrame *sw, int64_t copies)
     return QN_OK;
 }
 
+/* ---- conversion outside the module (fr_opts.convert: the GPU) ---- */
+
+/* The planes of f when the external converter takes it: 8-bit NV12 on the GPU, or
+ * (convert_all) plain yuv420p; 0 when the CPU path must convert it. */
+static int ext_planes(const fr_conv *c, const AVFrame *f, fr_planes *p)
+{
+    const fr_opts *o = &c->v->opts;
+    if (!o->convert || c->v->rot != FR_ROT_NONE)
+        return 0;
+    memset(p, 0, sizeof *p);
+    if (f->format == AV_PIX_FMT_CUDA) {
+        const AVHWFramesContext *hf =
+            f->hw_frames_ctx ? (const AVHWFramesContext *)f->hw_frames_ctx->data : NULL;
+        if (!hf || hf->sw_format != AV_PIX_FMT_NV12)
+            return 0;
+        p->nv12 = 1;
+    } else if (!o->convert_all || f->format != AV_PIX_FMT_YUV420P) {
+        return 0;
+    }
+    p->y = f->data[0];
+    p->u = f->data[1];
+    p->v = p->nv12 ? NULL : f->data[2];
+    p->y_pitch = f->linesize[0];
+    p->uv_pitch = f->linesize[1];
+    p->w = f->width;
+    p->h = f->height;
+    p->colorspace = f->colorspace;
+    p->full_range = f->color_range == AVCOL_RANGE_JPEG;
+    return 1;
+}
+
+static int deliver_ext(fr_conv *c, const fr_planes *p, const job *j)
+{
+    const fr_info *in = &c->v->info;
+    const fr_opts *o = &c->v->opts;
+    int rc = QN_OK;
+    if (j->k2 > 0) {
+        rc = o->convert(o->convert_user, p, in->w2d, in->h2d, 0, 0, in->w2d, in->h2d, c->buf2,
+                        &c->cerr);
+        for (int64_t i = 0; rc == QN_OK && i < j->k2; i++) {
+            rc = c->sink->on_2d ? c->sink->on_2d(c->sink->user, c->idx2, c->buf2, in->w2d,
+                                                 in->h2d)
+                                : QN_OK;
+            c->idx2++;
+        }
+    }
+    size_t frame_bytes = (size_t)in->side3d * in->side3d * 3;
+    if (rc == QN_OK && j->k3 > 0)
+        rc = o->convert(o->convert_user, p, in->w3d, in->h3d, in->crop_x, in->crop_y,
+                        in->side3d, in->side3d, c->buf3, &c->cerr);
+    for (int64_t i = 0; rc == QN_OK && i < j->k3; i++) { /* k3 > 1: the fps filter repeats it */
+        memcpy(c->chunk + c->in_chunk * frame_bytes, c->buf3, frame_bytes);
+        c->n3d++;
+        if (++c->in_chunk == o->chunk_3d)
+            rc = flush_chunk(c);
+    }
+    return rc;
+}
+
 static int convert(fr_conv *c, const job *j)
 {
     if (!j->f)
         return c->in_chunk > 0 ? flush_chunk(c) : QN_OK;
+    fr_planes planes;
+    if (ext_planes(c, j->f, &planes)) {
+        c->converted++;
+        return deliver_ext(c, &planes, j);
+    }
     const AVFrame *sw;
     int rc = fr_hw_download(j->f, c->dl, &sw, c->v->path, &c->cerr);
     if (rc < 0)
@@ -156,7 +223,8 @@ int fr_conv_start(fr_conv **out, fr_video *v, const fr_sink *sink, qn_error *err
     c->dl = av_frame_alloc();
     c->buf2 = malloc((size_t)in->w2d * in->h2d * 3);
     c->chunk = malloc((size_t)v->opts.chunk_3d * in->side3d * in->side3d * 3);
-    int ok = c->dl && c->buf2 && c->chunk && fr_scaler_init(&c->s2, in->w2d, in->h2d, 1) == QN_OK &&
+    c->buf3 = malloc((size_t)in->side3d * in->side3d * 3);
+    int ok = c->dl && c->buf2 && c->chunk && c->buf3 && fr_scaler_init(&c->s2, in->w2d, in->h2d, 1) == QN_OK &&
              fr_scaler_init(&c->s3, in->w3d, in->h3d, v->opts.threads) == QN_OK;
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->can_pop, NULL);
@@ -231,5 +299,6 @@ void fr_conv_free(fr_conv *c, qn_error *err)
     fr_scaler_free(&c->s3);
     free(c->buf2);
     free(c->chunk);
+    free(c->buf3);
     free(c);
 }

@@ -1,7 +1,12 @@
 # kernels/features: quern-features — decode (extract/frames) + CNN engine (kernels) + store.
+# the hook that hands NVDEC frames from extract/frames to kn_convert (GPU conversion)
+LIBS += frconvert
+frconvert_SRCS := kernels/frames_convert.c
+frconvert_PKGS := libavutil
+
 PROGRAMS += quern-features
 quern-features_SRCS := kernels/features_main.c
-quern-features_LIBS := frames avlog kernels store
+quern-features_LIBS := frconvert frames avlog kernels store
 
 # Stands in for quern-clips in tests/test_features_e2e.py: a video + clips via the store API.
 TEST_TOOLS += features_seed

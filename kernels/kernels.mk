@@ -2,10 +2,10 @@
 LIBS += kernels
 kernels_SRCS := kernels/kn_arch.c kernels/kn_model.c kernels/kn_safetensors.c kernels/kn_ref.c \
                 kernels/kn_cpu.c kernels/kn_ops_common.c kernels/kn_pool.c kernels/kn_sha256.c \
-                kernels/kn_testgen.c
+                kernels/kn_testgen.c kernels/kn_convert.c
 kernels_PKGS := jansson openblas libavutil
 ifeq ($(HAVE_CUDA)$(wildcard kernels/cuda/kn_cuda.cu),1kernels/cuda/kn_cuda.cu)
-  kernels_SRCS += kernels/cuda/kn_cuda.cu kernels/cuda/kn_cuda_dl.cu
+  kernels_SRCS += kernels/cuda/kn_cuda.cu kernels/cuda/kn_cuda_dl.cu kernels/cuda/kn_cuda_convert.cu
   # cuDNN/cuBLAS are opened at run time (kn_cuda_dl.h) and cudart is static: a CUDA build
   # starts without any CUDA library and falls back to the CPU; the rpath is where dlopen
   # looks first for the toolkit's copies

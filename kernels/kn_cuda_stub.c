@@ -1,5 +1,6 @@
 /* kn_cuda_stub.c — the CUDA backend's entry points in a build without CUDA:
  * the probe says so, and `auto` falls back to the CPU. */
+#include "kn_convert.h"
 #include "kn_cuda.h"
 
 int kn_cuda_probe(int device, qn_error *err)
@@ -34,4 +35,10 @@ void *kn_cuda_host_alloc(size_t bytes)
 void kn_cuda_host_free(void *p)
 {
     (void)p;
+}
+
+int kn_cuda_convert(const kn_convert_plan *p, const kn_yuv_frame *f, uint8_t *rgb,
+                    qn_error *err)
+{
+    return qn_error_set(err, QN_EENV, "built without CUDA");
 }

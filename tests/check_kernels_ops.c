@@ -13,6 +13,7 @@
 #include "qn_half.h"
 #include "check_main.h"
 #include "kernels/engine.h"
+#include "kernels/kn_convert.h"
 #include "kernels/kn_cuda.h"
 #include "kernels/kn_internal.h"
 #include "kernels/kn_safetensors.h"
@@ -654,6 +655,53 @@ START_TEST(cpu_threads_split_rows)
 }
 END_TEST
 
+/* kn_convert: flat frames give the colour matrix's exact value in both chroma modes,
+ * taps sum to one, plans are cached by geometry, bad sizes are refused. */
+START_TEST(convert_flat_frames_and_plans)
+{
+    enum { W = 64, H = 36 };
+    static uint8_t y[W * H], u[W * H / 4], v[W * H / 4], rgb[40 * 30 * 3];
+    memset(y, 126, sizeof y);
+    memset(u, 128, sizeof u);
+    memset(v, 128, sizeof v);
+    qn_error err = {0};
+    for (int dw = 39; dw <= 40; dw++) { /* odd: chroma per pixel; even: per pair */
+        kn_convert_geom g = {W, H, dw, 22, 1, 2, dw - 2, 18};
+        const kn_convert_plan *p, *again;
+        ck_assert_int_eq(kn_convert_plan_get(&g, &p, &err), QN_OK);
+        ck_assert_int_eq(kn_convert_plan_get(&g, &again, &err), QN_OK);
+        ck_assert_ptr_eq(p, again);
+        ck_assert_int_eq(p->pairs, dw % 2 == 0);
+        for (int i = 0; i < p->lx.n; i++) {
+            double sum = 0;
+            for (int t = 0; t < p->lx.k; t++) {
+                sum += p->lx.w[i * p->lx.k + t];
+                ck_assert(p->lx.idx[i * p->lx.k + t] >= 0 && p->lx.idx[i * p->lx.k + t] < W);
+            }
+            ck_assert_msg(fabs(sum - 1) < 1e-5, "taps of %d sum to %g", i, sum);
+        }
+        for (int full = 0; full <= 1; full++) {
+            kn_yuv_frame f = {y, u, v, W, W / 2, 0, W, H, 0, full};
+            ck_assert_int_eq(kn_convert_ref(p, &f, rgb, &err), QN_OK);
+            /* (126 - 16) * 255/219 = 128.08; swscale's pair path is 2 lower */
+            int want = (full ? 126 : 128) - (p->pairs ? 2 : 0);
+            for (int i = 0; i < (dw - 2) * 18 * 3; i++)
+                ck_assert_msg(rgb[i] == want, "dw %d full %d byte %d: %d", dw, full, i, rgb[i]);
+        }
+        kn_yuv_frame small = {y, u, v, W, W / 2, 0, W - 2, H, 0, 0};
+        qn_error_clear(&err);
+        ck_assert_int_eq(kn_convert_ref(p, &small, rgb, &err), QN_EUSAGE);
+        ck_assert(strstr(err.msg, "a 62x36 frame for a 64x36 plan") != NULL);
+    }
+    kn_convert_geom bad = {W, H, 40, 22, 30, 0, 20, 22}; /* crop past the right edge */
+    kn_convert_plan *p = NULL;
+    qn_error_clear(&err);
+    ck_assert_int_eq(kn_convert_plan_make(&bad, &p, &err), QN_EUSAGE);
+    ck_assert_ptr_null(p);
+    ck_assert(strstr(err.msg, "sizes out of range") != NULL);
+}
+END_TEST
+
 START_TEST(resnet50_cpu_vs_ref)
 {
     net_cpu_vs_ref(KN_RESNET50, 2, 1, 33, 47);
@@ -733,6 +781,7 @@ static Suite *kernels_ops_suite(void)
     tcase_add_test(tc, names);
     tcase_add_test(tc, input_buffers);
     tcase_add_test(tc, cpu_threads_split_rows);
+    tcase_add_test(tc, convert_flat_frames_and_plans);
     tcase_add_test(tc, model_file_checks_names_and_shapes);
     tcase_add_test(tc, safetensors_rejects_bad_files);
     tcase_add_test(tc, export_weights_both_formats);

@@ -2,7 +2,11 @@
  * 2D frames and the real (unpadded) 3D frames as raw rgb24, for comparison
  * with the ffmpeg CLI in tests/test_frames.py.
  *
- *   frames_dump [-j N] [--hw none|auto|cuda] [--no-2d] [--no-3d] VIDEO OUT2D OUT3D
+ *   frames_dump [-j N] [--hw none|auto|cuda] [--convert ref|cuda] [--no-2d] [--no-3d]
+ *               VIDEO OUT2D OUT3D
+ *
+ * --convert: frames are converted by kn_convert instead of libswscale: `ref`, its CPU
+ * version, on every CPU-decoded yuv420p frame; `cuda`, on the GPU, NVDEC frames.
  *
  * Prints "2d N WxH", "3d N CHUNKS SIDE PADNONZERO", "decoded N converted N
  * errors N hw H" on stdout; errors as "frames_dump: message" with quern's
@@ -13,6 +17,7 @@
 #include <string.h>
 
 #include "extract/frames.h"
+#include "kernels/frames_convert.h"
 
 typedef struct dump {
     FILE *f2, *f3;
@@ -60,6 +65,11 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--hw") && i + 1 < argc) {
             const char *m = argv[++i];
             o.hw = !strcmp(m, "cuda") ? FR_HW_CUDA : !strcmp(m, "auto") ? FR_HW_AUTO : FR_HW_NONE;
+        } else if (!strcmp(argv[i], "--convert") && i + 1 < argc) {
+            int cuda = !strcmp(argv[++i], "cuda");
+            o.convert = kn_frames_convert;
+            o.convert_user = (void *)(cuda ? &kn_frames_convert_cuda : &kn_frames_convert_ref);
+            o.convert_all = !cuda;
         } else if (!strcmp(argv[i], "--no-2d"))
             o.want_2d = 0;
         else if (!strcmp(argv[i], "--no-3d"))
@@ -68,8 +78,8 @@ int main(int argc, char **argv)
             break;
     }
     if (argc - i != 3) {
-        fprintf(stderr, "usage: frames_dump [-j N] [--hw none|auto|cuda] [--no-2d] [--no-3d] "
-                        "VIDEO OUT2D OUT3D\n");
+        fprintf(stderr, "usage: frames_dump [-j N] [--hw none|auto|cuda] [--convert ref|cuda] "
+                        "[--no-2d] [--no-3d] VIDEO OUT2D OUT3D\n");
         return 2;
     }
     qn_error err;

@@ -260,3 +260,37 @@ def test_display_matrix_rotation(tools_dir, tmp_path, rotate):
     got3 = np.frombuffer(r3, np.uint8).reshape(-1, 112, 112, 3)
     assert len(got2) == len(ref2) == 2 and len(got3) == len(ref3)
     assert np.array_equal(got2, ref2) and np.array_equal(got3, ref3)
+
+
+@pytest.mark.parametrize("size", ["640x360", "320x240", "180x320"])
+def test_external_converter_matches_swscale(tools_dir, tmp_path, size):
+    """--convert ref: every frame goes through kn_convert's CPU version (what the GPU
+    computes for NVDEC frames) instead of libswscale. Same frames, and the pixels within
+    what kn_convert.h promises: odd output widths (full chroma) equal but for rare +-1,
+    even ones (swscale's pair path) within half a grey level on average."""
+    video = gen(tmp_path / "v.mp4", size, "30", "1.6")
+    base, r2, r3 = ours(tools_dir, video, tmp_path)
+    conv, c2, c3 = ours(tools_dir, video, tmp_path, "--convert", "ref")
+    assert conv == base   # counts, sizes, chunk padding
+    w2, h2 = (int(x) for x in base["2d"].split()[1].split("x"))
+    w3 = out_dim(*(int(x) for x in size.split("x")), 112)[0]   # the 3D width before the crop
+    for a, b, w in ((r2, c2, w2), (r3, c3, w3)):
+        x = np.frombuffer(a, np.uint8).astype(int)
+        y = np.frombuffer(b, np.uint8).astype(int)
+        assert len(x) == len(y) > 0
+        d = np.abs(x - y)
+        if w % 2 == 0:
+            assert d.mean() <= 0.5 and d.max() <= 16, (size, d.mean(), d.max())
+        else:
+            assert d.mean() <= 0.05 and d.max() <= 1, (size, d.mean(), d.max())
+
+
+def test_external_converter_leaves_other_formats_to_swscale(tools_dir, tmp_path):
+    """Only 8-bit yuv420p (and NVDEC's NV12) frames go to the external converter: a
+    yuv444p video is converted by libswscale, bit for bit as without --convert."""
+    video = tmp_path / "v444.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=1", "-c:v", "libx264",
+           "-pix_fmt", "yuv444p", video)
+    base, r2, r3 = ours(tools_dir, video, tmp_path)
+    conv, c2, c3 = ours(tools_dir, video, tmp_path, "--convert", "ref")
+    assert conv == base and c2 == r2 and c3 == r3

@@ -1,0 +1,178 @@
+/* kn_cuda_convert.cu — kn_convert.h's conversion on the GPU: an NVDEC frame
+ * (device planes) to the scaled, cropped RGB24 the CPU path makes, one thread
+ * per output pixel, the same taps and float arithmetic as kn_convert_ref.
+ *
+ * Called from the frames module's conversion threads (one per video being
+ * decoded), so nothing here touches the engine's stream or error state: work
+ * goes to the calling thread's per-thread default stream, and errors are
+ * returned. Filter tables are uploaded once per plan (plans live for the
+ * process: kn_convert_plan_get). */
+#include <cuda_runtime.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kernels/kn_convert.h"
+
+namespace {
+
+struct dev_axis {
+    const int32_t *idx;
+    const float *w;
+    int k;
+};
+
+struct dev_plan {
+    const kn_convert_plan *p;
+    void *mem; /* all four axes' tables in one allocation */
+    dev_axis lx, ly, cx, cy;
+};
+
+pthread_mutex_t plans_mu = PTHREAD_MUTEX_INITIALIZER;
+dev_plan plans[1024];
+int plans_n;
+
+__device__ float sample(const uint8_t *plane, int pitch, int step, dev_axis ax, dev_axis ay,
+                        int i, int j)
+{
+    float acc = 0.f;
+    for (int ty = 0; ty < ay.k; ty++) {
+        const uint8_t *row = plane + (size_t)ay.idx[i * ay.k + ty] * pitch;
+        float racc = 0.f;
+        for (int tx = 0; tx < ax.k; tx++)
+            racc += ax.w[j * ax.k + tx] * (float)row[(size_t)ax.idx[j * ax.k + tx] * step];
+        acc += ay.w[i * ay.k + ty] * fminf(racc, KN_CONVERT_HMAX);
+    }
+    return acc;
+}
+
+__device__ uint8_t to_u8(float v, int pairs)
+{
+    v = floorf(v + 0.5f) - (pairs ? KN_CONVERT_PAIR_OFFSET : 0.f);
+    return v < 0.f ? 0 : v > 255.f ? 255 : (uint8_t)v;
+}
+
+struct conv_args {
+    const uint8_t *y, *u, *v;
+    int y_pitch, uv_pitch, step, w, h, pairs;
+    float m[7];
+};
+
+__global__ void k_convert(conv_args a, dev_axis lx, dev_axis ly, dev_axis cx, dev_axis cy,
+                          uint8_t *out)
+{
+    int j = blockIdx.x * blockDim.x + threadIdx.x, i = blockIdx.y;
+    if (j >= a.w || i >= a.h)
+        return;
+    float y = (sample(a.y, a.y_pitch, 1, lx, ly, i, j) - a.m[5]) * a.m[0];
+    float cu = sample(a.u, a.uv_pitch, a.step, cx, cy, i, j) - a.m[6];
+    float cv = sample(a.v, a.uv_pitch, a.step, cx, cy, i, j) - a.m[6];
+    uint8_t *o = out + ((size_t)i * a.w + j) * 3;
+    o[0] = to_u8(y + a.m[1] * cv, a.pairs);
+    o[1] = to_u8(y - a.m[2] * cu - a.m[3] * cv, a.pairs);
+    o[2] = to_u8(y + a.m[4] * cu, a.pairs);
+}
+
+size_t axis_bytes(const kn_axis *a)
+{
+    return (size_t)a->n * a->k * (sizeof(int32_t) + sizeof(float));
+}
+
+/* Uploads one axis at *off within mem (from host staging h). */
+dev_axis axis_put(const kn_axis *a, char *mem, char *h, size_t *off)
+{
+    size_t ni = (size_t)a->n * a->k;
+    memcpy(h + *off, a->idx, ni * sizeof(int32_t));
+    memcpy(h + *off + ni * sizeof(int32_t), a->w, ni * sizeof(float));
+    dev_axis d = {(const int32_t *)(mem + *off), (const float *)(mem + *off + ni * sizeof(int32_t)),
+                  a->k};
+    *off += axis_bytes(a);
+    return d;
+}
+
+/* The device copy of p's tables, made on first use. */
+int device_plan(const kn_convert_plan *p, dev_plan *out, qn_error *err)
+{
+    pthread_mutex_lock(&plans_mu);
+    int rc = QN_OK, found = 0;
+    for (int i = 0; i < plans_n && !found; i++)
+        if (plans[i].p == p) {
+            *out = plans[i];
+            found = 1;
+        }
+    if (!found && plans_n == (int)(sizeof plans / sizeof plans[0]))
+        rc = qn_error_set(err, QN_EUSAGE, "kn_cuda_convert: too many frame geometries");
+    if (!found && rc == QN_OK) {
+        size_t n = axis_bytes(&p->lx) + axis_bytes(&p->ly) + axis_bytes(&p->cx) +
+                   axis_bytes(&p->cy);
+        char *h = (char *)malloc(n), *mem = NULL;
+        cudaError_t e = h ? cudaMalloc(&mem, n) : cudaErrorMemoryAllocation;
+        if (e == cudaSuccess) {
+            dev_plan d = {p, mem, {}, {}, {}, {}};
+            size_t off = 0;
+            d.lx = axis_put(&p->lx, mem, h, &off);
+            d.ly = axis_put(&p->ly, mem, h, &off);
+            d.cx = axis_put(&p->cx, mem, h, &off);
+            d.cy = axis_put(&p->cy, mem, h, &off);
+            e = cudaMemcpy(mem, h, n, cudaMemcpyHostToDevice);
+            if (e == cudaSuccess) {
+                plans[plans_n++] = d;
+                *out = d;
+            } else {
+                cudaFree(mem);
+            }
+        }
+        free(h);
+        if (e != cudaSuccess)
+            rc = qn_error_set(err, QN_EENV, "kn_cuda_convert: filter tables: %s",
+                              cudaGetErrorString(e));
+    }
+    pthread_mutex_unlock(&plans_mu);
+    return rc;
+}
+
+} // namespace
+
+extern "C" int kn_cuda_convert(const kn_convert_plan *p, const kn_yuv_frame *f, uint8_t *rgb,
+                               qn_error *err)
+{
+    if (f->w != p->g.src_w || f->h != p->g.src_h)
+        return qn_error_set(err, QN_EUSAGE, "kn_cuda_convert: a %dx%d frame for a %dx%d plan",
+                            f->w, f->h, p->g.src_w, p->g.src_h);
+    dev_plan d;
+    int rc = device_plan(p, &d, err);
+    if (rc < 0)
+        return rc;
+    conv_args a;
+    a.y = f->y;
+    a.u = f->u;
+    a.v = f->nv12 ? f->u + 1 : f->v;
+    a.y_pitch = f->y_pitch;
+    a.uv_pitch = f->uv_pitch;
+    a.step = f->nv12 ? 2 : 1;
+    a.w = p->g.crop_w;
+    a.h = p->g.crop_h;
+    a.pairs = p->pairs;
+    kn_convert_matrix(f->colorspace, f->full_range, a.m);
+    size_t bytes = (size_t)a.w * a.h * 3;
+    cudaStream_t s = cudaStreamPerThread; /* ordered after FFmpeg's default-stream work */
+    uint8_t *out = NULL;
+    cudaError_t e = cudaMallocAsync(&out, bytes, s);
+    if (e == cudaSuccess) {
+        dim3 grid((unsigned)((a.w + 127) / 128), (unsigned)a.h);
+        k_convert<<<grid, 128, 0, s>>>(a, d.lx, d.ly, d.cx, d.cy, out);
+        e = cudaGetLastError();
+        if (e == cudaSuccess)
+            e = cudaMemcpyAsync(rgb, out, bytes, cudaMemcpyDeviceToHost, s);
+        cudaFreeAsync(out, s);
+        cudaError_t e2 = cudaStreamSynchronize(s);
+        if (e == cudaSuccess)
+            e = e2;
+    }
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return qn_error_set(err, QN_EENV, "kn_cuda_convert: %s", cudaGetErrorString(e));
+    }
+    return QN_OK;
+}
