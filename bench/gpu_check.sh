@@ -125,7 +125,7 @@ echo "== build (HAVE_CUDA=1)"
 step 300 make --no-print-directory -s -j"$(nproc 2>/dev/null || echo 4)" HAVE_CUDA=1 \
     build/rel/tests/check_kernels_golden build/rel/tests/kn_bench \
     || { echo "gpu_check.sh: build failed" >&2; exit 1; }
-golden=skip e2e_fail=0
+golden=skip e2e_fail=0 convert_fail=0
 if [ "${E2E_ONLY:-0}" != 1 ]; then
     echo "== golden tests on the cuda backend"
     step 120 env QUERN_KN_BACKEND=cuda QUERN_KN_VERBOSE=1 $T/check_kernels_golden
@@ -153,7 +153,8 @@ if [ "${E2E_ONLY:-0}" != 1 ]; then
     fi
 fi
 # ---- 4. end to end: video -> store, the GPU's utilisation sampled meanwhile
-# First decoding alone: E2E_DECODE_ONLY ("HW:PARALLEL ...", default "none:16 cuda:16 cuda:48")
+# First the GPU converter against the CPU path, then decoding alone: E2E_DECODE_ONLY
+# ("MODE:PARALLEL ...", default "none:16 cuda:16 cuda:48 gpuconv:16 gpuconv:48")
 # runs that many frames_dump processes on the 360p video at once.
 # Cases "NAME:DECODE:COPIES[:OPTIONS]": NAME is .gpu/video/NAME.mp4 (60 s each); 360p is what
 # HowTo100M's files are (about 200 kbit/s, 240p-360p), 720p the heavy case; OPTIONS are more
@@ -161,7 +162,7 @@ fi
 # than cores: an NVDEC decoder mostly waits for its frame, so one per core may leave NVDEC idle.
 FEAT=$T/quern-features
 SEED=$T/features_seed
-E2E_CASES=${E2E_CASES:-360p:cpu:64 360p:cuda:64 360p:cuda:64:--decoders=48 720p:cpu:16 720p:cuda:32:--decoders=32}
+E2E_CASES=${E2E_CASES:-360p:cpu:64 360p:cuda:64:--decoders=48 360p:cuda:64:--convert=gpu 360p:cuda:64:--convert=gpu,--decoders=48 720p:cpu:16 720p:cuda:32:--convert=gpu,--decoders=32}
 # e2e NAME MODE COPIES CAP OPTIONS: one quern-features run (--backend cuda --decode MODE)
 # over a fresh store of COPIES videos; prints the rate and busy-ness, leaves the busy mean in
 # $tmp/e2e.NAME.TAG.busy (TAG: MODE, and the options when there are some)
@@ -219,21 +220,48 @@ elif [ ! -x "$FEAT" ] || [ ! -x "$SEED" ] || [ ! -d .gpu/video ]; then
     echo "gpu_check.sh: end-to-end step skipped: $T has no quern-features + features_seed or" \
         "there is no .gpu/video (make them with sh bench/gpu_bundle.sh, run with NO_BUILD=1)"
 else
-    # decoding alone (frames_dump: both streams, converted, thrown away), P videos at once:
-    # what the decoders can feed, with no network and no store in the way
+    # the GPU converter (kn_cuda_convert: NVDEC frames scaled on the GPU) against the CPU
+    # path (CPU decode + libswscale): same frames, pixels as close as kn_convert.h says
     if [ -x "$T/frames_dump" ]; then
-        for d in ${E2E_DECODE_ONLY:-none:16 cuda:16 cuda:48}; do
-            hw=${d%%:*} par=${d#*:} i=0
+        echo "== GPU frame conversion vs the CPU path (frames_dump --hw cuda --convert cuda)"
+        v=.gpu/video/360p.mp4
+        "$T/frames_dump" -j 2 "$v" "$tmp/cpu2" "$tmp/cpu3" >"$tmp/cpu.txt" 2>&1 &&
+            step 60 "$T/frames_dump" -j 2 --hw cuda --convert cuda "$v" "$tmp/gpu2" "$tmp/gpu3" \
+                >"$tmp/gpu.txt" 2>&1 &&
+            "$PY" -c '
+import sys, numpy as np
+d = sys.argv[1]
+ok = open(d + "/cpu.txt").read().split("decoded")[0] == open(d + "/gpu.txt").read().split("decoded")[0]
+for k, lim in (("2", 0.5), ("3", 0.1)):
+    a = np.fromfile(d + "/cpu" + k, np.uint8).astype(int)
+    b = np.fromfile(d + "/gpu" + k, np.uint8).astype(int)
+    same = len(a) == len(b) and len(a) > 0
+    e = np.abs(a - b) if same else np.array([999])
+    print("%sD: %d vs %d bytes, mean abs diff %.4f, max %d (limit: mean <= %.1f)"
+          % (k, len(a), len(b), e.mean(), e.max(), lim))
+    ok = ok and same and e.mean() <= lim
+print("gpu convert:", "PASS" if ok else "FAIL")
+sys.exit(0 if ok else 1)' "$tmp" || { convert_fail=1; cat "$tmp/gpu.txt"; }
+        rm -f "$tmp"/cpu2 "$tmp"/cpu3 "$tmp"/gpu2 "$tmp"/gpu3
+    fi
+    # decoding alone (frames_dump: both streams, converted, thrown away), P videos at once:
+    # what the decoders can feed, with no network and no store in the way. MODE: none (CPU
+    # decode), cuda (NVDEC + libswscale), gpuconv (NVDEC + kn_cuda_convert)
+    if [ -x "$T/frames_dump" ]; then
+        for d in ${E2E_DECODE_ONLY:-none:16 cuda:16 cuda:48 gpuconv:16 gpuconv:48}; do
+            hw=${d%%:*} par=${d#*:} i=0 conv=""
+            [ "$hw" = gpuconv ] && hw=cuda conv="--convert cuda"
             t0=$(date +%s.%N)
             while [ $i -lt "$par" ]; do
                 i=$((i + 1))
-                timeout 60 "$T/frames_dump" -j 1 --hw "$hw" .gpu/video/360p.mp4 /dev/null /dev/null \
-                    >"$tmp/fd.$i" 2>&1 &
+                # shellcheck disable=SC2086 # $conv: two words or none
+                timeout 60 "$T/frames_dump" -j 1 --hw "$hw" $conv .gpu/video/360p.mp4 /dev/null \
+                    /dev/null >"$tmp/fd.$i" 2>&1 &
             done
             wait
             t1=$(date +%s.%N)
             ok=$(grep -l "hw $([ "$hw" = cuda ] && echo 1 || echo 0)\$" "$tmp"/fd.* 2>/dev/null | wc -l)
-            awk -v a="$t0" -v b="$t1" -v p="$par" -v h="$hw" -v ok="$ok" 'BEGIN {
+            awk -v a="$t0" -v b="$t1" -v p="$par" -v h="$hw${conv:+ $conv}" -v ok="$ok" 'BEGIN {
                 printf "decode only (360p, --hw %s, %d at once): %.1f s, %.0fx real time (%d of %d ran as asked)\n",
                     h, p, b - a, p * 60 / (b - a), ok, p }'
             rm -f "$tmp"/fd.*
@@ -254,6 +282,7 @@ fi
 rate() { sed -n 's/.*: \([0-9.]*\) img\/s.*/\1/p' "$1" 2>/dev/null; }
 case $golden in 0) echo "golden cuda: PASS" ;; skip) echo "golden cuda: skipped (E2E_ONLY=1)" ;; *) echo "golden cuda: FAIL" ;; esac
 [ $e2e_fail = 0 ] || echo "e2e: FAIL (see above)"
+[ $convert_fail = 0 ] || echo "gpu convert: FAIL (see above)"
 for n in r152:resnet152_224x398 x3d:resnext101_3d; do
     a=$(rate "$tmp/${n%%:*}.ours"); b=$(rate "$tmp/${n%%:*}.torch")
     if [ -n "$a" ] && [ -n "$b" ]; then
@@ -269,4 +298,4 @@ for f in "$tmp"/e2e.*.busy; do
     c=${c%.busy}
     echo "ratio e2e_gpu_busy_${c%%.*}_decode_${c#*.}: $(cat "$f") (target >= 80%)"
 done
-case $golden in 0 | skip) exit $e2e_fail ;; *) exit 1 ;; esac
+case $golden in 0 | skip) exit $((e2e_fail | convert_fail)) ;; *) exit 1 ;; esac

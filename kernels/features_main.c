@@ -20,6 +20,7 @@
 #include "qn_half.h"
 #include "extract/frames.h"
 #include "kernels/engine.h"
+#include "kernels/frames_convert.h"
 #include "qn_error.h"
 #include "qn_progress.h"
 #include "qn_version.h"
@@ -47,6 +48,9 @@ static const char usage_text[] =
     "  --weights-3d FILE     Hara et al. ResNeXt-101 3D weights (Kinetics, resnext101.pth)\n"
     "  --backend B           auto (GPU if usable, else CPU; default), cpu, ref, cuda\n"
     "  --decode D            cpu (default), auto (NVDEC if a GPU is there), cuda\n"
+    "  --convert C           cpu (default: libswscale), or gpu: NVDEC frames are scaled\n"
+    "                        and converted to RGB on the GPU, as libswscale would (needs\n"
+    "                        --decode cuda or auto and the cuda backend)\n"
     "  -j, --threads N       decoder and CPU engine threads (default: all cores)\n"
     "  --batch N             frames (2D) and chunks (3D) per network call (default 8 on\n"
     "                        the CPU, 32 on a GPU)\n"
@@ -70,6 +74,7 @@ typedef struct opts {
     kn_backend backend;
     int decode;      /* enum fr_hw */
     int threads, batch, quiet, decoders;
+    int convert_gpu; /* NVDEC frames scaled and converted on the GPU (kn_cuda_convert) */
     char **ids;
     int n_ids;
 } opts;
@@ -103,11 +108,13 @@ static int parse_int(const char *s, int lo, int *out)
 
 static int parse_args(int argc, char **argv, opts *o)
 {
-    enum { O_STORE = 256, O_W2D, O_W3D, O_BACKEND, O_DECODE, O_BATCH, O_DECODERS, O_VERSION };
+    enum { O_STORE = 256, O_W2D, O_W3D, O_BACKEND, O_DECODE, O_CONVERT, O_BATCH, O_DECODERS,
+           O_VERSION };
     static const struct option longs[] = {
         {"store", required_argument, 0, O_STORE},     {"weights-2d", required_argument, 0, O_W2D},
         {"weights-3d", required_argument, 0, O_W3D},  {"backend", required_argument, 0, O_BACKEND},
         {"decode", required_argument, 0, O_DECODE},   {"threads", required_argument, 0, 'j'},
+        {"convert", required_argument, 0, O_CONVERT},
         {"batch", required_argument, 0, O_BATCH},     {"decoders", required_argument, 0, O_DECODERS},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},                {"version", no_argument, 0, O_VERSION},
@@ -133,6 +140,11 @@ static int parse_args(int argc, char **argv, opts *o)
             else if (!strcmp(optarg, "cuda")) o->decode = FR_HW_CUDA;
             else return usage_error("--decode: '%s' is not cpu, auto or cuda", optarg);
             break;
+        case O_CONVERT:
+            if (!strcmp(optarg, "cpu")) o->convert_gpu = 0;
+            else if (!strcmp(optarg, "gpu")) o->convert_gpu = 1;
+            else return usage_error("--convert: '%s' is not cpu or gpu", optarg);
+            break;
         case 'j':
             if (parse_int(optarg, 0, &o->threads) < 0)
                 return usage_error("-j: '%s' is not a thread count", optarg);
@@ -155,6 +167,9 @@ static int parse_args(int argc, char **argv, opts *o)
         return usage_error("%s", "--store DIR is required");
     if (!o->w2d || !o->w3d)
         return usage_error("%s", "--weights-2d and --weights-3d are required");
+    if (o->convert_gpu && o->decode == FR_HW_NONE)
+        return usage_error("%s", "--convert gpu converts NVDEC frames: it needs --decode cuda "
+                           "or auto");
     o->ids = argv + optind;
     o->n_ids = argc - optind;
     return 0;
@@ -197,7 +212,7 @@ typedef struct pipeline {
     /* read-only while running */
     vjob *jobs;
     size_t n_jobs;
-    int batch, dec_threads, hw;
+    int batch, dec_threads, hw, convert_gpu;
     const kn_model *m;   /* allocates the batch buffers */
     item *spare;         /* batches done with, their buffers kept for reuse */
 } pipeline;
@@ -370,6 +385,10 @@ static void decode_one(pipeline *p, vjob *job)
     fr_opts_default(&fo);
     fo.threads = p->dec_threads;
     fo.hw = p->hw;
+    if (p->convert_gpu) {
+        fo.convert = kn_frames_convert;
+        fo.convert_user = (void *)&kn_frames_convert_cuda;
+    }
     qn_error_clear(&job->ferr);
     wsink ws = {.p = p, .job = job};
     fr_sink sink = {&ws, on_2d, on_3d};
@@ -849,7 +868,8 @@ static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model
     /* a few batches per decoder keep the network fed; past 32 they only hold memory
      * (page-locked on the GPU) */
     int queue = 2 * decoders + 2 < 32 ? 2 * decoders + 2 : 32;
-    pipeline p = {.cap = queue, .n_jobs = td->n, .batch = batch, .hw = o->decode, .m = m2d};
+    pipeline p = {.cap = queue, .n_jobs = td->n, .batch = batch, .hw = o->decode, .m = m2d,
+                  .convert_gpu = o->convert_gpu};
     p.dec_threads = threads / decoders;
     if (p.dec_threads < 1)
         p.dec_threads = 1;
@@ -937,6 +957,9 @@ int main(int argc, char **argv)
         fr_hw_prepare();   /* NVDEC first: it sets up the primary context the engine shares */
     if (rc == QN_OK)
         rc = open_models(&o, &m2d, &m3d, &err);
+    if (rc == QN_OK && o.convert_gpu && kn_model_backend(m2d) != KN_BACKEND_CUDA)
+        rc = qn_error_set(&err, QN_EENV, "--convert gpu needs the cuda backend; this run "
+                          "uses %s", kn_backend_name(kn_model_backend(m2d)));
     if (rc == QN_OK)
         rc = open_sets(st, m2d, m3d, &fs, &err);
     if (rc == QN_OK)

@@ -211,6 +211,15 @@ def test_gpu_decode_without_a_gpu(bin_dir, tools_dir, tmp_path, weights):
                                "unavailable: cuda: no device: "), cp.stderr
     cp = run("quern-features", *common, "--decode", "auto", bin_dir=bin_dir)
     assert cp.returncode == 0 and cp.stderr == "", cp.stderr
+    # GPU conversion: only of NVDEC frames, only with the cuda backend
+    cp = run("quern-features", *common, "--convert", "gpu", bin_dir=bin_dir)
+    assert cp.returncode == 2 and cp.stderr.startswith(
+        "quern-features: --convert gpu converts NVDEC frames: it needs --decode cuda or auto")
+    cp = run("quern-features", *common, "--convert", "gpu", "--decode", "auto", bin_dir=bin_dir)
+    assert cp.returncode == 3 and cp.stderr == ("quern-features: --convert gpu needs the cuda "
+                                                "backend; this run uses cpu\n"), cp.stderr
+    cp = run("quern-features", *common, "--convert", "tpu", bin_dir=bin_dir)
+    assert cp.returncode == 2 and "--convert: 'tpu' is not cpu or gpu" in cp.stderr
 
 
 def test_usage_and_bad_weights(bin_dir, tools_dir, tmp_path, weights):
