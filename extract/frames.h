@@ -78,7 +78,8 @@ typedef struct fr_opts {
     int crop_3d;    /* 112: square centre crop after scaling */
     int chunk_3d;   /* 16 frames per chunk; the last one zero-padded */
     int hw;         /* enum fr_hw, default FR_HW_NONE */
-    fr_convert_fn convert; /* NULL (default): libswscale; else NVDEC 8-bit frames go to it */
+    fr_convert_fn convert; /* NULL (default): libswscale; else 8-bit NVDEC frames go to it
+                            * (when in the primary context; others use libswscale) */
     void *convert_user;
     int convert_all;       /* 1: CPU-decoded yuv420p frames too (tests of the converter) */
 } fr_opts;

@@ -111,7 +111,8 @@ static int ext_planes(const fr_conv *c, const AVFrame *f, fr_planes *p)
     if (f->format == AV_PIX_FMT_CUDA) {
         const AVHWFramesContext *hf =
             f->hw_frames_ctx ? (const AVHWFramesContext *)f->hw_frames_ctx->data : NULL;
-        if (!hf || hf->sw_format != AV_PIX_FMT_NV12)
+        /* 8-bit only, and in the runtime's (primary) context, where the converter runs */
+        if (!hf || hf->sw_format != AV_PIX_FMT_NV12 || !fr_hw_primary())
             return 0;
         p->nv12 = 1;
     } else if (!o->convert_all || f->format != AV_PIX_FMT_YUV420P) {

@@ -53,6 +53,7 @@ static int codec_has_cuda(const AVCodec *codec)
 static pthread_mutex_t dev_mu = PTHREAD_MUTEX_INITIALIZER;
 static AVBufferRef *dev_shared;
 static int dev_tried;
+static int dev_primary; /* the shared device is the primary context (not the fallback) */
 static char dev_why[400];
 
 /* One attempt; on failure its reason (FFmpeg's log line, captured) goes to dev_why. */
@@ -77,6 +78,7 @@ static AVBufferRef *shared_device(char *why, size_t why_size)
         dev_tried = 1;
         qn_avlog_capture(); /* FFmpeg's messages become the reason, never raw stderr */
         int rc = device_create("1");
+        dev_primary = rc >= 0;
         if (rc < 0 && rc != AVERROR(ENOMEM))
             device_create("0"); /* primary context refused: a context of its own */
     }
@@ -84,6 +86,14 @@ static AVBufferRef *shared_device(char *why, size_t why_size)
     snprintf(why, why_size, "%s", dev_shared ? "out of memory" : dev_why);
     pthread_mutex_unlock(&dev_mu);
     return ref;
+}
+
+int fr_hw_primary(void)
+{
+    pthread_mutex_lock(&dev_mu);
+    int primary = dev_shared && dev_primary;
+    pthread_mutex_unlock(&dev_mu);
+    return primary;
 }
 
 void fr_hw_prepare(void)
