@@ -137,6 +137,9 @@ if [ "${E2E_ONLY:-0}" != 1 ]; then
     fi
     echo "== golden tests on the cuda backend with CUDA graphs (kn_run_* replays a captured forward)"
     step 90 env QUERN_KN_BACKEND=cuda QUERN_KN_CUDA_GRAPH=1 $T/check_kernels_golden || golden=1
+    echo "== golden tests with every graph capture failing (QUERN_KN_CUDA_GRAPH_FAIL=1: eager fallback)"
+    step 90 env QUERN_KN_BACKEND=cuda QUERN_KN_CUDA_GRAPH=1 QUERN_KN_CUDA_GRAPH_FAIL=1 \
+        $T/check_kernels_golden || golden=1
     echo "== golden tests with the direct-convolution fallback forced (QUERN_KN_CUDA_DIRECT=1)"
     step 90 env QUERN_KN_BACKEND=cuda QUERN_KN_CUDA_DIRECT=1 $T/check_kernels_golden || golden=1
     echo "== timing"

@@ -61,6 +61,9 @@ typedef struct kn_graph_key {
 } kn_graph_key;
 
 enum { KN_GRAPH_REPLAY = 0, KN_GRAPH_BEGIN, KN_GRAPH_END, KN_GRAPH_DROP };
+/* KN_GRAPH_END's answer when the capture failed and was dropped (the work did not
+ * run): the caller runs the forward again, op by op. */
+enum { KN_GRAPH_RETRY_EAGER = 2 };
 
 /* Backend op table. The model's forward walk (kn_model.c) is written once
  * against it. Tensors' data pointers live wherever the backend keeps its

@@ -472,7 +472,9 @@ static int run_graphed(kn_model *m, const kn_tensor *x, plan *p)
     p->no_mean = 1;
     walk(m, x, NULL, p);
     p->no_mean = 0;
-    m->ops->graph(KN_GRAPH_END, &k); /* errors surface in sync() */
+    /* errors surface in sync(); a capture the backend could not complete is run eagerly */
+    if (m->ops->graph(KN_GRAPH_END, &k) == KN_GRAPH_RETRY_EAGER)
+        return 0;
     p->last.data = m->buf[0];
     return 1;
 }

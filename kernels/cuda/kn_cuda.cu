@@ -728,6 +728,9 @@ static struct {
 } graphs[16];
 static unsigned long graph_tick;
 static kn_graph_key graph_seen[64]; /* shapes run once, eagerly (a ring) */
+#define KN_GRAPH_REFUSED 16
+static kn_graph_key graph_refused[KN_GRAPH_REFUSED]; /* captures that failed (a ring) */
+static int graph_refused_next;
 static int graph_seen_next;
 
 static int graphs_mode(void) /* 0 off, 1 capture on first use, 2 on second use */
@@ -782,6 +785,9 @@ static int c_graph(int phase, const kn_graph_key *k)
         return 0;
     }
     if (phase == KN_GRAPH_BEGIN) {
+        for (int i = 0; i < KN_GRAPH_REFUSED; i++)
+            if (!memcmp(&graph_refused[i], k, sizeof *k))
+                return QN_EUSAGE; /* its capture failed once: eager */
         if (graphs_mode() == 2 && !graph_seen_before(k))
             return QN_EUSAGE; /* first use: eager */
         cudaError_t e = cudaStreamBeginCapture(G.stream, cudaStreamCaptureModeRelaxed);
@@ -792,13 +798,24 @@ static int c_graph(int phase, const kn_graph_key *k)
         return QN_OK;
     }
     cudaGraph_t gr = NULL; /* KN_GRAPH_END */
-    CK_CUDA(cudaStreamEndCapture(G.stream, &gr));
-    if (gr && G.status) { /* an op failed while capturing: keep nothing */
-        cudaGraphDestroy(gr);
-        gr = NULL;
+    cudaError_t e = cudaStreamEndCapture(G.stream, &gr);
+    static int fail_test = -1; /* QUERN_KN_CUDA_GRAPH_FAIL=1: every capture fails (gpu_check) */
+    if (fail_test < 0)
+        fail_test = getenv("QUERN_KN_CUDA_GRAPH_FAIL") && getenv("QUERN_KN_CUDA_GRAPH_FAIL")[0] == '1';
+    if (e != cudaSuccess || !gr || G.status || fail_test) {
+        /* Nothing ran while capturing, so nothing is half done: forget the capture and
+         * its error (another thread's synchronising call can invalidate a capture), run
+         * this forward eagerly, and never capture this shape again. A real fault shows
+         * again in the eager run. */
+        if (gr)
+            cudaGraphDestroy(gr);
+        cudaGetLastError();
+        G.status = 0;
+        G.msg[0] = 0;
+        graph_refused[graph_refused_next] = *k;
+        graph_refused_next = (graph_refused_next + 1) % KN_GRAPH_REFUSED;
+        return KN_GRAPH_RETRY_EAGER;
     }
-    if (!gr)
-        return G.status ? G.status : QN_EENV;
     int slot = 0;
     for (int i = 0; i < ng; i++)
         if (graphs[i].used < graphs[slot].used)
