@@ -215,6 +215,7 @@ typedef struct pipeline {
     int batch, dec_threads, hw, convert_gpu;
     const kn_model *m;   /* allocates the batch buffers */
     item *spare;         /* batches done with, their buffers kept for reuse */
+    item *retired;       /* spares too small for what came next, freed at the end */
 } pipeline;
 
 /* Batch buffers are recycled: page-locked memory is slow to get, and the number
@@ -234,7 +235,9 @@ static void item_free(pipeline *p, item *it)
 }
 
 /* A batch item with room for `bytes`: a spare one that fits, else a new one (a
- * spare too small is given up, so the spares never outnumber the items alive). */
+ * spare too small is retired, so the spares never outnumber the items alive).
+ * Retired buffers are freed only at the end: freeing page-locked memory
+ * synchronises the whole GPU, which would break a CUDA graph being captured. */
 static item *item_get(pipeline *p, size_t bytes)
 {
     pthread_mutex_lock(&p->mu);
@@ -256,8 +259,10 @@ static item *item_get(pipeline *p, size_t bytes)
         return it;
     }
     if (it) {
-        kn_input_free(it->data);
-        free(it);
+        pthread_mutex_lock(&p->mu);
+        it->next = p->retired;
+        p->retired = it;
+        pthread_mutex_unlock(&p->mu);
     }
     it = calloc(1, sizeof *it);
     if (it && !(it->data = kn_input_alloc(p->m, bytes))) {
@@ -271,12 +276,13 @@ static item *item_get(pipeline *p, size_t bytes)
 
 static void spares_free(pipeline *p)
 {
-    while (p->spare) {
-        item *it = p->spare;
-        p->spare = it->next;
-        kn_input_free(it->data);
-        free(it);
-    }
+    for (item **list = &p->spare; list; list = list == &p->spare ? &p->retired : NULL)
+        while (*list) {
+            item *it = *list;
+            *list = it->next;
+            kn_input_free(it->data);
+            free(it);
+        }
 }
 
 /* Queues `it` (ownership passes), waiting for room; refused once stopping. */
