@@ -76,6 +76,8 @@ du -sh $S
 # packed: OpenBLAS alone is 35 MB, the whole 63 MB; xz makes it about 16 (gpu_check.sh unpacks)
 rm -rf .gpu
 mkdir .gpu
+git rev-parse HEAD >$S/COMMIT 2>/dev/null || echo unknown >$S/COMMIT
+git diff --quiet HEAD 2>/dev/null || echo "gpu_bundle.sh: note: uncommitted changes are in the bundle" >&2
 tar -cf - -C $S . | xz -T"${JOBS:-2}" -6 >.gpu/bundle.tar.xz
 du -sh .gpu/bundle.tar.xz
 size=$(du -sm .gpu | cut -f1)

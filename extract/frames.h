@@ -62,7 +62,8 @@ typedef struct fr_planes {
  * bicubic does, keep the crop_w x crop_h window at (crop_x, crop_y) and write it
  * as rgb24 (crop_h rows of crop_w*3 bytes) to `out`, in host memory. quern-features
  * converts NVDEC frames on the GPU this way (kn_cuda_convert), with no download and
- * no libswscale. Returns QN_OK or a negative status with err filled. */
+ * no libswscale. Returns QN_OK, 1 to decline (libswscale converts that frame), or a
+ * negative status with err filled (the module adds the video's path). */
 typedef int (*fr_convert_fn)(void *user, const fr_planes *f, int dst_w, int dst_h, int crop_x,
                              int crop_y, int crop_w, int crop_h, uint8_t *out, qn_error *err);
 
@@ -131,6 +132,7 @@ typedef struct fr_stats {
     int64_t n3d;            /* real 3D frames (before padding) */
     int64_t chunks3d;       /* 3D chunks delivered */
     int64_t converted;      /* decoded frames that were scaled at least once */
+    int64_t converted_ext;  /* of those, converted by fr_opts.convert (the GPU) */
     int64_t decode_errors;  /* packets the decoder rejected (skipped, as ffmpeg does) */
     double seconds;         /* wall time of fr_run */
 } fr_stats;

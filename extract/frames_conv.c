@@ -41,7 +41,7 @@ struct fr_conv {
     uint8_t *buf3;    /* side3d*side3d*3: one externally converted 3D frame */
     uint8_t *chunk;   /* chunk_3d*side*side*3 */
     int in_chunk;
-    int64_t idx2, idx3, n3d, converted;
+    int64_t idx2, idx3, n3d, converted, converted_ext;
 };
 
 static int deliver_2d(fr_conv *c, const AVFrame *sw, int64_t copies)
@@ -115,7 +115,8 @@ static int ext_planes(const fr_conv *c, const AVFrame *f, fr_planes *p)
         if (!hf || hf->sw_format != AV_PIX_FMT_NV12 || !fr_hw_primary())
             return 0;
         p->nv12 = 1;
-    } else if (!o->convert_all || f->format != AV_PIX_FMT_YUV420P) {
+    } else if (!o->convert_all ||
+               (f->format != AV_PIX_FMT_YUV420P && f->format != AV_PIX_FMT_YUVJ420P)) {
         return 0;
     }
     p->y = f->data[0];
@@ -126,29 +127,39 @@ static int ext_planes(const fr_conv *c, const AVFrame *f, fr_planes *p)
     p->w = f->width;
     p->h = f->height;
     p->colorspace = f->colorspace;
-    p->full_range = f->color_range == AVCOL_RANGE_JPEG;
+    p->full_range = f->color_range == AVCOL_RANGE_JPEG || f->format == AV_PIX_FMT_YUVJ420P;
     return 1;
 }
 
+/* Converts both streams' images first, then delivers: a converter that declines
+ * (returns 1) does so before anything went to the sink, and the frame goes the CPU
+ * way. Returns QN_OK, 1 (declined) or a negative status. */
 static int deliver_ext(fr_conv *c, const fr_planes *p, const job *j)
 {
     const fr_info *in = &c->v->info;
     const fr_opts *o = &c->v->opts;
     int rc = QN_OK;
-    if (j->k2 > 0) {
+    if (j->k2 > 0)
         rc = o->convert(o->convert_user, p, in->w2d, in->h2d, 0, 0, in->w2d, in->h2d, c->buf2,
                         &c->cerr);
-        for (int64_t i = 0; rc == QN_OK && i < j->k2; i++) {
-            rc = c->sink->on_2d ? c->sink->on_2d(c->sink->user, c->idx2, c->buf2, in->w2d,
-                                                 in->h2d)
-                                : QN_OK;
-            c->idx2++;
-        }
-    }
-    size_t frame_bytes = (size_t)in->side3d * in->side3d * 3;
     if (rc == QN_OK && j->k3 > 0)
         rc = o->convert(o->convert_user, p, in->w3d, in->h3d, in->crop_x, in->crop_y,
                         in->side3d, in->side3d, c->buf3, &c->cerr);
+    if (rc == 1)
+        return 1;
+    if (rc < 0) {
+        qn_error e = c->cerr; /* the converter's message, with the video named */
+        qn_error_clear(&c->cerr);
+        return qn_error_set(&c->cerr, rc, "%s: %s", c->v->path, e.msg);
+    }
+    c->converted_ext++;
+    for (int64_t i = 0; rc == QN_OK && i < j->k2; i++) {
+        rc = c->sink->on_2d ? c->sink->on_2d(c->sink->user, c->idx2, c->buf2, in->w2d, in->h2d)
+                            : QN_OK;
+        if (rc == QN_OK)
+            c->idx2++;
+    }
+    size_t frame_bytes = (size_t)in->side3d * in->side3d * 3;
     for (int64_t i = 0; rc == QN_OK && i < j->k3; i++) { /* k3 > 1: the fps filter repeats it */
         memcpy(c->chunk + c->in_chunk * frame_bytes, c->buf3, frame_bytes);
         c->n3d++;
@@ -164,8 +175,11 @@ static int convert(fr_conv *c, const job *j)
         return c->in_chunk > 0 ? flush_chunk(c) : QN_OK;
     fr_planes planes;
     if (ext_planes(c, j->f, &planes)) {
-        c->converted++;
-        return deliver_ext(c, &planes, j);
+        int rc = deliver_ext(c, &planes, j);
+        if (rc != 1) {
+            c->converted++;
+            return rc;
+        }
     }
     const AVFrame *sw;
     int rc = fr_hw_download(j->f, c->dl, &sw, c->v->path, &c->cerr);
@@ -271,6 +285,7 @@ int fr_conv_finish(fr_conv *c, fr_stats *st, qn_error *err)
     st->n3d = c->n3d;
     st->chunks3d = c->idx3;
     st->converted = c->converted;
+    st->converted_ext = c->converted_ext;
     if (rc < 0 && c->cerr.status)
         qn_error_set(err, c->cerr.status, "%s", c->cerr.msg);
     return rc;

@@ -67,10 +67,10 @@ void fr_conv_free(fr_conv *c, qn_error *err);
  * attached, 0 when not (note says why), negative status only for FR_HW_CUDA. */
 int fr_hw_attach(AVCodecContext *dec, const AVCodec *codec, int mode, char *note,
                  size_t note_size, const char *path, qn_error *err);
-/* Returns a software view of `f`: f itself, or `tmp` filled by a download. */
 /* 1 when NVDEC frames live in the GPU's primary context (the CUDA runtime's, so that
  * fr_opts.convert's CUDA code can read them); 0 with FFmpeg's own context or no GPU. */
 int fr_hw_primary(void);
+/* Returns a software view of `f`: f itself, or `tmp` filled by a download. */
 int fr_hw_download(const AVFrame *f, AVFrame *tmp, const AVFrame **sw,
                    const char *path, qn_error *err);
 

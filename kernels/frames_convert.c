@@ -8,12 +8,19 @@ const int kn_frames_convert_cuda = 1, kn_frames_convert_ref = 0;
 int kn_frames_convert(void *user, const fr_planes *f, int dst_w, int dst_h, int crop_x,
                       int crop_y, int crop_w, int crop_h, uint8_t *out, qn_error *err)
 {
+    int cuda = *(const int *)user;
+    if (f->nv12 && !cuda)
+        return 1; /* GPU memory: kn_convert_ref cannot read it; libswscale converts */
     kn_convert_geom g = {f->w, f->h, dst_w, dst_h, crop_x, crop_y, crop_w, crop_h};
     const kn_convert_plan *p;
-    int rc = kn_convert_plan_get(&g, &p, err);
+    qn_error plan_err;
+    qn_error_clear(&plan_err);
+    int rc = kn_convert_plan_get(&g, &p, &plan_err);
+    if (rc == QN_EUSAGE)
+        return 1; /* a geometry the tables do not take (extreme sizes): libswscale */
     if (rc < 0)
-        return rc;
+        return qn_error_set(err, rc, "%s", plan_err.msg);
     kn_yuv_frame y = {f->y, f->u, f->v, f->y_pitch, f->uv_pitch, f->nv12,
                       f->w, f->h, f->colorspace, f->full_range};
-    return *(const int *)user ? kn_cuda_convert(p, &y, out, err) : kn_convert_ref(p, &y, out, err);
+    return cuda ? kn_cuda_convert(p, &y, out, err) : kn_convert_ref(p, &y, out, err);
 }

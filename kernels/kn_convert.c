@@ -113,6 +113,11 @@ int kn_convert_plan_make(const kn_convert_geom *g, kn_convert_plan **out, qn_err
     return QN_OK;
 }
 
+float kn_convert_offset(const kn_convert_plan *p, int full_range)
+{
+    return p->pairs && !full_range ? KN_CONVERT_PAIR_OFFSET : 0.f;
+}
+
 void kn_convert_matrix(int colorspace, int full_range, float m[7])
 {
     double kr = 0.299, kb = 0.114; /* BT.601 */
@@ -158,9 +163,9 @@ static float sample(const uint8_t *plane, int pitch, int step, const kn_axis *ax
     return acc;
 }
 
-static uint8_t to_u8(float v, int pairs)
+static uint8_t to_u8(float v, float offset)
 {
-    v = floorf(v + 0.5f) - (pairs ? KN_CONVERT_PAIR_OFFSET : 0.f);
+    v = floorf(v + 0.5f) - offset;
     return v < 0 ? 0 : v > 255 ? 255 : (uint8_t)v;
 }
 
@@ -173,15 +178,16 @@ int kn_convert_ref(const kn_convert_plan *p, const kn_yuv_frame *f, uint8_t *rgb
     kn_convert_matrix(f->colorspace, f->full_range, m);
     const uint8_t *u = f->u, *v = f->nv12 ? f->u + 1 : f->v;
     int step = f->nv12 ? 2 : 1;
+    float off = kn_convert_offset(p, f->full_range);
     for (int i = 0; i < p->g.crop_h; i++)
         for (int j = 0; j < p->g.crop_w; j++) {
             float y = (sample(f->y, f->y_pitch, 1, &p->lx, &p->ly, i, j) - m[5]) * m[0];
             float cu = sample(u, f->uv_pitch, step, &p->cx, &p->cy, i, j) - m[6];
             float cv = sample(v, f->uv_pitch, step, &p->cx, &p->cy, i, j) - m[6];
             uint8_t *o = rgb + ((size_t)i * p->g.crop_w + j) * 3;
-            o[0] = to_u8(y + m[1] * cv, p->pairs);
-            o[1] = to_u8(y - m[2] * cu - m[3] * cv, p->pairs);
-            o[2] = to_u8(y + m[4] * cu, p->pairs);
+            o[0] = to_u8(y + m[1] * cv, off);
+            o[1] = to_u8(y - m[2] * cu - m[3] * cv, off);
+            o[2] = to_u8(y + m[4] * cu, off);
         }
     return QN_OK;
 }
@@ -190,23 +196,31 @@ int kn_convert_ref(const kn_convert_plan *p, const kn_yuv_frame *f, uint8_t *rgb
 
 #include <pthread.h>
 
-enum { PLAN_CACHE = 1024 }; /* two per video resolution; a corpus has a few dozen */
+/* Two plans per video resolution, a few dozen resolutions in a corpus: a list that
+ * only grows (plans are never freed, so pointers handed out stay valid). */
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
-static kn_convert_plan *cache[PLAN_CACHE];
-static int cache_n;
+static kn_convert_plan **cache;
+static size_t cache_n, cache_cap;
 
 int kn_convert_plan_get(const kn_convert_geom *g, const kn_convert_plan **out, qn_error *err)
 {
     pthread_mutex_lock(&cache_mu);
     int rc = QN_OK;
     *out = NULL;
-    for (int i = 0; i < cache_n && !*out; i++)
+    for (size_t i = 0; i < cache_n && !*out; i++)
         if (!memcmp(&cache[i]->g, g, sizeof *g))
             *out = cache[i];
-    if (!*out && cache_n == PLAN_CACHE)
-        rc = qn_error_set(err, QN_EUSAGE, "kn_convert: more than %d frame geometries",
-                          PLAN_CACHE);
-    else if (!*out && (rc = kn_convert_plan_make(g, &cache[cache_n], err)) == QN_OK)
+    if (!*out && cache_n == cache_cap) {
+        size_t cap = cache_cap ? 2 * cache_cap : 64;
+        kn_convert_plan **c = realloc(cache, cap * sizeof *c);
+        if (c) {
+            cache = c;
+            cache_cap = cap;
+        } else {
+            rc = qn_error_set(err, QN_ENOMEM, "kn_convert: out of memory");
+        }
+    }
+    if (!*out && rc == QN_OK && (rc = kn_convert_plan_make(g, &cache[cache_n], err)) == QN_OK)
         *out = cache[cache_n++];
     pthread_mutex_unlock(&cache_mu);
     return rc;

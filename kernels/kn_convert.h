@@ -25,9 +25,10 @@ extern "C" {
 /* The horizontal pass's ceiling (swscale's 15-bit intermediate, 32767/128). */
 #define KN_CONVERT_HMAX 255.9921875f
 /* swscale's pair path (even output widths: packed RGB from its lookup tables) comes
- * out 2 levels darker than the matrix says, on every channel: flat grey Y=126 gives
- * 126 there and 128 on the full-chroma path, white 253 and 255. Measured with the
- * FFmpeg 5.1 CLI; reproduced so that GPU-converted frames match the CPU path. */
+ * out about 2 levels darker than the matrix says for limited-range input: flat grey
+ * Y=126 gives 126 there and 128 on the full-chroma path, white 253 and 255 (full-range
+ * input: no offset). Measured with the FFmpeg 5.1 CLI; reproduced so that
+ * GPU-converted frames match the CPU path. */
 #define KN_CONVERT_PAIR_OFFSET 2.f
 
 typedef struct kn_yuv_frame {
@@ -71,6 +72,10 @@ int kn_convert_plan_get(const kn_convert_geom *g, const kn_convert_plan **out, q
 /* CPU: f's planes in host memory, frame size equal to the plan's source; writes
  * crop_h rows of crop_w*3 bytes to rgb. */
 int kn_convert_ref(const kn_convert_plan *p, const kn_yuv_frame *f, uint8_t *rgb, qn_error *err);
+
+/* What is subtracted after rounding (KN_CONVERT_PAIR_OFFSET on swscale's pair path
+ * for limited-range input; 0 otherwise). Shared with the CUDA kernel. */
+float kn_convert_offset(const kn_convert_plan *p, int full_range);
 
 /* The colour matrix applied to one pixel (shared with the CUDA kernel's setup):
  * m[0..3] = y scale, v→r, u→g, v→g, m[4] = u→b, m[5] = y offset, m[6] = c offset. */

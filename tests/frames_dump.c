@@ -9,7 +9,7 @@
  * version, on every CPU-decoded yuv420p frame; `cuda`, on the GPU, NVDEC frames.
  *
  * Prints "2d N WxH", "3d N CHUNKS SIDE PADNONZERO", "decoded N converted N
- * errors N hw H" on stdout; errors as "frames_dump: message" with quern's
+ * errors N hw H", "external N" (frames --convert converted) on stdout; errors as "frames_dump: message" with quern's
  * exit codes. OUT2D/OUT3D may be "-" to discard.
  */
 #include <stdio.h>
@@ -103,6 +103,7 @@ int main(int argc, char **argv)
                d.pad_nonzero);
         printf("decoded %lld converted %lld errors %lld hw %d\n", (long long)st.decoded,
                (long long)st.converted, (long long)st.decode_errors, in->hw);
+        printf("external %lld\n", (long long)st.converted_ext);
         if (in->hw_note[0])
             printf("note %s\n", in->hw_note);
     } else {

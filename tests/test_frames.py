@@ -271,6 +271,9 @@ def test_external_converter_matches_swscale(tools_dir, tmp_path, size):
     video = gen(tmp_path / "v.mp4", size, "30", "1.6")
     base, r2, r3 = ours(tools_dir, video, tmp_path)
     conv, c2, c3 = ours(tools_dir, video, tmp_path, "--convert", "ref")
+    # every converted frame went to kn_convert, none without --convert
+    assert base.pop("external") == "0"
+    assert conv.pop("external") == conv["decoded"].split()[2]
     assert conv == base   # counts, sizes, chunk padding
     w2, h2 = (int(x) for x in base["2d"].split()[1].split("x"))
     w3 = out_dim(*(int(x) for x in size.split("x")), 112)[0]   # the 3D width before the crop
@@ -285,6 +288,22 @@ def test_external_converter_matches_swscale(tools_dir, tmp_path, size):
             assert d.mean() <= 0.05 and d.max() <= 1, (size, d.mean(), d.max())
 
 
+def test_external_converter_full_range(tools_dir, tmp_path):
+    """A full-range (JPEG) video through kn_convert: its matrix, and no pair-path offset
+    (swscale has none for full-range input): within half a grey level of swscale."""
+    video = tmp_path / "full.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=1", "-c:v", "libx264",
+           "-pix_fmt", "yuvj420p", video)
+    base, r2, r3 = ours(tools_dir, video, tmp_path)
+    conv, c2, c3 = ours(tools_dir, video, tmp_path, "--convert", "ref")
+    assert conv.pop("external") == conv["decoded"].split()[2] != "0"
+    base.pop("external")
+    assert conv == base
+    for a, b, lim in ((r2, c2, 0.5), (r3, c3, 0.05)):
+        d = np.abs(np.frombuffer(a, np.uint8).astype(int) - np.frombuffer(b, np.uint8))
+        assert d.mean() <= lim, (d.mean(), d.max())
+
+
 def test_external_converter_leaves_other_formats_to_swscale(tools_dir, tmp_path):
     """Only 8-bit yuv420p (and NVDEC's NV12) frames go to the external converter: a
     yuv444p video is converted by libswscale, bit for bit as without --convert."""
@@ -293,4 +312,5 @@ def test_external_converter_leaves_other_formats_to_swscale(tools_dir, tmp_path)
            "-pix_fmt", "yuv444p", video)
     base, r2, r3 = ours(tools_dir, video, tmp_path)
     conv, c2, c3 = ours(tools_dir, video, tmp_path, "--convert", "ref")
+    assert conv["external"] == "0"
     assert conv == base and c2 == r2 and c3 == r3

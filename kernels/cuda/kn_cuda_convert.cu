@@ -30,8 +30,9 @@ struct dev_plan {
 };
 
 pthread_mutex_t plans_mu = PTHREAD_MUTEX_INITIALIZER;
-dev_plan plans[1024];
-int plans_n;
+dev_plan *plans; /* grows like kn_convert_plan_get's list: one per plan */
+int plans_n, plans_cap;
+int pools = -1;  /* stream-ordered allocation usable (cudaMallocAsync) */
 
 __device__ float sample(const uint8_t *plane, int pitch, int step, dev_axis ax, dev_axis ay,
                         int i, int j)
@@ -40,22 +41,24 @@ __device__ float sample(const uint8_t *plane, int pitch, int step, dev_axis ax, 
     for (int ty = 0; ty < ay.k; ty++) {
         const uint8_t *row = plane + (size_t)ay.idx[i * ay.k + ty] * pitch;
         float racc = 0.f;
-        for (int tx = 0; tx < ax.k; tx++)
-            racc += ax.w[j * ax.k + tx] * (float)row[(size_t)ax.idx[j * ax.k + tx] * step];
-        acc += ay.w[i * ay.k + ty] * fminf(racc, KN_CONVERT_HMAX);
+        for (int tx = 0; tx < ax.k; tx++) /* _rn: no fused multiply-add, as on the CPU */
+            racc = __fadd_rn(racc, __fmul_rn(ax.w[j * ax.k + tx],
+                                             (float)row[(size_t)ax.idx[j * ax.k + tx] * step]));
+        acc = __fadd_rn(acc, __fmul_rn(ay.w[i * ay.k + ty], fminf(racc, KN_CONVERT_HMAX)));
     }
     return acc;
 }
 
-__device__ uint8_t to_u8(float v, int pairs)
+__device__ uint8_t to_u8(float v, float offset)
 {
-    v = floorf(v + 0.5f) - (pairs ? KN_CONVERT_PAIR_OFFSET : 0.f);
+    v = __fsub_rn(floorf(__fadd_rn(v, 0.5f)), offset);
     return v < 0.f ? 0 : v > 255.f ? 255 : (uint8_t)v;
 }
 
 struct conv_args {
     const uint8_t *y, *u, *v;
-    int y_pitch, uv_pitch, step, w, h, pairs;
+    int y_pitch, uv_pitch, step, w, h;
+    float offset;
     float m[7];
 };
 
@@ -65,13 +68,13 @@ __global__ void k_convert(conv_args a, dev_axis lx, dev_axis ly, dev_axis cx, de
     int j = blockIdx.x * blockDim.x + threadIdx.x, i = blockIdx.y;
     if (j >= a.w || i >= a.h)
         return;
-    float y = (sample(a.y, a.y_pitch, 1, lx, ly, i, j) - a.m[5]) * a.m[0];
-    float cu = sample(a.u, a.uv_pitch, a.step, cx, cy, i, j) - a.m[6];
-    float cv = sample(a.v, a.uv_pitch, a.step, cx, cy, i, j) - a.m[6];
+    float y = __fmul_rn(__fsub_rn(sample(a.y, a.y_pitch, 1, lx, ly, i, j), a.m[5]), a.m[0]);
+    float cu = __fsub_rn(sample(a.u, a.uv_pitch, a.step, cx, cy, i, j), a.m[6]);
+    float cv = __fsub_rn(sample(a.v, a.uv_pitch, a.step, cx, cy, i, j), a.m[6]);
     uint8_t *o = out + ((size_t)i * a.w + j) * 3;
-    o[0] = to_u8(y + a.m[1] * cv, a.pairs);
-    o[1] = to_u8(y - a.m[2] * cu - a.m[3] * cv, a.pairs);
-    o[2] = to_u8(y + a.m[4] * cu, a.pairs);
+    o[0] = to_u8(__fadd_rn(y, __fmul_rn(a.m[1], cv)), a.offset);
+    o[1] = to_u8(__fsub_rn(__fsub_rn(y, __fmul_rn(a.m[2], cu)), __fmul_rn(a.m[3], cv)), a.offset);
+    o[2] = to_u8(__fadd_rn(y, __fmul_rn(a.m[4], cu)), a.offset);
 }
 
 size_t axis_bytes(const kn_axis *a)
@@ -101,8 +104,16 @@ int device_plan(const kn_convert_plan *p, dev_plan *out, qn_error *err)
             *out = plans[i];
             found = 1;
         }
-    if (!found && plans_n == (int)(sizeof plans / sizeof plans[0]))
-        rc = qn_error_set(err, QN_EUSAGE, "kn_cuda_convert: too many frame geometries");
+    if (!found && plans_n == plans_cap) {
+        int cap = plans_cap ? 2 * plans_cap : 64;
+        dev_plan *np = (dev_plan *)realloc(plans, (size_t)cap * sizeof *np);
+        if (np) {
+            plans = np;
+            plans_cap = cap;
+        } else {
+            rc = qn_error_set(err, QN_ENOMEM, "kn_cuda_convert: out of memory");
+        }
+    }
     if (!found && rc == QN_OK) {
         size_t n = axis_bytes(&p->lx) + axis_bytes(&p->ly) + axis_bytes(&p->cx) +
                    axis_bytes(&p->cy);
@@ -124,12 +135,36 @@ int device_plan(const kn_convert_plan *p, dev_plan *out, qn_error *err)
             }
         }
         free(h);
-        if (e != cudaSuccess)
+        if (e != cudaSuccess) {
+            cudaGetLastError(); /* not left for this thread's next launch to report */
             rc = qn_error_set(err, QN_EENV, "kn_cuda_convert: filter tables: %s",
                               cudaGetErrorString(e));
+        }
     }
     pthread_mutex_unlock(&plans_mu);
     return rc;
+}
+
+/* Once: stream-ordered allocation when the device has memory pools, with the default
+ * pool kept between calls (its release threshold is 0 by default: every synchronise
+ * would hand the memory back and the next call allocate it again). */
+void use_pools(void)
+{
+    pthread_mutex_lock(&plans_mu);
+    if (pools < 0) {
+        int ok = 0;
+        cudaMemPool_t pool;
+        if (cudaDeviceGetAttribute(&ok, cudaDevAttrMemoryPoolsSupported, 0) == cudaSuccess && ok &&
+            cudaDeviceGetDefaultMemPool(&pool, 0) == cudaSuccess) {
+            uint64_t keep = (uint64_t)64 << 20;
+            cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
+        } else {
+            ok = 0;
+        }
+        cudaGetLastError();
+        pools = ok;
+    }
+    pthread_mutex_unlock(&plans_mu);
 }
 
 } // namespace
@@ -140,6 +175,13 @@ extern "C" int kn_cuda_convert(const kn_convert_plan *p, const kn_yuv_frame *f, 
     if (f->w != p->g.src_w || f->h != p->g.src_h)
         return qn_error_set(err, QN_EUSAGE, "kn_cuda_convert: a %dx%d frame for a %dx%d plan",
                             f->w, f->h, p->g.src_w, p->g.src_h);
+    /* FFmpeg's CUDA device is GPU 0 (quern names none), in its primary context: the
+     * runtime's for device 0, current in this (conversion) thread once set */
+    cudaError_t e = cudaSetDevice(0);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return qn_error_set(err, QN_EENV, "kn_cuda_convert: %s", cudaGetErrorString(e));
+    }
     dev_plan d;
     int rc = device_plan(p, &d, err);
     if (rc < 0)
@@ -153,20 +195,26 @@ extern "C" int kn_cuda_convert(const kn_convert_plan *p, const kn_yuv_frame *f, 
     a.step = f->nv12 ? 2 : 1;
     a.w = p->g.crop_w;
     a.h = p->g.crop_h;
-    a.pairs = p->pairs;
+    a.offset = kn_convert_offset(p, f->full_range);
     kn_convert_matrix(f->colorspace, f->full_range, a.m);
     size_t bytes = (size_t)a.w * a.h * 3;
-    cudaStream_t s = cudaStreamPerThread; /* ordered after FFmpeg's default-stream work */
+    /* The per-thread default stream is a blocking stream: it waits for FFmpeg's map of
+     * the surface on the legacy default stream. A non-blocking stream would race it. */
+    cudaStream_t s = cudaStreamPerThread;
+    use_pools();
     uint8_t *out = NULL;
-    cudaError_t e = cudaMallocAsync(&out, bytes, s);
+    e = pools ? cudaMallocAsync(&out, bytes, s) : cudaMalloc(&out, bytes);
     if (e == cudaSuccess) {
         dim3 grid((unsigned)((a.w + 127) / 128), (unsigned)a.h);
         k_convert<<<grid, 128, 0, s>>>(a, d.lx, d.ly, d.cx, d.cy, out);
         e = cudaGetLastError();
         if (e == cudaSuccess)
             e = cudaMemcpyAsync(rgb, out, bytes, cudaMemcpyDeviceToHost, s);
-        cudaFreeAsync(out, s);
+        if (pools)
+            cudaFreeAsync(out, s);
         cudaError_t e2 = cudaStreamSynchronize(s);
+        if (!pools)
+            cudaFree(out);
         if (e == cudaSuccess)
             e = e2;
     }
