@@ -394,6 +394,12 @@ static void decode_one(pipeline *p, vjob *job)
     if (p->convert_gpu) {
         fo.convert = kn_frames_convert;
         fo.convert_user = (void *)&kn_frames_convert_cuda;
+    } else if (getenv("QUERN_FEATURES_CONVERT_REF")) {
+        /* tests: every CPU-decoded frame through kn_convert's CPU version, the path
+         * --convert gpu takes, with no GPU */
+        fo.convert = kn_frames_convert;
+        fo.convert_user = (void *)&kn_frames_convert_ref;
+        fo.convert_all = 1;
     }
     qn_error_clear(&job->ferr);
     wsink ws = {.p = p, .job = job};

@@ -188,6 +188,42 @@ def test_padded_batches_give_the_same_rows(bin_dir, tools_dir, tmp_path, weights
         assert np.abs(a - b).max() < 2.5e-4   # a few f16 ulps: GEMM blocking differs by batch
 
 
+def test_external_frame_conversion_path(bin_dir, tools_dir, tmp_path, weights):
+    """The path --convert gpu takes (frames handed to kn_convert by the decoders'
+    conversion threads, plans shared between them), run on the CPU with kn_convert's CPU
+    version (QUERN_FEATURES_CONVERT_REF): two videos decoded at once, same counts, and
+    rows as close to the libswscale run's as one grey level of input allows."""
+    clips = tmp_path / "clips.txt"
+    clips.write_text("".join(f"{s} {e} {t}\n" for s, e, t in CLIPS))
+    videos = []
+    for name, size in (("wide", "320x180"), ("tall", "180x320")):
+        videos.append((name, tmp_path / f"{name}.mp4"))
+        make_video(videos[-1][1], f"testsrc2=size={size}:rate=30:duration=3.2")
+    rows = {}
+    for mode in ("swscale", "kn_convert"):
+        store = tmp_path / mode
+        for name, path in videos:
+            seed_video(tools_dir, store, name, path, clips)
+        w2, w3 = weights
+        env = dict(os.environ)
+        if mode == "kn_convert":
+            env["QUERN_FEATURES_CONVERT_REF"] = "1"
+        cp = subprocess.run([str(bin_dir / "quern-features"), "--store", str(store),
+                             "--weights-2d", str(w2), "--weights-3d", str(w3), "--backend",
+                             "cpu", "-j", "2", "--decoders", "2", "--batch", "4"],
+                            capture_output=True, text=True, env=env)
+        assert cp.returncode == 0, cp.stderr
+        assert "2 videos (6 2D frames, 10 3D chunks, 8 clips)" in cp.stderr, cp.stderr
+        out = tmp_path / f"npy-{mode}"
+        export(bin_dir, store, "howto100m-4096", out)
+        rows[mode] = np.load(out / "howto100m-4096.npy").astype(np.float32)
+    a, b = rows["swscale"], rows["kn_convert"]
+    assert a.shape == b.shape == (8, 4096)
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert cos.min() > 0.999, cos
+    assert np.abs(a - b).max() > 0   # the frames did take the other path
+
+
 def test_gpu_decode_without_a_gpu(bin_dir, tools_dir, tmp_path, weights):
     """--decode cuda with no usable GPU: exit 3 and one line naming the video and why, none
     of FFmpeg's own log lines; --decode auto falls back to the CPU silently."""
