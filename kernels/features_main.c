@@ -216,7 +216,12 @@ typedef struct pipeline {
     const kn_model *m;   /* allocates the batch buffers */
     item *spare;         /* batches done with, their buffers kept for reuse */
     item *retired;       /* spares too small for what came next, freed at the end */
+    size_t locked_bytes; /* batch buffers asked page-locked so far (PINNED_BUDGET) */
 } pipeline;
+
+/* Page-locked memory for batches, at most: with many decoders (one per core, more for
+ * NVDEC) the batches alive can reach gigabytes, and locked memory is the machine's. */
+#define PINNED_BUDGET ((size_t)1 << 30)
 
 /* Batch buffers are recycled: page-locked memory is slow to get, and the number
  * alive is bounded by the queue and the decoders anyway. */
@@ -264,8 +269,14 @@ static item *item_get(pipeline *p, size_t bytes)
         p->retired = it;
         pthread_mutex_unlock(&p->mu);
     }
+    /* page-locked up to a budget (it is taken from the whole machine); past it, heap */
+    pthread_mutex_lock(&p->mu);
+    int pinned = p->locked_bytes + bytes <= PINNED_BUDGET;
+    if (pinned)
+        p->locked_bytes += bytes;
+    pthread_mutex_unlock(&p->mu);
     it = calloc(1, sizeof *it);
-    if (it && !(it->data = kn_input_alloc(p->m, bytes))) {
+    if (it && !(it->data = kn_input_alloc(pinned ? p->m : NULL, bytes))) {
         free(it);
         return NULL;
     }
