@@ -167,11 +167,12 @@ fi
 # runs that many frames_dump processes on the 360p video at once.
 # Cases "NAME:DECODE:COPIES[:OPTIONS]": NAME is .gpu/video/NAME.mp4 (60 s each); 360p is what
 # HowTo100M's files are (about 200 kbit/s, 240p-360p), 720p the heavy case; OPTIONS are more
-# quern-features options, comma-separated (--decoders=48). The NVDEC cases try more decoders
-# than cores: an NVDEC decoder mostly waits for its frame, so one per core may leave NVDEC idle.
+# quern-features options, comma-separated (--decoders=48). DECODE mixed: CPU decoders on every
+# core plus 16 NVDEC ones. Some NVDEC cases try more decoders than cores: an NVDEC decoder
+# mostly waits for its frame, so one per core may leave NVDEC idle.
 FEAT=$T/quern-features
 SEED=$T/features_seed
-E2E_CASES=${E2E_CASES:-360p:cpu:64 360p:cuda:64:--decoders=48 360p:cuda:64:--convert=gpu 360p:cuda:64:--convert=gpu,--decoders=48 720p:cpu:16 720p:cuda:32:--convert=gpu,--decoders=32}
+E2E_CASES=${E2E_CASES:-360p:cpu:64 360p:cuda:64:--convert=gpu 360p:mixed:64:--convert=gpu 360p:cuda:64:--convert=gpu,--decoders=48 720p:cpu:16 720p:mixed:32:--convert=gpu 360p:cuda:64:--decoders=48}
 # e2e NAME MODE COPIES CAP OPTIONS: one quern-features run (--backend cuda --decode MODE)
 # over a fresh store of COPIES videos; prints the rate and busy-ness, leaves the busy mean in
 # $tmp/e2e.NAME.TAG.busy (TAG: MODE, and the options when there are some)

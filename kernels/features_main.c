@@ -47,10 +47,12 @@ static const char usage_text[] =
     "  --weights-2d FILE     torchvision resnet152 weights (IMAGENET1K_V1)\n"
     "  --weights-3d FILE     Hara et al. ResNeXt-101 3D weights (Kinetics, resnext101.pth)\n"
     "  --backend B           auto (GPU if usable, else CPU; default), cpu, ref, cuda\n"
-    "  --decode D            cpu (default), auto (NVDEC if a GPU is there), cuda\n"
+    "  --decode D            cpu (default), auto (NVDEC if a GPU is there), cuda, or\n"
+    "                        mixed: --decoders on the CPU and --nvdec-decoders (16) more\n"
+    "                        on NVDEC at the same time (each takes the next video)\n"
     "  --convert C           cpu (default: libswscale), or gpu: NVDEC frames are scaled\n"
     "                        and converted to RGB on the GPU, as libswscale would (needs\n"
-    "                        --decode cuda or auto and the cuda backend)\n"
+    "                        --decode cuda, auto or mixed and the cuda backend)\n"
     "  -j, --threads N       decoder and CPU engine threads (default: all cores)\n"
     "  --batch N             frames (2D) and chunks (3D) per network call (default 8 on\n"
     "                        the CPU, 32 on a GPU)\n"
@@ -75,6 +77,7 @@ typedef struct opts {
     int decode;      /* enum fr_hw */
     int threads, batch, quiet, decoders;
     int convert_gpu; /* NVDEC frames scaled and converted on the GPU (kn_cuda_convert) */
+    int mixed, nvdec; /* --decode mixed: CPU decoders plus `nvdec` NVDEC ones */
     char **ids;
     int n_ids;
 } opts;
@@ -85,7 +88,7 @@ typedef struct totals {
     double seconds_video;
     /* where the engine thread's time went: which stage holds the others back */
     double net_s, wait_s, store_s;
-    int decoders, dec_threads, batch;
+    int decoders, dec_threads, batch, nvdec_decoders;
 } totals;
 
 static int usage_error(const char *fmt, const char *arg)
@@ -109,12 +112,13 @@ static int parse_int(const char *s, int lo, int *out)
 static int parse_args(int argc, char **argv, opts *o)
 {
     enum { O_STORE = 256, O_W2D, O_W3D, O_BACKEND, O_DECODE, O_CONVERT, O_BATCH, O_DECODERS,
-           O_VERSION };
+           O_NVDEC, O_VERSION };
     static const struct option longs[] = {
         {"store", required_argument, 0, O_STORE},     {"weights-2d", required_argument, 0, O_W2D},
         {"weights-3d", required_argument, 0, O_W3D},  {"backend", required_argument, 0, O_BACKEND},
         {"decode", required_argument, 0, O_DECODE},   {"threads", required_argument, 0, 'j'},
         {"convert", required_argument, 0, O_CONVERT},
+        {"nvdec-decoders", required_argument, 0, O_NVDEC},
         {"batch", required_argument, 0, O_BATCH},     {"decoders", required_argument, 0, O_DECODERS},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},                {"version", no_argument, 0, O_VERSION},
@@ -138,7 +142,8 @@ static int parse_args(int argc, char **argv, opts *o)
             if (!strcmp(optarg, "cpu")) o->decode = FR_HW_NONE;
             else if (!strcmp(optarg, "auto")) o->decode = FR_HW_AUTO;
             else if (!strcmp(optarg, "cuda")) o->decode = FR_HW_CUDA;
-            else return usage_error("--decode: '%s' is not cpu, auto or cuda", optarg);
+            else if (!strcmp(optarg, "mixed")) o->decode = FR_HW_AUTO, o->mixed = 1;
+            else return usage_error("--decode: '%s' is not cpu, auto, cuda or mixed", optarg);
             break;
         case O_CONVERT:
             if (!strcmp(optarg, "cpu")) o->convert_gpu = 0;
@@ -157,6 +162,10 @@ static int parse_args(int argc, char **argv, opts *o)
             if (parse_int(optarg, 1, &o->decoders) < 0 || o->decoders > 256)
                 return usage_error("--decoders: '%s' is not a count (1..256)", optarg);
             break;
+        case O_NVDEC:
+            if (parse_int(optarg, 1, &o->nvdec) < 0 || o->nvdec > 256)
+                return usage_error("--nvdec-decoders: '%s' is not a count (1..256)", optarg);
+            break;
         case 'q': o->quiet = 1; break;
         case 'h': fputs(usage_text, stdout); return -1;
         case O_VERSION: printf("%s %s\n", prog, QUERN_VERSION); return -1;
@@ -167,6 +176,8 @@ static int parse_args(int argc, char **argv, opts *o)
         return usage_error("%s", "--store DIR is required");
     if (!o->w2d || !o->w3d)
         return usage_error("%s", "--weights-2d and --weights-3d are required");
+    if (o->nvdec && !o->mixed)
+        return usage_error("%s", "--nvdec-decoders goes with --decode mixed");
     if (o->convert_gpu && o->decode == FR_HW_NONE)
         return usage_error("%s", "--convert gpu converts NVDEC frames: it needs --decode cuda "
                            "or auto");
@@ -212,7 +223,7 @@ typedef struct pipeline {
     /* read-only while running */
     vjob *jobs;
     size_t n_jobs;
-    int batch, dec_threads, hw, convert_gpu;
+    int batch, dec_threads, convert_gpu;
     const kn_model *m;   /* allocates the batch buffers */
     item *spare;         /* batches done with, their buffers kept for reuse */
     item *retired;       /* spares too small for what came next, freed at the end */
@@ -396,12 +407,12 @@ static int on_3d(void *user, int64_t index, const uint8_t *rgb, int n_real, int 
     return add_frame(user, ITEM_3D, rgb, (size_t)KN_3D_FRAMES * side * side * 3, side, side);
 }
 
-static void decode_one(pipeline *p, vjob *job)
+static void decode_one(pipeline *p, vjob *job, int hw)
 {
     fr_opts fo;
     fr_opts_default(&fo);
     fo.threads = p->dec_threads;
-    fo.hw = p->hw;
+    fo.hw = hw;
     if (p->convert_gpu) {
         fo.convert = kn_frames_convert;
         fo.convert_user = (void *)&kn_frames_convert_cuda;
@@ -452,9 +463,15 @@ static void decode_one(pipeline *p, vjob *job)
     push(p, end);
 }
 
+typedef struct decoder {
+    pipeline *p;
+    int hw;       /* its fr_hw mode: --decode mixed gives the CPU to some, NVDEC to others */
+} decoder;
+
 static void *decoder_thread(void *arg)
 {
-    pipeline *p = arg;
+    const decoder *d = arg;
+    pipeline *p = d->p;
     for (;;) {
         pthread_mutex_lock(&p->mu);
         size_t i = p->next_video;
@@ -464,7 +481,7 @@ static void *decoder_thread(void *arg)
         pthread_mutex_unlock(&p->mu);
         if (done)
             return NULL;
-        decode_one(p, &p->jobs[i]);
+        decode_one(p, &p->jobs[i], d->hw);
     }
 }
 
@@ -858,10 +875,14 @@ static void summary(const opts *o, const totals *t, kn_model *m2d, double secs)
             (long long)t->clips, secs, secs > 0 ? t->seconds_video / secs : 0.0,
             kn_backend_name(kn_model_backend(m2d)), (long long)t->failed,
             (long long)t->skipped);
-    if (t->decoders)   /* a long wait means decoding holds the network back (more --decoders) */
+    if (t->decoders) { /* a long wait means decoding holds the network back (more --decoders) */
+        char nv[48] = "";
+        if (t->nvdec_decoders)
+            snprintf(nv, sizeof nv, ", %d of them NVDEC", t->nvdec_decoders);
         fprintf(stderr, "%s: time in the network %.1f s, waiting for decoded frames %.1f s, "
-                "writing the store %.1f s (%d decoders x %d FFmpeg threads, batch %d)\n", prog,
-                t->net_s, t->wait_s, t->store_s, t->decoders, t->dec_threads, t->batch);
+                "writing the store %.1f s (%d decoders x %d FFmpeg threads%s, batch %d)\n", prog,
+                t->net_s, t->wait_s, t->store_s, t->decoders, t->dec_threads, nv, t->batch);
+    }
     if (t->no_file)
         fprintf(stderr, "%s: %lld ok videos have no video file yet (caption-only imports; "
                 "quern-clips on their files adds them)\n", prog, (long long)t->no_file);
@@ -886,16 +907,25 @@ static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model
     int batch = o->batch ? o->batch : kn_model_backend(m2d) == KN_BACKEND_CUDA ? 32 : 8;
     int decoders = o->decoders ? o->decoders
                  : kn_model_backend(m2d) == KN_BACKEND_CUDA ? threads : 1;
+    /* mixed: the CPU decoders above plus NVDEC ones, which need little CPU (all the more
+     * with --convert gpu); each decoder takes the next video, so the rates add up */
+    int nvdec = o->mixed ? (o->nvdec ? o->nvdec : 16) : 0;
+    if (o->mixed && !o->decoders)
+        decoders = threads;
+    if ((size_t)nvdec > td->n)
+        nvdec = (int)td->n;
+    decoders += nvdec;
     if ((size_t)decoders > td->n)
         decoders = (int)td->n;
     /* a few batches per decoder keep the network fed; past 32 they only hold memory
      * (page-locked on the GPU) */
     int queue = 2 * decoders + 2 < 32 ? 2 * decoders + 2 : 32;
-    pipeline p = {.cap = queue, .n_jobs = td->n, .batch = batch, .hw = o->decode, .m = m2d,
+    pipeline p = {.cap = queue, .n_jobs = td->n, .batch = batch, .m = m2d,
                   .convert_gpu = o->convert_gpu};
-    p.dec_threads = threads / decoders;
+    p.dec_threads = nvdec ? 1 : threads / decoders;
     if (p.dec_threads < 1)
         p.dec_threads = 1;
+    t->nvdec_decoders = nvdec;
     t->decoders = decoders;
     t->dec_threads = p.dec_threads;
     t->batch = batch;
@@ -904,11 +934,15 @@ static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model
                  ? batch : 0;
     p.jobs = calloc(td->n, sizeof *p.jobs);
     pthread_t *th = calloc((size_t)decoders, sizeof *th);
-    if (!p.jobs || !th) {
+    decoder *dec = calloc((size_t)decoders, sizeof *dec);
+    if (!p.jobs || !th || !dec) {
         free(p.jobs);
         free(th);
+        free(dec);
         return qn_error_set(err, QN_ENOMEM, "out of memory");
     }
+    for (int i = 0; i < decoders; i++) /* mixed: the last `nvdec` ones on NVDEC */
+        dec[i] = (decoder){&p, nvdec && i < decoders - nvdec ? FR_HW_NONE : o->decode};
     for (size_t i = 0; i < td->n; i++)
         p.jobs[i].v = &td->v[i];
     pthread_mutex_init(&p.mu, NULL);
@@ -916,7 +950,7 @@ static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model
     pthread_cond_init(&p.can_push, NULL);
     int started = 0, rc = QN_OK;
     for (; started < decoders; started++)
-        if (pthread_create(&th[started], NULL, decoder_thread, &p) != 0)
+        if (pthread_create(&th[started], NULL, decoder_thread, &dec[started]) != 0)
             break;
     if (!started)
         rc = qn_error_set(err, QN_EENV, "cannot start a decoder thread");
@@ -956,6 +990,7 @@ static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model
     pthread_mutex_destroy(&p.mu);
     free(p.jobs);
     free(th);
+    free(dec);
     return rc < 0 ? rc : QN_OK;
 }
 

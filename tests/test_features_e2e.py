@@ -256,6 +256,37 @@ def test_gpu_decode_without_a_gpu(bin_dir, tools_dir, tmp_path, weights):
                                                 "backend; this run uses cpu\n"), cp.stderr
     cp = run("quern-features", *common, "--convert", "tpu", bin_dir=bin_dir)
     assert cp.returncode == 2 and "--convert: 'tpu' is not cpu or gpu" in cp.stderr
+    cp = run("quern-features", *common, "--nvdec-decoders", "4", bin_dir=bin_dir)
+    assert cp.returncode == 2 and "--nvdec-decoders goes with --decode mixed" in cp.stderr
+
+
+def test_mixed_decoding(bin_dir, tools_dir, tmp_path, weights):
+    """--decode mixed: CPU decoders and NVDEC ones at the same time, each taking the next
+    video. With no GPU the NVDEC ones fall back to the CPU, silently (auto): the rows are
+    exactly those of a CPU-decoding run."""
+    clips = tmp_path / "clips.txt"
+    clips.write_text("".join(f"{s} {e} {t}\n" for s, e, t in CLIPS))
+    videos = []
+    for i in range(3):
+        videos.append(tmp_path / f"v{i}.mp4")
+        make_video(videos[-1], f"testsrc2=size={160 + 32 * i}x90:rate=25:duration=3.2")
+    out = {}
+    for mode in ("cpu", "mixed"):
+        store = tmp_path / mode
+        for i, path in enumerate(videos):
+            seed_video(tools_dir, store, f"v{i}", path, clips)
+        w2, w3 = weights
+        extra = ["--decoders", "1", "--nvdec-decoders", "2"] if mode == "mixed" else []
+        cp = run("quern-features", "--store", store, "--weights-2d", w2, "--weights-3d", w3,
+                 "--backend", "cpu", "-j", "2", "--batch", "4", "--decode", mode, *extra,
+                 bin_dir=bin_dir)
+        assert cp.returncode == 0, cp.stderr
+        assert "3 videos (9 2D frames, 15 3D chunks, 12 clips)" in cp.stderr, cp.stderr
+        if mode == "mixed":
+            assert "(3 decoders x 1 FFmpeg threads, 2 of them NVDEC, batch 4)" in cp.stderr
+        export(bin_dir, store, "howto100m-4096", tmp_path / f"npy-{mode}")
+        out[mode] = np.load(tmp_path / f"npy-{mode}" / "howto100m-4096.npy")
+    assert np.array_equal(out["cpu"], out["mixed"])
 
 
 def test_usage_and_bad_weights(bin_dir, tools_dir, tmp_path, weights):
