@@ -82,7 +82,7 @@ typedef struct fr_opts {
     fr_convert_fn convert; /* NULL (default): libswscale; else 8-bit NVDEC frames go to it
                             * (when in the primary context; others use libswscale) */
     void *convert_user;
-    int convert_all;       /* 1: CPU-decoded yuv420p frames too (tests of the converter) */
+    int convert_all;       /* 1: CPU-decoded yuv420p/yuvj420p frames too (tests) */
 } fr_opts;
 
 void fr_opts_default(fr_opts *o);
