@@ -188,6 +188,40 @@ def test_padded_batches_give_the_same_rows(bin_dir, tools_dir, tmp_path, weights
         assert np.abs(a - b).max() < 2.5e-4   # a few f16 ulps: GEMM blocking differs by batch
 
 
+def test_recycled_batches_of_mixed_sizes(bin_dir, tools_dir, tmp_path, weights):
+    """Batch buffers are recycled between videos whose 2D frames differ in size (wide,
+    4:3, portrait, square), with 3 decoders at once and short batches padded: the rows
+    must equal a plain run's (one decoder, no padding)."""
+    clips = tmp_path / "clips.txt"
+    clips.write_text("0 1 a\n0.5 2 b\n")
+    videos = [(f"v{i}", tmp_path / f"v{i}.mp4", size) for i, size in
+              enumerate(("320x180", "160x120", "90x160", "128x128", "200x112"))]
+    for _, path, size in videos:
+        make_video(path, f"testsrc2=size={size}:rate=25:duration=2.2")
+    rows = {}
+    for mode, extra, pad in (("plain", ["--decoders", "1"], "0"),
+                             ("recycled", ["--decoders", "3"], "1")):
+        store = tmp_path / mode
+        for name, path, _ in videos:
+            seed_video(tools_dir, store, name, path, clips)
+        w2, w3 = weights
+        cp = subprocess.run([str(bin_dir / "quern-features"), "--store", str(store),
+                             "--weights-2d", str(w2), "--weights-3d", str(w3), "--backend",
+                             "cpu", "-j", "3", "--batch", "3", *extra], capture_output=True,
+                            text=True, env={**os.environ, "QUERN_FEATURES_PAD_BATCHES": pad})
+        assert cp.returncode == 0, cp.stderr
+        assert "5 videos (10 2D frames, 20 3D chunks, 10 clips)" in cp.stderr, cp.stderr
+        out = tmp_path / f"npy-{mode}"
+        for name in ("resnet152-2d", "resnext101-3d"):
+            export(bin_dir, store, name, out / name)
+        rows[mode] = {(n, name): np.load(out / name / f"{n}.npy").astype(np.float32)
+                      for n, _, _ in videos for name in ("resnet152-2d", "resnext101-3d")}
+    for key, a in rows["plain"].items():
+        b = rows["recycled"][key]
+        assert a.shape == b.shape, key
+        assert np.abs(a - b).max() < 2.5e-4, key
+
+
 def test_external_frame_conversion_path(bin_dir, tools_dir, tmp_path, weights):
     """The path --convert gpu takes (frames handed to kn_convert by the decoders'
     conversion threads, plans shared between them), run on the CPU with kn_convert's CPU
