@@ -157,6 +157,27 @@ def test_features_end_to_end(bin_dir, tools_dir, tmp_path, weights):
     assert "failed" in info.stdout + info.stderr
 
 
+def features_run(bin_dir, tools_dir, store, videos, clips, weights, *opts, env=None):
+    """Seeds `videos` ((ext_id, path) pairs, each with the clips file) into a new store and
+    runs quern-features on the CPU with `opts` and `env` added to the environment; returns
+    its stderr (the summary)."""
+    for ext_id, path in videos:
+        seed_video(tools_dir, store, ext_id, path, clips)
+    w2, w3 = weights
+    cp = run("quern-features", "--store", store, "--weights-2d", w2, "--weights-3d", w3,
+             "--backend", "cpu", *opts, bin_dir=bin_dir, env={**os.environ, **(env or {})})
+    assert cp.returncode == 0, cp.stderr
+    return cp.stderr
+
+
+def set_rows(bin_dir, store, out, name, ext_id=None):
+    """Feature set `name` exported to `out` (once): video ext_id's rows (per-step sets) or
+    the pooled rows of every clip, as float32."""
+    if not (out / name).exists():
+        export(bin_dir, store, name, out / name)
+    return np.load(out / name / f"{ext_id or name}.npy").astype(np.float32)
+
+
 def test_padded_batches_give_the_same_rows(bin_dir, tools_dir, tmp_path, weights):
     """With the cuda backend a video's last, short batch is padded with zero frames to the
     full batch (one input shape for cuDNN and the CUDA graph). The padding's rows must never
@@ -168,21 +189,14 @@ def test_padded_batches_give_the_same_rows(bin_dir, tools_dir, tmp_path, weights
     rows = {}
     for pad in ("0", "1"):
         store = tmp_path / f"store{pad}"
-        seed_video(tools_dir, store, "vid", video, clips)
-        w2, w3 = weights
-        cp = subprocess.run([str(bin_dir / "quern-features"), "--store", str(store),
-                             "--weights-2d", str(w2), "--weights-3d", str(w3), "--backend",
-                             "cpu", "-j", "2", "--batch", "4"], capture_output=True, text=True,
-                            env={**os.environ, "QUERN_FEATURES_PAD_BATCHES": pad})
-        assert cp.returncode == 0, cp.stderr
+        err = features_run(bin_dir, tools_dir, store, [("vid", video)], clips, weights,
+                           "-j", "2", "--batch", "4", env={"QUERN_FEATURES_PAD_BATCHES": pad})
         # 3 2D frames and 5 3D chunks: batches of 3, and 4 + 1: all but one padded
-        assert "1 videos (3 2D frames, 5 3D chunks, 4 clips)" in cp.stderr
+        assert "1 videos (3 2D frames, 5 3D chunks, 4 clips)" in err
         out = tmp_path / f"npy{pad}"
-        for name in ("resnet152-2d", "resnext101-3d", "howto100m-4096"):
-            export(bin_dir, store, name, out / name)
-        rows[pad] = [np.load(out / "resnet152-2d" / "vid.npy").astype(np.float32),
-                     np.load(out / "resnext101-3d" / "vid.npy").astype(np.float32),
-                     np.load(out / "howto100m-4096" / "howto100m-4096.npy").astype(np.float32)]
+        rows[pad] = [set_rows(bin_dir, store, out, "resnet152-2d", "vid"),
+                     set_rows(bin_dir, store, out, "resnext101-3d", "vid"),
+                     set_rows(bin_dir, store, out, "howto100m-4096")]
     for a, b in zip(rows["0"], rows["1"]):
         assert a.shape == b.shape
         assert np.abs(a - b).max() < 2.5e-4   # a few f16 ulps: GEMM blocking differs by batch
@@ -194,28 +208,19 @@ def test_recycled_batches_of_mixed_sizes(bin_dir, tools_dir, tmp_path, weights):
     must equal a plain run's (one decoder, no padding)."""
     clips = tmp_path / "clips.txt"
     clips.write_text("0 1 a\n0.5 2 b\n")
-    videos = [(f"v{i}", tmp_path / f"v{i}.mp4", size) for i, size in
-              enumerate(("320x180", "160x120", "90x160", "128x128", "200x112"))]
-    for _, path, size in videos:
+    videos = [(f"v{i}", tmp_path / f"v{i}.mp4") for i in range(5)]
+    for (_, path), size in zip(videos, ("320x180", "160x120", "90x160", "128x128", "200x112")):
         make_video(path, f"testsrc2=size={size}:rate=25:duration=2.2")
     rows = {}
-    for mode, extra, pad in (("plain", ["--decoders", "1"], "0"),
-                             ("recycled", ["--decoders", "3"], "1")):
+    for mode, decoders, pad in (("plain", "1", "0"), ("recycled", "3", "1")):
         store = tmp_path / mode
-        for name, path, _ in videos:
-            seed_video(tools_dir, store, name, path, clips)
-        w2, w3 = weights
-        cp = subprocess.run([str(bin_dir / "quern-features"), "--store", str(store),
-                             "--weights-2d", str(w2), "--weights-3d", str(w3), "--backend",
-                             "cpu", "-j", "3", "--batch", "3", *extra], capture_output=True,
-                            text=True, env={**os.environ, "QUERN_FEATURES_PAD_BATCHES": pad})
-        assert cp.returncode == 0, cp.stderr
-        assert "5 videos (10 2D frames, 20 3D chunks, 10 clips)" in cp.stderr, cp.stderr
+        err = features_run(bin_dir, tools_dir, store, videos, clips, weights, "-j", "3",
+                           "--batch", "3", "--decoders", decoders,
+                           env={"QUERN_FEATURES_PAD_BATCHES": pad})
+        assert "5 videos (10 2D frames, 20 3D chunks, 10 clips)" in err, err
         out = tmp_path / f"npy-{mode}"
-        for name in ("resnet152-2d", "resnext101-3d"):
-            export(bin_dir, store, name, out / name)
-        rows[mode] = {(n, name): np.load(out / name / f"{n}.npy").astype(np.float32)
-                      for n, _, _ in videos for name in ("resnet152-2d", "resnext101-3d")}
+        rows[mode] = {(n, name): set_rows(bin_dir, store, out, name, n)
+                      for n, _ in videos for name in ("resnet152-2d", "resnext101-3d")}
     for key, a in rows["plain"].items():
         b = rows["recycled"][key]
         assert a.shape == b.shape, key
@@ -229,28 +234,16 @@ def test_external_frame_conversion_path(bin_dir, tools_dir, tmp_path, weights):
     rows as close to the libswscale run's as one grey level of input allows."""
     clips = tmp_path / "clips.txt"
     clips.write_text("".join(f"{s} {e} {t}\n" for s, e, t in CLIPS))
-    videos = []
-    for name, size in (("wide", "320x180"), ("tall", "180x320")):
-        videos.append((name, tmp_path / f"{name}.mp4"))
-        make_video(videos[-1][1], f"testsrc2=size={size}:rate=30:duration=3.2")
+    videos = [("wide", tmp_path / "wide.mp4"), ("tall", tmp_path / "tall.mp4")]
+    for (_, path), size in zip(videos, ("320x180", "180x320")):
+        make_video(path, f"testsrc2=size={size}:rate=30:duration=3.2")
     rows = {}
-    for mode in ("swscale", "kn_convert"):
+    for mode, env in (("swscale", {}), ("kn_convert", {"QUERN_FEATURES_CONVERT_REF": "1"})):
         store = tmp_path / mode
-        for name, path in videos:
-            seed_video(tools_dir, store, name, path, clips)
-        w2, w3 = weights
-        env = dict(os.environ)
-        if mode == "kn_convert":
-            env["QUERN_FEATURES_CONVERT_REF"] = "1"
-        cp = subprocess.run([str(bin_dir / "quern-features"), "--store", str(store),
-                             "--weights-2d", str(w2), "--weights-3d", str(w3), "--backend",
-                             "cpu", "-j", "2", "--decoders", "2", "--batch", "4"],
-                            capture_output=True, text=True, env=env)
-        assert cp.returncode == 0, cp.stderr
-        assert "2 videos (6 2D frames, 10 3D chunks, 8 clips)" in cp.stderr, cp.stderr
-        out = tmp_path / f"npy-{mode}"
-        export(bin_dir, store, "howto100m-4096", out)
-        rows[mode] = np.load(out / "howto100m-4096.npy").astype(np.float32)
+        err = features_run(bin_dir, tools_dir, store, videos, clips, weights, "-j", "2",
+                           "--decoders", "2", "--batch", "4", env=env)
+        assert "2 videos (6 2D frames, 10 3D chunks, 8 clips)" in err, err
+        rows[mode] = set_rows(bin_dir, store, tmp_path / f"npy-{mode}", "howto100m-4096")
     a, b = rows["swscale"], rows["kn_convert"]
     assert a.shape == b.shape == (8, 4096)
     cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
@@ -300,26 +293,19 @@ def test_mixed_decoding(bin_dir, tools_dir, tmp_path, weights):
     exactly those of a CPU-decoding run."""
     clips = tmp_path / "clips.txt"
     clips.write_text("".join(f"{s} {e} {t}\n" for s, e, t in CLIPS))
-    videos = []
-    for i in range(3):
-        videos.append(tmp_path / f"v{i}.mp4")
-        make_video(videos[-1], f"testsrc2=size={160 + 32 * i}x90:rate=25:duration=3.2")
+    videos = [(f"v{i}", tmp_path / f"v{i}.mp4") for i in range(3)]
+    for i, (_, path) in enumerate(videos):
+        make_video(path, f"testsrc2=size={160 + 32 * i}x90:rate=25:duration=3.2")
     out = {}
     for mode in ("cpu", "mixed"):
         store = tmp_path / mode
-        for i, path in enumerate(videos):
-            seed_video(tools_dir, store, f"v{i}", path, clips)
-        w2, w3 = weights
         extra = ["--decoders", "1", "--nvdec-decoders", "2"] if mode == "mixed" else []
-        cp = run("quern-features", "--store", store, "--weights-2d", w2, "--weights-3d", w3,
-                 "--backend", "cpu", "-j", "2", "--batch", "4", "--decode", mode, *extra,
-                 bin_dir=bin_dir)
-        assert cp.returncode == 0, cp.stderr
-        assert "3 videos (9 2D frames, 15 3D chunks, 12 clips)" in cp.stderr, cp.stderr
+        err = features_run(bin_dir, tools_dir, store, videos, clips, weights, "-j", "2",
+                           "--batch", "4", "--decode", mode, *extra)
+        assert "3 videos (9 2D frames, 15 3D chunks, 12 clips)" in err, err
         if mode == "mixed":
-            assert "(3 decoders x 1 FFmpeg threads, 2 of them NVDEC, batch 4)" in cp.stderr
-        export(bin_dir, store, "howto100m-4096", tmp_path / f"npy-{mode}")
-        out[mode] = np.load(tmp_path / f"npy-{mode}" / "howto100m-4096.npy")
+            assert "(3 decoders x 1 FFmpeg threads, 2 of them NVDEC, batch 4)" in err
+        out[mode] = set_rows(bin_dir, store, tmp_path / f"npy-{mode}", "howto100m-4096")
     assert np.array_equal(out["cpu"], out["mixed"])
 
 
