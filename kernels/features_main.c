@@ -179,8 +179,8 @@ static int parse_args(int argc, char **argv, opts *o)
     if (o->nvdec && !o->mixed)
         return usage_error("%s", "--nvdec-decoders goes with --decode mixed");
     if (o->convert_gpu && o->decode == FR_HW_NONE)
-        return usage_error("%s", "--convert gpu converts NVDEC frames: it needs --decode cuda "
-                           "or auto");
+        return usage_error("%s", "--convert gpu converts NVDEC frames: it needs --decode cuda, "
+                           "auto or mixed");
     o->ids = argv + optind;
     o->n_ids = argc - optind;
     return 0;

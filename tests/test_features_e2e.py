@@ -277,7 +277,8 @@ def test_gpu_decode_without_a_gpu(bin_dir, tools_dir, tmp_path, weights):
     # GPU conversion: only of NVDEC frames, only with the cuda backend
     cp = run("quern-features", *common, "--convert", "gpu", bin_dir=bin_dir)
     assert cp.returncode == 2 and cp.stderr.startswith(
-        "quern-features: --convert gpu converts NVDEC frames: it needs --decode cuda or auto")
+        "quern-features: --convert gpu converts NVDEC frames: it needs --decode cuda, auto or "
+        "mixed")
     cp = run("quern-features", *common, "--convert", "gpu", "--decode", "auto", bin_dir=bin_dir)
     assert cp.returncode == 3 and cp.stderr == ("quern-features: --convert gpu needs the cuda "
                                                 "backend; this run uses cpu\n"), cp.stderr

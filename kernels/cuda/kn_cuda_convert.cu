@@ -32,7 +32,7 @@ struct dev_plan {
 pthread_mutex_t plans_mu = PTHREAD_MUTEX_INITIALIZER;
 dev_plan *plans; /* grows like kn_convert_plan_get's list: one per plan */
 int plans_n, plans_cap;
-int pools = -1;  /* stream-ordered allocation usable (cudaMallocAsync) */
+int pools;       /* stream-ordered allocation usable (cudaMallocAsync); set once */
 
 __device__ float sample(const uint8_t *plane, int pitch, int step, dev_axis ax, dev_axis ay,
                         int i, int j)
@@ -148,24 +148,22 @@ int device_plan(const kn_convert_plan *p, dev_plan *out, qn_error *err)
 /* Once: stream-ordered allocation when the device has memory pools, with the default
  * pool kept between calls (its release threshold is 0 by default: every synchronise
  * would hand the memory back and the next call allocate it again). */
-void use_pools(void)
+void pools_probe(void)
 {
-    pthread_mutex_lock(&plans_mu);
-    if (pools < 0) {
-        int ok = 0;
-        cudaMemPool_t pool;
-        if (cudaDeviceGetAttribute(&ok, cudaDevAttrMemoryPoolsSupported, 0) == cudaSuccess && ok &&
-            cudaDeviceGetDefaultMemPool(&pool, 0) == cudaSuccess) {
-            uint64_t keep = (uint64_t)64 << 20;
-            cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
-        } else {
-            ok = 0;
-        }
-        cudaGetLastError();
-        pools = ok;
+    int ok = 0;
+    cudaMemPool_t pool;
+    if (cudaDeviceGetAttribute(&ok, cudaDevAttrMemoryPoolsSupported, 0) == cudaSuccess && ok &&
+        cudaDeviceGetDefaultMemPool(&pool, 0) == cudaSuccess) {
+        uint64_t keep = (uint64_t)64 << 20;
+        cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
+    } else {
+        ok = 0;
     }
-    pthread_mutex_unlock(&plans_mu);
+    cudaGetLastError();
+    pools = ok;
 }
+
+pthread_once_t pools_once = PTHREAD_ONCE_INIT;
 
 } // namespace
 
@@ -201,7 +199,7 @@ extern "C" int kn_cuda_convert(const kn_convert_plan *p, const kn_yuv_frame *f, 
     /* The per-thread default stream is a blocking stream: it waits for FFmpeg's map of
      * the surface on the legacy default stream. A non-blocking stream would race it. */
     cudaStream_t s = cudaStreamPerThread;
-    use_pools();
+    pthread_once(&pools_once, pools_probe);
     uint8_t *out = NULL;
     e = pools ? cudaMallocAsync(&out, bytes, s) : cudaMalloc(&out, bytes);
     if (e == cudaSuccess) {
