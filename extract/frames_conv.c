@@ -39,6 +39,7 @@ struct fr_conv {
     fr_scaler s2, s3;
     uint8_t *buf2;    /* w2d*h2d*3 */
     uint8_t *buf3;    /* side3d*side3d*3: one externally converted 3D frame */
+    int primary;      /* NVDEC frames are in the primary context (fr_hw_primary, at start) */
     uint8_t *chunk;   /* chunk_3d*side*side*3 */
     int in_chunk;
     int64_t idx2, idx3, n3d, converted, converted_ext;
@@ -112,7 +113,7 @@ static int ext_planes(const fr_conv *c, const AVFrame *f, fr_planes *p)
         const AVHWFramesContext *hf =
             f->hw_frames_ctx ? (const AVHWFramesContext *)f->hw_frames_ctx->data : NULL;
         /* 8-bit only, and in the runtime's (primary) context, where the converter runs */
-        if (!hf || hf->sw_format != AV_PIX_FMT_NV12 || !fr_hw_primary())
+        if (!hf || hf->sw_format != AV_PIX_FMT_NV12 || !c->primary)
             return 0;
         p->nv12 = 1;
     } else if (!o->convert_all ||
@@ -235,6 +236,7 @@ int fr_conv_start(fr_conv **out, fr_video *v, const fr_sink *sink, qn_error *err
         return qn_error_set(err, QN_ENOMEM, "%s: out of memory", v->path);
     c->v = v;
     c->sink = sink;
+    c->primary = v->opts.convert && fr_hw_primary(); /* the device exists once fr_open ran */
     c->dl = av_frame_alloc();
     c->buf2 = malloc((size_t)in->w2d * in->h2d * 3);
     c->chunk = malloc((size_t)v->opts.chunk_3d * in->side3d * in->side3d * 3);

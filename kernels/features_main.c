@@ -223,7 +223,8 @@ typedef struct pipeline {
     /* read-only while running */
     vjob *jobs;
     size_t n_jobs;
-    int batch, dec_threads, convert_gpu;
+    int batch, dec_threads;
+    const int *convert;  /* kn_frames_convert's mode for the decoders, or NULL (libswscale) */
     const kn_model *m;   /* allocates the batch buffers */
     item *spare;         /* batches done with, their buffers kept for reuse */
     item *retired;       /* spares too small for what came next, freed at the end */
@@ -413,15 +414,10 @@ static void decode_one(pipeline *p, vjob *job, int hw)
     fr_opts_default(&fo);
     fo.threads = p->dec_threads;
     fo.hw = hw;
-    if (p->convert_gpu) {
+    if (p->convert) {
         fo.convert = kn_frames_convert;
-        fo.convert_user = (void *)&kn_frames_convert_cuda;
-    } else if (getenv("QUERN_FEATURES_CONVERT_REF")) {
-        /* tests: every CPU-decoded frame through kn_convert's CPU version, the path
-         * --convert gpu takes, with no GPU */
-        fo.convert = kn_frames_convert;
-        fo.convert_user = (void *)&kn_frames_convert_ref;
-        fo.convert_all = 1;
+        fo.convert_user = (void *)p->convert;
+        fo.convert_all = p->convert == &kn_frames_convert_ref;
     }
     qn_error_clear(&job->ferr);
     wsink ws = {.p = p, .job = job};
@@ -920,8 +916,13 @@ static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model
     /* a few batches per decoder keep the network fed; past 32 they only hold memory
      * (page-locked on the GPU) */
     int queue = 2 * decoders + 2 < 32 ? 2 * decoders + 2 : 32;
-    pipeline p = {.cap = queue, .n_jobs = td->n, .batch = batch, .m = m2d,
-                  .convert_gpu = o->convert_gpu};
+    pipeline p = {.cap = queue, .n_jobs = td->n, .batch = batch, .m = m2d};
+    if (o->convert_gpu)
+        p.convert = &kn_frames_convert_cuda;
+    else if (getenv("QUERN_FEATURES_CONVERT_REF"))
+        /* tests: every CPU-decoded frame through kn_convert's CPU version, the path
+         * --convert gpu takes, with no GPU */
+        p.convert = &kn_frames_convert_ref;
     p.dec_threads = nvdec ? 1 : threads / decoders;
     if (p.dec_threads < 1)
         p.dec_threads = 1;
