@@ -5,12 +5,13 @@
 #      cosine >= 0.999 per stage against the committed PyTorch fixtures),
 #   3. times ResNet-152 at 224×398 and the 3D ResNeXt-101 (16×112×112) against
 #      PyTorch eager (channels_last + autocast fp16) at the same batch size.
-#   4. end to end (issue 5): writes seeded full-size weights (bench/gpu_weights.py), puts
-#      copies of the carried test videos (.gpu/video/{360p,720p}.mp4, 60 s of H.264 each)
-#      into a store (features_seed) and runs quern-features --backend cuda on it while
-#      nvidia-smi samples the GPU's utilisation every 200 ms, with CPU and with NVDEC
-#      decoding (E2E_CASES, E2E_NVDEC=0 leaves NVDEC out). Needs quern-features and
-#      features_seed in .gpu/bin (bench/gpu_bundle.sh, NO_BUILD=1); skipped without.
+#   4. end to end (issue 5): checks the GPU frame conversion (frames_dump --convert cuda)
+#      against the CPU path, times decoding alone, then writes seeded full-size weights
+#      (bench/gpu_weights.py), puts copies of the carried test videos
+#      (.gpu/video/{360p,720p}.mp4, 60 s of H.264 each) into a store (features_seed) and
+#      runs quern-features --backend cuda on it while nvidia-smi samples the GPU's
+#      utilisation every 200 ms, with CPU, NVDEC and mixed decoding (E2E_CASES; E2E_NVDEC=0
+#      leaves NVDEC out). Needs the bundle (bench/gpu_bundle.sh, NO_BUILD=1); skipped without.
 # Ratios (ours / torch throughput; target >= 1.0x) and the GPU's busy-ness during the end
 # to end run (target >= 80%) are printed last.
 # Env: BATCH2D (64), BATCH3D (32), ITERS (5), TORCH_PYTHON (python3),
@@ -21,8 +22,8 @@
 # under `timeout` so that the summary is printed inside a 10-minute slot).
 # cuDNN/cuBLAS: the CUDA toolkit's, else the ones PyTorch's pip wheels ship (nvidia-cudnn-*).
 # NO_BUILD=1: use the programs as they are, built elsewhere with HAVE_CUDA=1 and carried here
-# (a device image has no jansson/openblas/check): .gpu/bin and .gpu/lib when present (made by
-# bench/gpu_bundle.sh), else build/rel/tests/{check_kernels_golden,kn_bench}.
+# (a device image has no jansson/openblas/check): bench/gpu_bundle.sh's .gpu/bundle.tar.xz,
+# unpacked into .gpu/{bin,lib,video}, else build/rel/tests/{check_kernels_golden,kn_bench}.
 # Never part of CI: make check runs the cuda golden tests only through this script.
 set -u
 cd "$(dirname "$0")/.."
@@ -304,7 +305,7 @@ sys.exit(0 if ok else 1)' "$tmp" || { convert_fail=1; cat "$tmp/gpu.txt" "$tmp/g
         for c in $E2E_CASES; do
             n=$(echo "$c" | cut -d: -f1) mode=$(echo "$c" | cut -d: -f2)
             copies=$(echo "$c" | cut -d: -f3) opts=$(echo "$c" | cut -s -d: -f4)
-            [ "${E2E_NVDEC:-1}" = 0 ] && [ "$mode" = cuda ] && continue
+            [ "${E2E_NVDEC:-1}" = 0 ] && [ "$mode" != cpu ] && continue
             e2e "$n" "$mode" "$copies" 120 "$opts" || e2e_fail=1
         done
     else
