@@ -210,8 +210,9 @@ typedef struct item {
     struct item *next;
     vjob *job;
     int kind, n, w, h;
-    uint8_t *data;   /* kn_input_alloc'd (page-locked for the GPU), cap bytes */
+    uint8_t *data;   /* kn_input_alloc'd, cap bytes */
     size_t cap;
+    int locked;      /* data is page-locked (for the GPU) */
 } item;
 
 typedef struct pipeline {
@@ -226,9 +227,9 @@ typedef struct pipeline {
     int batch, dec_threads;
     const int *convert;  /* kn_frames_convert's mode for the decoders, or NULL (libswscale) */
     const kn_model *m;   /* allocates the batch buffers */
+    int lock;            /* batch buffers page-locked (the cuda backend), up to the budget */
     item *spare;         /* batches done with, their buffers kept for reuse */
-    item *retired;       /* spares too small for what came next, freed at the end */
-    size_t locked_bytes; /* batch buffers asked page-locked so far (PINNED_BUDGET) */
+    size_t locked_bytes; /* batch buffers page-locked so far (PINNED_BUDGET) */
 } pipeline;
 
 /* Page-locked memory for batches, at most: with many decoders (one per core, more for
@@ -251,61 +252,53 @@ static void item_free(pipeline *p, item *it)
     pthread_mutex_unlock(&p->mu);
 }
 
-/* A batch item with room for `bytes`: a spare one that fits, else a new one (a
- * spare too small is retired, so the spares never outnumber the items alive).
- * Retired buffers are freed only at the end: freeing page-locked memory
- * synchronises the whole GPU, which would break a CUDA graph being captured. */
+/* A batch item with room for `bytes`: a spare one that fits, else a new one. When
+ * none fits, a heap spare is given up so that spares do not pile up as frame sizes
+ * change; page-locked ones stay (freeing one synchronises the whole GPU, which would
+ * break a CUDA graph being captured), and PINNED_BUDGET bounds them. */
 static item *item_get(pipeline *p, size_t bytes)
 {
     pthread_mutex_lock(&p->mu);
-    item **pp = &p->spare;
+    item **pp = &p->spare, *drop = NULL;
     while (*pp && (*pp)->cap < bytes)
         pp = &(*pp)->next;
-    item *it = *pp ? *pp : p->spare;
-    if (it == *pp && it)
+    item *it = *pp;
+    if (it)
         *pp = it->next;
-    else if (it)
-        p->spare = it->next;
-    pthread_mutex_unlock(&p->mu);
-    if (it && it->cap >= bytes) {
-        uint8_t *data = it->data;
-        size_t cap = it->cap;
-        memset(it, 0, sizeof *it);
-        it->data = data;
-        it->cap = cap;
-        return it;
-    }
-    if (it) {
-        pthread_mutex_lock(&p->mu);
-        it->next = p->retired;
-        p->retired = it;
-        pthread_mutex_unlock(&p->mu);
-    }
-    /* page-locked up to a budget (it is taken from the whole machine); past it, heap */
-    pthread_mutex_lock(&p->mu);
-    int pinned = p->locked_bytes + bytes <= PINNED_BUDGET;
-    if (pinned)
+    else if (p->spare && !p->spare->locked)
+        drop = p->spare, p->spare = drop->next;
+    int lock = !it && p->lock && p->locked_bytes + bytes <= PINNED_BUDGET;
+    if (lock)
         p->locked_bytes += bytes;
     pthread_mutex_unlock(&p->mu);
+    if (drop) {
+        kn_input_free(drop->data);
+        free(drop);
+    }
+    if (it) {
+        *it = (item){.data = it->data, .cap = it->cap, .locked = it->locked};
+        return it;
+    }
     it = calloc(1, sizeof *it);
-    if (it && !(it->data = kn_input_alloc(pinned ? p->m : NULL, bytes))) {
+    if (it && !(it->data = kn_input_alloc(lock ? p->m : NULL, bytes))) {
         free(it);
         return NULL;
     }
-    if (it)
+    if (it) {
         it->cap = bytes;
+        it->locked = lock;
+    }
     return it;
 }
 
 static void spares_free(pipeline *p)
 {
-    for (item **list = &p->spare; list; list = list == &p->spare ? &p->retired : NULL)
-        while (*list) {
-            item *it = *list;
-            *list = it->next;
-            kn_input_free(it->data);
-            free(it);
-        }
+    while (p->spare) {
+        item *it = p->spare;
+        p->spare = it->next;
+        kn_input_free(it->data);
+        free(it);
+    }
 }
 
 /* Queues `it` (ownership passes), waiting for room; refused once stopping. */
@@ -916,7 +909,8 @@ static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model
     /* a few batches per decoder keep the network fed; past 32 they only hold memory
      * (page-locked on the GPU) */
     int queue = 2 * decoders + 2 < 32 ? 2 * decoders + 2 : 32;
-    pipeline p = {.cap = queue, .n_jobs = td->n, .batch = batch, .m = m2d};
+    pipeline p = {.cap = queue, .n_jobs = td->n, .batch = batch, .m = m2d,
+                  .lock = kn_model_backend(m2d) == KN_BACKEND_CUDA};
     if (o->convert_gpu)
         p.convert = &kn_frames_convert_cuda;
     else if (getenv("QUERN_FEATURES_CONVERT_REF"))
