@@ -58,6 +58,7 @@ typedef struct kn_convert_plan {
     kn_convert_geom g;
     int pairs;                /* even dst_w: one chroma value per pixel pair */
     kn_axis lx, ly, cx, cy;   /* luma and chroma, over the crop window's outputs */
+    void *device;             /* kn_cuda_convert's copy of the tables, made on first use */
 } kn_convert_plan;
 
 /* QN_EUSAGE for sizes out of range (crop outside the output, sides < 2 or > 16384),
@@ -82,8 +83,9 @@ float kn_convert_offset(const kn_convert_plan *p, int full_range);
 void kn_convert_matrix(int colorspace, int full_range, float m[7]);
 
 /* GPU: f's planes in device memory (an NVDEC frame); writes the RGB to host memory
- * `rgb`. Plans' tables are uploaded once and kept (a few geometries per run). Safe from
- * several threads; each uses its own CUDA stream. QN_EENV without a GPU / CUDA build. */
+ * `rgb`. p comes from kn_convert_plan_get: its tables are uploaded once and kept with it
+ * (p->device) for the process. Safe from several threads; each uses its own CUDA stream.
+ * QN_EENV without a GPU / CUDA build. */
 int kn_cuda_convert(const kn_convert_plan *p, const kn_yuv_frame *f, uint8_t *rgb,
                     qn_error *err);
 

@@ -23,15 +23,11 @@ struct dev_axis {
     int k;
 };
 
-struct dev_plan {
-    const kn_convert_plan *p;
-    void *mem; /* all four axes' tables in one allocation */
-    dev_axis lx, ly, cx, cy;
+struct dev_plan { /* hangs off its kn_convert_plan (plans live for the process) */
+    dev_axis lx, ly, cx, cy; /* all four axes' tables in one device allocation */
 };
 
 pthread_mutex_t plans_mu = PTHREAD_MUTEX_INITIALIZER;
-dev_plan *plans; /* grows like kn_convert_plan_get's list: one per plan */
-int plans_n, plans_cap;
 int pools;       /* stream-ordered allocation usable (cudaMallocAsync); set once */
 
 __device__ float sample(const uint8_t *plane, int pitch, int step, dev_axis ax, dev_axis ay,
@@ -98,49 +94,35 @@ dev_axis axis_put(const kn_axis *a, char *mem, char *h, size_t *off)
 int device_plan(const kn_convert_plan *p, dev_plan *out, qn_error *err)
 {
     pthread_mutex_lock(&plans_mu);
-    int rc = QN_OK, found = 0;
-    for (int i = 0; i < plans_n && !found; i++)
-        if (plans[i].p == p) {
-            *out = plans[i];
-            found = 1;
-        }
-    if (!found && plans_n == plans_cap) {
-        int cap = plans_cap ? 2 * plans_cap : 64;
-        dev_plan *np = (dev_plan *)realloc(plans, (size_t)cap * sizeof *np);
-        if (np) {
-            plans = np;
-            plans_cap = cap;
-        } else {
-            rc = qn_error_set(err, QN_ENOMEM, "kn_cuda_convert: out of memory");
-        }
-    }
-    if (!found && rc == QN_OK) {
+    int rc = QN_OK;
+    if (!p->device) {
         size_t n = axis_bytes(&p->lx) + axis_bytes(&p->ly) + axis_bytes(&p->cx) +
                    axis_bytes(&p->cy);
         char *h = (char *)malloc(n), *mem = NULL;
-        cudaError_t e = h ? cudaMalloc(&mem, n) : cudaErrorMemoryAllocation;
+        dev_plan *d = (dev_plan *)malloc(sizeof *d);
+        cudaError_t e = h && d ? cudaMalloc(&mem, n) : cudaErrorMemoryAllocation;
         if (e == cudaSuccess) {
-            dev_plan d = {p, mem, {}, {}, {}, {}};
             size_t off = 0;
-            d.lx = axis_put(&p->lx, mem, h, &off);
-            d.ly = axis_put(&p->ly, mem, h, &off);
-            d.cx = axis_put(&p->cx, mem, h, &off);
-            d.cy = axis_put(&p->cy, mem, h, &off);
+            d->lx = axis_put(&p->lx, mem, h, &off);
+            d->ly = axis_put(&p->ly, mem, h, &off);
+            d->cx = axis_put(&p->cx, mem, h, &off);
+            d->cy = axis_put(&p->cy, mem, h, &off);
             e = cudaMemcpy(mem, h, n, cudaMemcpyHostToDevice);
-            if (e == cudaSuccess) {
-                plans[plans_n++] = d;
-                *out = d;
-            } else {
+            if (e == cudaSuccess)
+                ((kn_convert_plan *)p)->device = d; /* the one field set after making */
+            else
                 cudaFree(mem);
-            }
         }
         free(h);
         if (e != cudaSuccess) {
+            free(d);
             cudaGetLastError(); /* not left for this thread's next launch to report */
             rc = qn_error_set(err, QN_EENV, "kn_cuda_convert: filter tables: %s",
                               cudaGetErrorString(e));
         }
     }
+    if (rc == QN_OK)
+        *out = *(const dev_plan *)p->device;
     pthread_mutex_unlock(&plans_mu);
     return rc;
 }
