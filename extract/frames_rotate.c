@@ -90,18 +90,18 @@ static void move_plane(int rot, const uint8_t *src, int sls, int w, int h, uint8
 
 /* A format the pixel moves cannot take (4:2:2, paletted, bit-packed...) goes to
  * yuv444p first with a bicubic swscale, as the CLI converts before transpose. */
-static int to_444(fr_rotator *r, const AVFrame *src, const AVFrame **out, const char *path,
-                  qn_error *err)
+static int to_planar(fr_rotator *r, const AVFrame *src, enum AVPixelFormat fmt,
+                     const AVFrame **out, const char *path, qn_error *err)
 {
     r->sws = sws_getCachedContext(r->sws, src->width, src->height, src->format, src->width,
-                                  src->height, AV_PIX_FMT_YUV444P, SWS_BICUBIC, NULL, NULL, NULL);
+                                  src->height, fmt, SWS_BICUBIC, NULL, NULL, NULL);
     if (!r->sws)
         return qn_error_set(err, QN_EINPUT, "%s: cannot convert pixel format %s to rotate it",
                             path, av_get_pix_fmt_name(src->format));
     if (!r->tmp && !(r->tmp = av_frame_alloc()))
         return qn_error_set(err, QN_ENOMEM, "%s: out of memory for a rotated frame", path);
     av_frame_unref(r->tmp);
-    r->tmp->format = AV_PIX_FMT_YUV444P;
+    r->tmp->format = fmt;
     r->tmp->width = src->width;
     r->tmp->height = src->height;
     if (av_frame_get_buffer(r->tmp, 0) < 0 || av_frame_copy_props(r->tmp, src) < 0)
@@ -130,9 +130,15 @@ int fr_rotate_frame(fr_rotator *r, const AVFrame *src, const AVFrame **rotated, 
     if (!d || (d->flags & AV_PIX_FMT_FLAG_HWACCEL))
         return qn_error_set(err, QN_EINPUT, "%s: cannot rotate frames of pixel format %s",
                             path, d ? d->name : "?");
+    /* To planar first: bit-packed and palette formats, and subsampled chroma that a
+     * transpose would turn the wrong way, to 4:4:4; chroma packed with luma (yuyv422,
+     * whose 2-byte pairs moved as pixels would swap U and V) to yuv422p, losslessly. */
+    int packed422 = !(d->flags & AV_PIX_FMT_FLAG_PLANAR) && d->log2_chroma_w == 1 &&
+                    d->log2_chroma_h == 0 && d->comp[0].depth == 8;
     if ((d->flags & (AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_PAL)) ||
-        (tr && d->log2_chroma_w != d->log2_chroma_h)) {
-        int rc = to_444(r, src, &src, path, err);
+        (d->log2_chroma_w != d->log2_chroma_h && (tr || !(d->flags & AV_PIX_FMT_FLAG_PLANAR)))) {
+        int rc = to_planar(r, src, packed422 && !tr ? AV_PIX_FMT_YUV422P : AV_PIX_FMT_YUV444P,
+                           &src, path, err);
         if (rc < 0)
             return rc;
         d = av_pix_fmt_desc_get(src->format);

@@ -262,6 +262,24 @@ def test_display_matrix_rotation(tools_dir, tmp_path, rotate):
     assert np.array_equal(got2, ref2) and np.array_equal(got3, ref3)
 
 
+@pytest.mark.parametrize("pix", ["yuyv422", "uyvy422"])
+def test_flipped_packed_422(tools_dir, tmp_path, pix):
+    """Packed 4:2:2 (rawvideo captures) turned 180 degrees: its 2-byte Y/chroma pairs cannot
+    be moved as pixels (U and V would swap); it goes through yuv422p, losslessly, and the
+    frames equal the CLI's bit for bit."""
+    src = tmp_path / "src.mov"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=2.2", "-c:v",
+           "rawvideo", "-pix_fmt", pix, src)
+    video = tmp_path / "rot.mov"
+    ffmpeg("-i", src, "-c", "copy", "-metadata:s:v:0", "rotate=180", video)
+    lines, r2, _ = ours(tools_dir, video, tmp_path, "-j", "2")
+    w2, h2 = out_dim(320, 180, 224)
+    ref2 = cli_frames(video, f"fps=1,scale={w2}:{h2}:flags=bicubic", w2, h2)
+    got2 = np.frombuffer(r2, np.uint8).reshape(-1, h2, w2, 3)
+    assert len(got2) == len(ref2) == 2
+    assert np.array_equal(got2, ref2)
+
+
 @pytest.mark.parametrize("size", ["640x360", "320x240", "180x320"])
 def test_external_converter_matches_swscale(tools_dir, tmp_path, size):
     """--convert ref: every frame goes through kn_convert's CPU version (what the GPU
