@@ -10,6 +10,7 @@
 #include "frames_priv.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <libavutil/display.h>
@@ -71,20 +72,31 @@ static void src_of(int rot, int x, int y, int w, int h, int *sx, int *sy)
     }
 }
 
+/* Byte offset of source pixel (sx, sy). */
+static ptrdiff_t src_off(int sx, int sy, int sls, int esz)
+{
+    return (ptrdiff_t)sy * sls + (ptrdiff_t)sx * esz;
+}
+
+/* Moves a plane: along a destination row the source advances by a fixed step (a pixel
+ * sideways or a row up or down), so src_of is asked twice per row, not per pixel. */
 static void move_plane(int rot, const uint8_t *src, int sls, int w, int h, uint8_t *dst, int dls,
                        int dw, int dh, int esz)
 {
+    int sx, sy, sx1, sy1;
+    src_of(rot, 0, 0, w, h, &sx, &sy);
+    src_of(rot, 1, 0, w, h, &sx1, &sy1);
+    ptrdiff_t step = src_off(sx1, sy1, sls, esz) - src_off(sx, sy, sls, esz);
     for (int y = 0; y < dh; y++) {
         uint8_t *d = dst + (size_t)y * dls;
-        for (int x = 0; x < dw; x++) {
-            int sx, sy;
-            src_of(rot, x, y, w, h, &sx, &sy);
-            const uint8_t *s = src + (size_t)sy * sls + (size_t)sx * esz;
-            if (esz == 1)
-                d[x] = *s;
-            else
-                memcpy(d + (size_t)x * esz, s, esz);
-        }
+        src_of(rot, 0, y, w, h, &sx, &sy);
+        const uint8_t *s = src + src_off(sx, sy, sls, esz);
+        if (esz == 1)
+            for (int x = 0; x < dw; x++)
+                d[x] = s[x * step];
+        else
+            for (int x = 0; x < dw; x++)
+                memcpy(d + (size_t)x * esz, s + x * step, esz);
     }
 }
 
