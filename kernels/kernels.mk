@@ -1,7 +1,7 @@
 # kernels/: the CNN feature engine (ResNet-18..152 2D, ResNeXt-101 3D; ref, cpu, cuda backends).
 LIBS += kernels
 kernels_SRCS := kernels/kn_arch.c kernels/kn_model.c kernels/kn_safetensors.c kernels/kn_ref.c \
-                kernels/kn_cpu.c kernels/kn_ops_common.c kernels/kn_pool.c kernels/kn_sha256.c \
+                kernels/kn_cpu.c kernels/kn_cpu_gconv.c kernels/kn_ops_common.c kernels/kn_pool.c kernels/kn_sha256.c \
                 kernels/kn_testgen.c kernels/kn_convert.c
 kernels_PKGS := jansson openblas libavutil
 ifeq ($(HAVE_CUDA)$(wildcard kernels/cuda/kn_cuda.cu),1kernels/cuda/kn_cuda.cu)

@@ -4,7 +4,8 @@
  * A conv is Y[M×Cout] = cols(X)[M×K] · W[K×Cout] per group, with M the output
  * positions and K = kd·kh·kw·Cin/groups ordered (kd,kh,kw,ci), so that im2col
  * copies contiguous channel runs; one im2col pass lays all groups side by side. A stride-1 unpadded 1×1 conv needs no im2col
- * at all: X itself is the M×Cin matrix.
+ * at all: X itself is the M×Cin matrix. Grouped convs with 4k outputs per group
+ * (ResNeXt's) skip im2col too: kn_cpu_gconv.c computes them directly.
  *
  * Threads are ours, OpenBLAS runs single-threaded: each thread takes a block of
  * Y's rows and does im2col, the GEMMs and the epilogue (bias, shortcut, ReLU)
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kn_cpu_gconv.h"
 #include "kn_internal.h"
 
 #define SCRATCH_FLOATS (1u << 21) /* 8 MB of im2col, shared by the threads' tiles */
@@ -87,7 +89,7 @@ static size_t tile_rows(const kn_conv *c, size_t M, int T)
  * (the last model opened sets it), and may change between this plan and the run. */
 static size_t cpu_conv_scratch(const kn_conv *c, const kn_tensor *x, const kn_tensor *y)
 {
-    if (kn_conv_is_plain_1x1(c))
+    if (kn_conv_is_plain_1x1(c) || kn_cpu_gconv_ok(c))
         return 0;
     size_t M = (size_t)y->n * y->d * y->h * y->w, most = 0;
     size_t tmax = M / ROWS_PER_THREAD < MAX_THREADS ? M / ROWS_PER_THREAD : MAX_THREADS;
@@ -129,6 +131,22 @@ static void im2col_rows(const kn_conv *c, const kn_tensor *x, const kn_tensor *y
                 const float *src = x->data +
                     ((((size_t)n * x->d + (rowok ? id : 0)) * x->h + (rowok ? ih : 0)) * x->w) *
                         x->c;
+                if (G == 1 && rowok) {
+                    /* one group: the in-bounds taps of this (kd, kh) are one contiguous run */
+                    int iw0 = ow * c->s[2] - c->p[2], K = c->k[2];
+                    int kw0 = iw0 < 0 ? (-iw0 < K ? -iw0 : K) : 0;
+                    int kw1 = x->w - iw0 < K ? x->w - iw0 : K;
+                    float *dst = row + (size_t)s * cig;
+                    if (kw1 < kw0)
+                        kw1 = kw0;
+                    memset(dst, 0, (size_t)kw0 * cig * sizeof *dst);
+                    if (kw1 > kw0)
+                        memcpy(dst + (size_t)kw0 * cig, src + (size_t)(iw0 + kw0) * x->c,
+                               (size_t)(kw1 - kw0) * cig * sizeof *dst);
+                    memset(dst + (size_t)kw1 * cig, 0, (size_t)(K - kw1) * cig * sizeof *dst);
+                    s += K;
+                    continue;
+                }
                 for (int kw = 0; kw < c->k[2]; kw++, s++) {
                     int iw = ow * c->s[2] - c->p[2] + kw;
                     float *dst = row + (size_t)s * cig;
@@ -224,6 +242,15 @@ static void *conv_rows(void *arg)
         }
         return NULL;
     }
+    if (kn_cpu_gconv_ok(c)) {
+        size_t step = 512; /* rows per pass, so that the epilogue finds them in cache */
+        for (size_t r0 = j->a; r0 < j->b; r0 += step) {
+            size_t r1 = j->b - r0 < step ? j->b : r0 + step;
+            kn_cpu_gconv_rows(c, j->x, j->y, r0, r1, j->beta != 0.f);
+            epilogue_rows(c, j->y->data, j->res, j->relu, r0, r1);
+        }
+        return NULL;
+    }
     int kg = kg_of(c), cog = cog_of(c);
     size_t krow = krow_of(c);
     for (size_t r0 = j->a; r0 < j->b; r0 += j->tile) {
@@ -243,7 +270,7 @@ static void cpu_conv(const kn_conv *c, const kn_tensor *x, kn_tensor *y, const k
 {
     size_t M = (size_t)y->n * y->d * y->h * y->w;
     int T = conv_threads(M);
-    size_t tile = kn_conv_is_plain_1x1(c) ? 0 : tile_rows(c, M, T);
+    size_t tile = kn_conv_is_plain_1x1(c) || kn_cpu_gconv_ok(c) ? 0 : tile_rows(c, M, T);
     conv_job jobs[MAX_THREADS];
     pthread_t tid[MAX_THREADS];
     int started[MAX_THREADS] = {0};

@@ -91,9 +91,26 @@ START_TEST(conv_cpu_matches_ref)
         {1, 5, 12, 14, 3, 8, 1, {7, 7, 7}, {1, 2, 2}, {3, 3, 3}, 0, 1},     /* 3D stem */
         {1, 3, 5, 7, 16, 32, 1, {1, 1, 1}, {2, 2, 2}, {0, 0, 0}, 0, 0},     /* 3D downsample */
         {1, 2, 3, 3, 2048, 16, 1, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, 0, 0},   /* long K */
+        /* padding wider than the kernel: whole kernel rows fall outside */
+        {1, 1, 2, 2, 3, 8, 1, {1, 7, 7}, {1, 1, 1}, {0, 8, 8}, 0, 1},
+        {1, 1, 2, 2, 128, 128, 32, {1, 3, 3}, {1, 1, 1}, {0, 4, 4}, 0, 1},
+        /* direct grouped kernel: 4, 8, 16, 32 and 64 (two chunks) outputs per group,
+         * rows shorter and longer than a block, stride 2, 3D, residual and in place */
+        {2, 3, 5, 11, 128, 128, 32, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, 0, 1},
+        {1, 4, 7, 9, 256, 256, 32, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, 1, 1},
+        {1, 2, 6, 3, 512, 512, 32, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, 2, 1},
+        {2, 2, 4, 5, 1024, 1024, 32, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, 0, 0},
+        {1, 1, 5, 7, 128, 256, 4, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, 0, 1},
+        {1, 1, 6, 13, 96, 96, 8, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}, 2, 0},
+        {4, 3, 9, 17, 128, 128, 32, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, 0, 1}, /* threads */
     };
-    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++)
-        run_conv_case(&cases[i], i);
+    /* once on one thread, once split over 3 (uneven shares of rows) */
+    for (int th = 1; th <= 3; th += 2) {
+        kn_cpu_ops.set_threads(th);
+        for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++)
+            run_conv_case(&cases[i], i);
+    }
+    kn_cpu_ops.set_threads(1);
 }
 END_TEST
 
