@@ -107,11 +107,15 @@ static int have_avx2(void)
 }
 #endif
 
+static int baseline_only; /* tests: the portable kernels even where AVX2 is there */
+
+void kn_cpu_gconv_baseline(int on) { baseline_only = on; }
+
 /* The kernel for cog output channels per group: the widest chunk that divides it. */
 static gconv_kernel pick_kernel(int cog)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (have_avx2()) {
+    if (!baseline_only && have_avx2()) {
         if (cog % 32 == 0)
             return (gconv_kernel){a8_v4_p3, 32, 3};
         if (cog % 16 == 0)

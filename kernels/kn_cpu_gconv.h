@@ -16,4 +16,7 @@ int kn_cpu_gconv_ok(const kn_conv *c);
 void kn_cpu_gconv_rows(const kn_conv *c, const kn_tensor *x, kn_tensor *y, size_t a, size_t b,
                        int accumulate);
 
+/* Tests: 1 uses the portable kernels even on a CPU with AVX2 (process-wide). */
+void kn_cpu_gconv_baseline(int on);
+
 #endif
