@@ -12,3 +12,9 @@ quern-features_LIBS := frconvert frames avlog kernels store
 TEST_TOOLS += features_seed
 features_seed_SRCS := tests/features_seed.c
 features_seed_LIBS := store
+
+# bench/convert.sh: libswscale vs kn_convert_cpu per frame
+TEST_TOOLS += convert_frames
+convert_frames_SRCS := bench/convert_frames.c
+convert_frames_LIBS := frames avlog kernels
+convert_frames_PKGS := libavutil

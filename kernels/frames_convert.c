@@ -3,14 +3,16 @@
 
 #include "kn_convert.h"
 
-const int kn_frames_convert_cuda = 1, kn_frames_convert_ref = 0;
+const int kn_frames_convert_cuda = 1, kn_frames_convert_ref = 0, kn_frames_convert_cpu = 2;
 
 int kn_frames_convert(void *user, const fr_planes *f, int dst_w, int dst_h, int crop_x,
                       int crop_y, int crop_w, int crop_h, uint8_t *out, qn_error *err)
 {
-    int cuda = *(const int *)user;
-    if (f->nv12 && !cuda)
-        return 1; /* GPU memory: kn_convert_ref cannot read it; libswscale converts */
+    int mode = *(const int *)user;
+    if (f->nv12 && mode != kn_frames_convert_cuda)
+        return 1; /* GPU memory: the CPU versions cannot read it; libswscale converts */
+    if (!f->nv12 && mode == kn_frames_convert_cuda)
+        mode = kn_frames_convert_cpu; /* decoded on the CPU: the same function there */
     kn_convert_geom g = {f->w, f->h, dst_w, dst_h, crop_x, crop_y, crop_w, crop_h};
     const kn_convert_plan *p;
     qn_error plan_err;
@@ -22,5 +24,8 @@ int kn_frames_convert(void *user, const fr_planes *f, int dst_w, int dst_h, int 
         return qn_error_set(err, rc, "%s", plan_err.msg);
     kn_yuv_frame y = {f->y, f->u, f->v, f->y_pitch, f->uv_pitch, f->nv12,
                       f->w, f->h, f->colorspace, f->full_range};
-    return cuda ? kn_cuda_convert(p, &y, out, err) : kn_convert_ref(p, &y, out, err);
+    if (mode == kn_frames_convert_cuda)
+        return kn_cuda_convert(p, &y, out, err);
+    return mode == kn_frames_convert_cpu ? kn_convert_cpu(p, &y, out, err)
+                                         : kn_convert_ref(p, &y, out, err);
 }

@@ -5,6 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* No fused multiply-add (aarch64 compilers fuse by default): every product is
+ * rounded, as in kn_convert_cpu and the CUDA kernel (__fmul_rn, __fadd_rn). */
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 /* swscale's bicubic: Mitchell–Netravali with B = 0, C = 0.6 (its defaults). */
 static double bicubic(double t)
 {

@@ -74,6 +74,11 @@ int kn_convert_plan_get(const kn_convert_geom *g, const kn_convert_plan **out, q
  * crop_h rows of crop_w*3 bytes to rgb. */
 int kn_convert_ref(const kn_convert_plan *p, const kn_yuv_frame *f, uint8_t *rgb, qn_error *err);
 
+/* The same, byte for byte, fast (separable passes over the crop window only, 8
+ * lanes): the CPU conversion quern-features uses with --convert quern. Scratch is
+ * per thread, kept between calls. QN_EUSAGE (wrong frame size), QN_ENOMEM. */
+int kn_convert_cpu(const kn_convert_plan *p, const kn_yuv_frame *f, uint8_t *rgb, qn_error *err);
+
 /* What is subtracted after rounding (KN_CONVERT_PAIR_OFFSET on swscale's pair path
  * for limited-range input; 0 otherwise). Shared with the CUDA kernel. */
 float kn_convert_offset(const kn_convert_plan *p, int full_range);

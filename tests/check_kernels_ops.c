@@ -725,6 +725,62 @@ START_TEST(convert_flat_frames_and_plans)
 }
 END_TEST
 
+/* kn_convert_cpu equals kn_convert_ref byte for byte: noise frames (overshoot past
+ * 255 and below 0 included), planar and NV12, padded pitches, both chroma modes,
+ * crops at each edge, shrinking and enlarging, sizes that are not multiples of 8. */
+START_TEST(convert_cpu_equals_ref)
+{
+    static const struct { int sw, sh, dw, dh, cx, cy, cwid, cht; } geo[] = {
+        {640, 360, 199, 112, 43, 0, 112, 112}, /* the 3D stream */
+        {640, 360, 398, 224, 0, 0, 398, 224},  /* the 2D stream */
+        {180, 320, 112, 199, 0, 43, 112, 112}, /* portrait */
+        {37, 23, 61, 41, 0, 0, 61, 41},        /* enlarging, odd */
+        {64, 36, 40, 22, 1, 2, 38, 18},        /* crop inside */
+        {66, 50, 17, 9, 16, 8, 1, 1},          /* one pixel, bottom-right */
+        {2, 2, 3, 2, 0, 0, 3, 2},              /* tiny */
+    };
+    uint32_t seed = 1;
+    for (size_t gi = 0; gi < sizeof geo / sizeof geo[0]; gi++)
+        for (int nv12 = 0; nv12 <= 1; nv12++)
+            for (int full = 0; full <= 1; full++) {
+                int sw = geo[gi].sw, sh = geo[gi].sh, cw = (sw + 1) / 2, ch = (sh + 1) / 2;
+                int yp = sw + 5, cp = (nv12 ? 2 * cw : cw) + 3; /* padded pitches */
+                uint8_t *y = malloc((size_t)yp * sh), *u = malloc((size_t)cp * ch),
+                        *v = malloc((size_t)cp * ch);
+                /* noise with sharp edges: the filters overshoot both ways */
+                for (size_t i = 0; i < (size_t)yp * sh; i++)
+                    y[i] = (seed = seed * 1103515245u + 12345u) >> 24 & 1 ? 255 : (seed >> 16) & 15;
+                for (size_t i = 0; i < (size_t)cp * ch; i++) {
+                    u[i] = (uint8_t)((seed = seed * 1103515245u + 12345u) >> 16);
+                    v[i] = (uint8_t)(seed >> 8);
+                }
+                kn_convert_geom g = {sw, sh, geo[gi].dw, geo[gi].dh, geo[gi].cx, geo[gi].cy,
+                                     geo[gi].cwid, geo[gi].cht};
+                const kn_convert_plan *p;
+                qn_error err = {0};
+                ck_assert_int_eq(kn_convert_plan_get(&g, &p, &err), QN_OK);
+                size_t n = (size_t)g.crop_w * g.crop_h * 3;
+                uint8_t *a = malloc(n), *b = malloc(n);
+                for (int cs = 0; cs <= 1; cs++) { /* BT.601 and BT.709 */
+                    kn_yuv_frame f = {y, u, nv12 ? NULL : v, yp, cp, nv12, sw, sh, cs, full};
+                    ck_assert_int_eq(kn_convert_ref(p, &f, a, &err), QN_OK);
+                    memset(b, 0x5a, n);
+                    ck_assert_int_eq(kn_convert_cpu(p, &f, b, &err), QN_OK);
+                    size_t diff = 0, first = n;
+                    for (size_t i = 0; i < n; i++)
+                        if (a[i] != b[i] && diff++ == 0)
+                            first = i;
+                    ck_assert_msg(diff == 0, "geometry %zu nv12 %d full %d cs %d: %zu of %zu "
+                                  "bytes differ, first %zu (%d vs %d)", gi, nv12, full, cs, diff,
+                                  n, first, a[first], b[first]);
+                }
+                kn_yuv_frame wrong = {y, u, v, yp, cp, nv12, sw + 1, sh, 0, full};
+                ck_assert_int_eq(kn_convert_cpu(p, &wrong, b, &err), QN_EUSAGE);
+                free(y), free(u), free(v), free(a), free(b);
+            }
+}
+END_TEST
+
 START_TEST(resnet50_cpu_vs_ref)
 {
     net_cpu_vs_ref(KN_RESNET50, 2, 1, 33, 47);
@@ -805,6 +861,7 @@ static Suite *kernels_ops_suite(void)
     tcase_add_test(tc, input_buffers);
     tcase_add_test(tc, cpu_threads_split_rows);
     tcase_add_test(tc, convert_flat_frames_and_plans);
+    tcase_add_test(tc, convert_cpu_equals_ref);
     tcase_add_test(tc, model_file_checks_names_and_shapes);
     tcase_add_test(tc, safetensors_rejects_bad_files);
     tcase_add_test(tc, export_weights_both_formats);

@@ -2,11 +2,12 @@
  * 2D frames and the real (unpadded) 3D frames as raw rgb24, for comparison
  * with the ffmpeg CLI in tests/test_frames.py.
  *
- *   frames_dump [-j N] [--hw none|auto|cuda] [--convert ref|cuda] [--no-2d] [--no-3d]
+ *   frames_dump [-j N] [--hw none|auto|cuda] [--convert ref|cpu|cuda] [--no-2d] [--no-3d]
  *               VIDEO OUT2D OUT3D
  *
- * --convert: frames are converted by kn_convert instead of libswscale: `ref`, its CPU
- * version, on every CPU-decoded yuv420p frame; `cuda`, on the GPU, NVDEC frames.
+ * --convert: frames are converted by kn_convert instead of libswscale: `ref` (the
+ * oracle) or `cpu` (kn_convert_cpu, fast), every CPU-decoded yuv420p frame; `cuda`,
+ * on the GPU, NVDEC frames.
  *
  * Prints "2d N WxH", "3d N CHUNKS SIDE PADNONZERO", "decoded N converted N
  * errors N hw H", "external N" (frames --convert converted) on stdout; errors as "frames_dump: message" with quern's
@@ -66,9 +67,12 @@ int main(int argc, char **argv)
             const char *m = argv[++i];
             o.hw = !strcmp(m, "cuda") ? FR_HW_CUDA : !strcmp(m, "auto") ? FR_HW_AUTO : FR_HW_NONE;
         } else if (!strcmp(argv[i], "--convert") && i + 1 < argc) {
-            int cuda = !strcmp(argv[++i], "cuda");
+            const char *m = argv[++i];
+            int cuda = !strcmp(m, "cuda");
             o.convert = kn_frames_convert;
-            o.convert_user = (void *)(cuda ? &kn_frames_convert_cuda : &kn_frames_convert_ref);
+            o.convert_user = (void *)(cuda                 ? &kn_frames_convert_cuda
+                                      : !strcmp(m, "cpu") ? &kn_frames_convert_cpu
+                                                          : &kn_frames_convert_ref);
             o.convert_all = !cuda;
         } else if (!strcmp(argv[i], "--no-2d"))
             o.want_2d = 0;
@@ -78,7 +82,7 @@ int main(int argc, char **argv)
             break;
     }
     if (argc - i != 3) {
-        fprintf(stderr, "usage: frames_dump [-j N] [--hw none|auto|cuda] [--convert ref|cuda] "
+        fprintf(stderr, "usage: frames_dump [-j N] [--hw none|auto|cuda] [--convert ref|cpu|cuda] "
                         "[--no-2d] [--no-3d] VIDEO OUT2D OUT3D\n");
         return 2;
     }

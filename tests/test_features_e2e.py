@@ -231,17 +231,20 @@ def test_external_frame_conversion_path(bin_dir, tools_dir, tmp_path, weights):
     """The path --convert gpu takes (frames handed to kn_convert by the decoders'
     conversion threads, plans shared between them), run on the CPU with kn_convert's CPU
     version (QUERN_FEATURES_CONVERT_REF): two videos decoded at once, same counts, and
-    rows as close to the libswscale run's as one grey level of input allows."""
+    rows as close to the libswscale run's as one grey level of input allows. --convert
+    fast (kn_convert_cpu) gives the same pixels as the reference, so the same rows."""
     clips = tmp_path / "clips.txt"
     clips.write_text("".join(f"{s} {e} {t}\n" for s, e, t in CLIPS))
     videos = [("wide", tmp_path / "wide.mp4"), ("tall", tmp_path / "tall.mp4")]
     for (_, path), size in zip(videos, ("320x180", "180x320")):
         make_video(path, f"testsrc2=size={size}:rate=30:duration=3.2")
     rows = {}
-    for mode, env in (("swscale", {}), ("kn_convert", {"QUERN_FEATURES_CONVERT_REF": "1"})):
+    for mode, env, opt in (("swscale", {}, "swscale"),
+                           ("kn_convert", {"QUERN_FEATURES_CONVERT_REF": "1"}, "auto"),
+                           ("fast", {}, "fast")):
         store = tmp_path / mode
         err = features_run(bin_dir, tools_dir, store, videos, clips, weights, "-j", "2",
-                           "--decoders", "2", "--batch", "4", env=env)
+                           "--decoders", "2", "--batch", "4", "--convert", opt, env=env)
         assert "2 videos (6 2D frames, 10 3D chunks, 8 clips)" in err, err
         rows[mode] = set_rows(bin_dir, store, tmp_path / f"npy-{mode}", "howto100m-4096")
     a, b = rows["swscale"], rows["kn_convert"]
@@ -249,6 +252,7 @@ def test_external_frame_conversion_path(bin_dir, tools_dir, tmp_path, weights):
     cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
     assert cos.min() > 0.999, cos
     assert np.abs(a - b).max() > 0   # the frames did take the other path
+    assert np.array_equal(rows["fast"], b)
 
 
 def test_gpu_decode_without_a_gpu(bin_dir, tools_dir, tmp_path, weights):
@@ -283,7 +287,7 @@ def test_gpu_decode_without_a_gpu(bin_dir, tools_dir, tmp_path, weights):
     assert cp.returncode == 3 and cp.stderr == ("quern-features: --convert gpu needs the cuda "
                                                 "backend; this run uses cpu\n"), cp.stderr
     cp = run("quern-features", *common, "--convert", "tpu", bin_dir=bin_dir)
-    assert cp.returncode == 2 and "--convert: 'tpu' is not cpu or gpu" in cp.stderr
+    assert cp.returncode == 2 and "--convert: 'tpu' is not auto, swscale, fast or gpu" in cp.stderr
     cp = run("quern-features", *common, "--nvdec-decoders", "4", bin_dir=bin_dir)
     assert cp.returncode == 2 and "--nvdec-decoders goes with --decode mixed" in cp.stderr
 

@@ -289,6 +289,9 @@ def test_external_converter_matches_swscale(tools_dir, tmp_path, size):
     video = gen(tmp_path / "v.mp4", size, "30", "1.6")
     base, r2, r3 = ours(tools_dir, video, tmp_path)
     conv, c2, c3 = ours(tools_dir, video, tmp_path, "--convert", "ref")
+    # the fast version (quern-features --convert fast) gives the same bytes
+    fast, f2, f3 = ours(tools_dir, video, tmp_path, "--convert", "cpu")
+    assert fast == conv and f2 == c2 and f3 == c3
     # every converted frame went to kn_convert, none without --convert
     assert base.pop("external") == "0"
     assert conv.pop("external") == conv["decoded"].split()[2]
@@ -314,6 +317,8 @@ def test_external_converter_full_range(tools_dir, tmp_path):
            "-pix_fmt", "yuvj420p", video)
     base, r2, r3 = ours(tools_dir, video, tmp_path)
     conv, c2, c3 = ours(tools_dir, video, tmp_path, "--convert", "ref")
+    fast, f2, f3 = ours(tools_dir, video, tmp_path, "--convert", "cpu")
+    assert fast == conv and f2 == c2 and f3 == c3
     assert conv.pop("external") == conv["decoded"].split()[2] != "0"
     base.pop("external")
     assert conv == base
