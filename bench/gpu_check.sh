@@ -164,7 +164,7 @@ if [ "${E2E_ONLY:-0}" != 1 ]; then
 fi
 # ---- 4. end to end: video -> store, the GPU's utilisation sampled meanwhile
 # First the GPU converter against the CPU path, then decoding alone: E2E_DECODE_ONLY
-# ("MODE:PARALLEL ...", default "none:16 cuda:16 cuda:48 gpuconv:16 gpuconv:48")
+# ("MODE:PARALLEL ...", default "none:16 fast:16 cuda:16 cuda:48 gpuconv:16 gpuconv:48")
 # runs that many frames_dump processes on the 360p video at once.
 # Cases "NAME:DECODE:COPIES[:OPTIONS]": NAME is .gpu/video/NAME.mp4 (60 s each); 360p is what
 # HowTo100M's files are (about 200 kbit/s, 240p-360p), 720p the heavy case; OPTIONS are more
@@ -173,7 +173,7 @@ fi
 # mostly waits for its frame, so one per core may leave NVDEC idle.
 FEAT=$T/quern-features
 SEED=$T/features_seed
-E2E_CASES=${E2E_CASES:-360p:cpu:64 360p:cuda:64:--convert=gpu 360p:mixed:64:--convert=gpu 360p:cuda:64:--convert=gpu,--decoders=48 720p:cpu:16 720p:mixed:32:--convert=gpu 360p:cuda:64:--decoders=48}
+E2E_CASES=${E2E_CASES:-360p:cpu:64 360p:cpu:64:--convert=swscale 360p:cuda:64:--convert=gpu 360p:mixed:64:--convert=gpu 360p:cuda:64:--convert=gpu,--decoders=48 720p:cpu:16 720p:mixed:32:--convert=gpu 360p:cuda:64:--decoders=48}
 # e2e NAME MODE COPIES CAP OPTIONS: one quern-features run (--backend cuda --decode MODE)
 # over a fresh store of COPIES videos; prints the rate and busy-ness, leaves the busy mean in
 # $tmp/e2e.NAME.TAG.busy (TAG: MODE, and the options when there are some)
@@ -270,11 +270,13 @@ sys.exit(0 if ok else 1)' "$tmp" || { convert_fail=1; cat "$tmp/gpu.txt" "$tmp/g
     fi
     # decoding alone (frames_dump: both streams, converted, thrown away), P videos at once:
     # what the decoders can feed, with no network and no store in the way. MODE: none (CPU
-    # decode), cuda (NVDEC + libswscale), gpuconv (NVDEC + kn_cuda_convert)
+    # decode + libswscale), fast (CPU decode + kn_convert_cpu, quern-features' default with
+    # the cuda backend), cuda (NVDEC + libswscale), gpuconv (NVDEC + kn_cuda_convert)
     if [ -x "$T/frames_dump" ]; then
-        for d in ${E2E_DECODE_ONLY:-none:16 cuda:16 cuda:48 gpuconv:16 gpuconv:48}; do
+        for d in ${E2E_DECODE_ONLY:-none:16 fast:16 cuda:16 cuda:48 gpuconv:16 gpuconv:48}; do
             hw=${d%%:*} par=${d#*:} i=0 conv=""
             [ "$hw" = gpuconv ] && hw=cuda conv="--convert cuda"
+            [ "$hw" = fast ] && hw=none conv="--convert cpu"
             left=$((end - $(date +%s) - 15))
             if [ "$left" -lt 70 ]; then
                 echo "gpu_check.sh: out of time, skipped: decode only $d" >&2
