@@ -58,7 +58,7 @@ typedef struct gconv_block {
                     memcpy(&wv[v], wt + (size_t)ci * b->cog + v * L, sizeof wv[v]);                \
                 _Pragma("GCC unroll 8") for (int p = 0; p < P; p++)                                \
                 {                                                                                  \
-                    VT xb = (VT){0} + s[p][b->goff + ci];                                          \
+                    float xb = s[p][b->goff + ci]; /* scalar op vector: one broadcast */    \
                     _Pragma("GCC unroll 8") for (int v = 0; v < V; v++) acc[p][v] += xb * wv[v];  \
                 }                                                                                  \
             }                                                                                      \
