@@ -80,17 +80,38 @@ static void fsync_dir(const char *path)
     free(copy);
 }
 
+/* Flush + fsync (of a temporary) of af: 0 or the errno of the first failure. */
+static int flush_sync(qn_atomic *af)
+{
+    if (ferror(af->fp))
+        return errno ? errno : EIO;
+    if (fflush(af->fp) != 0)
+        return errno ? errno : EIO;
+    if (af->tmp && (af->synced_at == 0 || ftell(af->fp) != af->synced_at) &&
+        fsync(fileno(af->fp)) != 0)
+        return errno ? errno : EIO;
+    return 0;
+}
+
+int qn_atomic_sync(qn_atomic *af, qn_error *err)
+{
+    if (!af->fp)
+        return qn_error_set(err, QN_EINTERNAL, "qn_atomic_sync: not open");
+    errno = 0;
+    int e = flush_sync(af);
+    if (e)
+        return qn_error_errno(err, QN_EENV, e, "%s: cannot write output", af->path);
+    long at = ftell(af->fp);
+    af->synced_at = at > 0 ? at : 0;
+    return QN_OK;
+}
+
 int qn_atomic_commit(qn_atomic *af, qn_error *err)
 {
     if (!af->fp)
         return qn_error_set(err, QN_EINTERNAL, "qn_atomic_commit: not open");
-    int e = 0;
-    if (ferror(af->fp))
-        e = errno ? errno : EIO;
-    if (!e && fflush(af->fp) != 0)
-        e = errno;
-    if (!e && af->tmp && fsync(fileno(af->fp)) != 0)
-        e = errno;
+    errno = 0;
+    int e = flush_sync(af);
     if (fclose(af->fp) != 0 && !e)
         e = errno;
     af->fp = NULL;

@@ -21,9 +21,15 @@ typedef struct qn_atomic {
     FILE *fp;           /* write here */
     char *path;         /* final path */
     char *tmp;          /* temporary path; NULL when writing a device directly */
+    long synced_at;     /* file position qn_atomic_sync reached (0: none), so that
+                         * commit fsyncs again only if more was written since */
 } qn_atomic;
 
 int qn_atomic_open(qn_atomic *af, const char *path, qn_error *err);
+/* Flushes and fsyncs now, reporting any write error so far (QN_EENV, naming the
+ * file): for several outputs committed together, every one's errors surface
+ * before the first rename. Commit after it syncs again only if more was written. */
+int qn_atomic_sync(qn_atomic *af, qn_error *err);
 /* Commits: any earlier write error (ferror) fails the commit. */
 int qn_atomic_commit(qn_atomic *af, qn_error *err);
 /* Discards the temporary. Safe on a zeroed or already finished qn_atomic. */

@@ -560,15 +560,6 @@ static int make_dir(const char *path, int *made, qn_error *err)
     return qn_error_errno(err, QN_EINPUT, errno, "%s: cannot create output folder", path);
 }
 
-/* Flushes and syncs one output and reports any write error its unchecked fputs met. */
-static int check_written(qn_atomic *af, qn_error *err)
-{
-    errno = 0;
-    if (fflush(af->fp) == 0 && !ferror(af->fp) && (!af->tmp || fsync(fileno(af->fp)) == 0))
-        return QN_OK;
-    return qn_error_errno(err, QN_EENV, errno ? errno : EIO, "%s: cannot write output", af->path);
-}
-
 int cs_convert(const cs_options *o, const cs_callbacks *cb, cs_stats *st, qn_error *err)
 {
     static const char *const defaults[] = {"train", "val", "test"};
@@ -621,7 +612,7 @@ int cs_convert(const cs_options *o, const cs_callbacks *cb, cs_stats *st, qn_err
      * output's write errors surface before the first rename */
     for (size_t i = 0; outs && i < ntodo && !rc; i++)
         if (outs[i].open)
-            rc = check_written(&outs[i].af, err);
+            rc = qn_atomic_sync(&outs[i].af, err); /* any unchecked fputs' error */
     for (size_t i = 0; outs && i < ntodo; i++) {
         if (!outs[i].open)
             continue;

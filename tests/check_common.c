@@ -96,6 +96,40 @@ START_TEST(atomic_devices_written_directly)
 }
 END_TEST
 
+/* qn_atomic_sync: errors surface before any commit; writes after it still land */
+START_TEST(atomic_sync_then_commit)
+{
+    char dir[] = "/tmp/qn_atomic_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/out.json", dir);
+    qn_atomic af;
+    qn_error e;
+    qn_error_clear(&e);
+    ck_assert_int_eq(qn_atomic_open(&af, path, &e), QN_OK);
+    fputs("[1,", af.fp);
+    ck_assert_int_eq(qn_atomic_sync(&af, &e), QN_OK);
+    ck_assert_int_eq(af.synced_at, 3);
+    ck_assert_int_eq(access(path, F_OK), -1); /* synced, still not visible */
+    fputs("2]\n", af.fp);                     /* written after the sync: commit syncs it */
+    ck_assert_int_eq(qn_atomic_commit(&af, &e), QN_OK);
+    FILE *f = fopen(path, "r");
+    char buf[16] = {0};
+    ck_assert_ptr_nonnull(fgets(buf, sizeof buf, f));
+    fclose(f);
+    ck_assert_str_eq(buf, "[1,2]\n");
+    unlink(path);
+    ck_assert_int_eq(rmdir(dir), 0);
+    /* a full disk is reported by the sync, naming the file; abort then cleans up */
+    ck_assert_int_eq(qn_atomic_open(&af, "/dev/full", &e), QN_OK);
+    fputs("x", af.fp);
+    ck_assert_int_eq(qn_atomic_sync(&af, &e), QN_EENV);
+    ck_assert_str_eq(e.msg, "/dev/full: cannot write output: No space left on device");
+    qn_atomic_abort(&af);
+    ck_assert_ptr_null(af.fp);
+}
+END_TEST
+
 static Suite *common_suite(void)
 {
     Suite *s = suite_create("common");
@@ -104,6 +138,7 @@ static Suite *common_suite(void)
     tcase_add_test(tc, error_errno_maps_env);
     tcase_add_test(tc, atomic_commit_and_abort);
     tcase_add_test(tc, atomic_devices_written_directly);
+    tcase_add_test(tc, atomic_sync_then_commit);
     suite_add_tcase(s, tc);
     return s;
 }
