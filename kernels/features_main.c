@@ -57,8 +57,9 @@ static const char usage_text[] =
     "                        libswscale on average; gpu: NVDEC frames on the GPU with\n"
     "                        the same function as fast, CPU-decoded ones as fast (needs\n"
     "                        --decode cuda, auto or mixed and the cuda backend);\n"
-    "                        auto (default): fast with the cuda backend, where decoding\n"
-    "                        sets the pace, else swscale\n"
+    "                        auto (default): fast with the cuda backend when each\n"
+    "                        decoder has one thread (decoding sets the pace there),\n"
+    "                        else swscale\n"
     "  -j, --threads N       decoder and CPU engine threads (default: all cores)\n"
     "  --batch N             frames (2D) and chunks (3D) per network call (default 8 on\n"
     "                        the CPU, 32 on a GPU)\n"
@@ -98,6 +99,7 @@ typedef struct totals {
     /* where the engine thread's time went: which stage holds the others back */
     double net_s, wait_s, store_s;
     int decoders, dec_threads, batch, nvdec_decoders;
+    const char *scaler; /* who scaled the frames, for the summary */
 } totals;
 
 static int usage_error(const char *fmt, const char *arg)
@@ -880,8 +882,9 @@ static void summary(const opts *o, const totals *t, kn_model *m2d, double secs)
         if (t->nvdec_decoders)
             snprintf(nv, sizeof nv, ", %d of them NVDEC", t->nvdec_decoders);
         fprintf(stderr, "%s: time in the network %.1f s, waiting for decoded frames %.1f s, "
-                "writing the store %.1f s (%d decoders x %d FFmpeg threads%s, batch %d)\n", prog,
-                t->net_s, t->wait_s, t->store_s, t->decoders, t->dec_threads, nv, t->batch);
+                "writing the store %.1f s (%d decoders x %d FFmpeg threads%s, frames scaled by "
+                "%s, batch %d)\n", prog, t->net_s, t->wait_s, t->store_s, t->decoders,
+                t->dec_threads, nv, t->scaler, t->batch);
     }
     if (t->no_file)
         fprintf(stderr, "%s: %lld ok videos have no video file yet (caption-only imports; "
@@ -922,22 +925,30 @@ static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model
     int queue = 2 * decoders + 2 < 32 ? 2 * decoders + 2 : 32;
     pipeline p = {.cap = queue, .n_jobs = td->n, .batch = batch, .m = m2d,
                   .lock = kn_model_backend(m2d) == KN_BACKEND_CUDA};
+    p.dec_threads = nvdec ? 1 : threads / decoders;
+    if (p.dec_threads < 1)
+        p.dec_threads = 1;
+    /* auto: fast where decoding sets the pace (the GPU) and each decoder is one thread:
+     * kn_convert_cpu runs on the decoder's conversion thread alone, where libswscale
+     * would spread a many-threaded decoder's frames over its slice threads */
     int cuda = kn_model_backend(m2d) == KN_BACKEND_CUDA;
     if (o->convert == CONVERT_GPU)
         p.convert = &kn_frames_convert_cuda;
-    else if (o->convert == CONVERT_FAST || (o->convert == CONVERT_AUTO && cuda))
+    else if (o->convert == CONVERT_FAST ||
+             (o->convert == CONVERT_AUTO && cuda && p.dec_threads == 1))
         p.convert = &kn_frames_convert_cpu;
     if (getenv("QUERN_FEATURES_CONVERT_REF") && o->convert != CONVERT_GPU)
         /* tests: every CPU-decoded frame through kn_convert's CPU version, the path
          * --convert gpu takes, with no GPU */
         p.convert = &kn_frames_convert_ref;
-    p.dec_threads = nvdec ? 1 : threads / decoders;
-    if (p.dec_threads < 1)
-        p.dec_threads = 1;
     t->nvdec_decoders = nvdec;
     t->decoders = decoders;
     t->dec_threads = p.dec_threads;
     t->batch = batch;
+    t->scaler = p.convert == &kn_frames_convert_cuda  ? "the GPU (NVDEC frames) and kn_convert_cpu"
+              : p.convert == &kn_frames_convert_cpu ? "kn_convert_cpu"
+              : p.convert == &kn_frames_convert_ref ? "kn_convert_ref"
+                                                    : "libswscale";
     const char *pad = getenv("QUERN_FEATURES_PAD_BATCHES"); /* 1/0: force (tests) */
     int pad_to = (pad && *pad ? *pad == '1' : kn_model_backend(m2d) == KN_BACKEND_CUDA)
                  ? batch : 0;

@@ -119,7 +119,8 @@ def test_features_end_to_end(bin_dir, tools_dir, tmp_path, weights):
     assert "2 failed" in cp.stderr
     # where the time went, and the decoder split asked for (2 threads / 2 decoders)
     assert re.search(r"quern-features: time in the network [0-9.]+ s, waiting for decoded frames "
-                     r"[0-9.]+ s, writing the store [0-9.]+ s \(2 decoders x 1 FFmpeg threads, batch 4\)",
+                     r"[0-9.]+ s, writing the store [0-9.]+ s \(2 decoders x 1 FFmpeg threads, frames scaled "
+                     r"by libswscale, batch 4\)",
                      cp.stderr), cp.stderr
 
     out = tmp_path / "npy"
@@ -246,6 +247,9 @@ def test_external_frame_conversion_path(bin_dir, tools_dir, tmp_path, weights):
         err = features_run(bin_dir, tools_dir, store, videos, clips, weights, "-j", "2",
                            "--decoders", "2", "--batch", "4", "--convert", opt, env=env)
         assert "2 videos (6 2D frames, 10 3D chunks, 8 clips)" in err, err
+        scaler = {"swscale": "libswscale", "kn_convert": "kn_convert_ref",
+                  "fast": "kn_convert_cpu"}[mode]
+        assert f"frames scaled by {scaler}, batch 4)" in err, err
         rows[mode] = set_rows(bin_dir, store, tmp_path / f"npy-{mode}", "howto100m-4096")
     a, b = rows["swscale"], rows["kn_convert"]
     assert a.shape == b.shape == (8, 4096)
@@ -309,7 +313,8 @@ def test_mixed_decoding(bin_dir, tools_dir, tmp_path, weights):
                            "--batch", "4", "--decode", mode, *extra)
         assert "3 videos (9 2D frames, 15 3D chunks, 12 clips)" in err, err
         if mode == "mixed":
-            assert "(3 decoders x 1 FFmpeg threads, 2 of them NVDEC, batch 4)" in err
+            assert ("(3 decoders x 1 FFmpeg threads, 2 of them NVDEC, frames scaled by "
+                    "libswscale, batch 4)") in err
         out[mode] = set_rows(bin_dir, store, tmp_path / f"npy-{mode}", "howto100m-4096")
     assert np.array_equal(out["cpu"], out["mixed"])
 
@@ -400,7 +405,8 @@ def test_through_quern_clips(bin_dir, tmp_path, weights):
     assert cp.returncode == 0, cp.stderr
     # 2.2 s at 25 fps: fps=1 -> 2 frames; fps=24 -> 53 frames -> 4 chunks
     assert "quern-features: 1 videos (2 2D frames, 4 3D chunks, 3 clips)" in cp.stderr
-    assert "(1 decoders x 2 FFmpeg threads, batch 8)" in cp.stderr   # the CPU's defaults
+    # the CPU's defaults: one decoder, libswscale (--convert auto is fast only on a GPU)
+    assert "(1 decoders x 2 FFmpeg threads, frames scaled by libswscale, batch 8)" in cp.stderr
     out = tmp_path / "out"
     for name in ("resnet152-2d", "resnext101-3d", "howto100m-4096"):
         export(bin_dir, store, name, out / name)
