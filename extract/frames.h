@@ -52,7 +52,8 @@ enum fr_hw {
 typedef struct fr_planes {
     const uint8_t *y, *u, *v; /* NV12: u is the interleaved UV plane, v NULL */
     int y_pitch, uv_pitch;    /* bytes per row */
-    int nv12;                 /* 1: NV12 (NVDEC, planes in GPU memory), 0: yuv420p (host) */
+    int nv12;                 /* 1: NV12 (u holds U and V interleaved), 0: yuv420p */
+    int device;               /* 1: the planes are in GPU memory (an NVDEC frame) */
     int w, h;
     int colorspace;           /* AVCOL_SPC_* as tagged */
     int full_range;           /* 1: JPEG range */
@@ -82,7 +83,9 @@ typedef struct fr_opts {
     fr_convert_fn convert; /* NULL (default): libswscale; else 8-bit NVDEC frames go to it
                             * (when in the primary context; others use libswscale) */
     void *convert_user;
-    int convert_all;       /* 1: CPU-decoded yuv420p/yuvj420p frames too (tests) */
+    int convert_all;       /* 1: 8-bit 4:2:0 frames in host memory too: CPU-decoded
+                            * yuv420p/yuvj420p, and NVDEC frames it declined, downloaded
+                            * (NV12); rotated videos and other formats use libswscale */
 } fr_opts;
 
 void fr_opts_default(fr_opts *o);

@@ -102,7 +102,8 @@ static int deliver_3d(fr_conv *c, const AVFrame *sw, int64_t copies)
 /* ---- conversion outside the module (fr_opts.convert: the GPU) ---- */
 
 /* The planes of f when the external converter takes it: 8-bit NV12 on the GPU, or
- * (convert_all) plain yuv420p; 0 when the CPU path must convert it. */
+ * (convert_all) 8-bit 4:2:0 in host memory: yuv420p, or NV12 (an NVDEC frame the
+ * converter declined on the GPU, downloaded); 0 when the CPU path must convert it. */
 static int ext_planes(const fr_conv *c, const AVFrame *f, fr_planes *p)
 {
     const fr_opts *o = &c->v->opts;
@@ -115,9 +116,12 @@ static int ext_planes(const fr_conv *c, const AVFrame *f, fr_planes *p)
         /* 8-bit only, and in the runtime's (primary) context, where the converter runs */
         if (!hf || hf->sw_format != AV_PIX_FMT_NV12 || !c->primary)
             return 0;
+        p->nv12 = p->device = 1;
+    } else if (!o->convert_all) {
+        return 0;
+    } else if (f->format == AV_PIX_FMT_NV12) {
         p->nv12 = 1;
-    } else if (!o->convert_all ||
-               (f->format != AV_PIX_FMT_YUV420P && f->format != AV_PIX_FMT_YUVJ420P)) {
+    } else if (f->format != AV_PIX_FMT_YUV420P && f->format != AV_PIX_FMT_YUVJ420P) {
         return 0;
     }
     p->y = f->data[0];
@@ -186,6 +190,15 @@ static int convert(fr_conv *c, const job *j)
     int rc = fr_hw_download(j->f, c->dl, &sw, c->v->path, &c->cerr);
     if (rc < 0)
         return rc;
+    /* downloaded: the host converter (convert_all) takes it as it takes CPU-decoded
+     * frames, so that every frame of a run goes through the same function */
+    if (sw != j->f && ext_planes(c, sw, &planes)) {
+        rc = deliver_ext(c, &planes, j);
+        if (rc != 1) {
+            c->converted++;
+            return rc;
+        }
+    }
     if (c->v->rot != FR_ROT_NONE) {
         c->rot.rot = c->v->rot;
         if ((rc = fr_rotate_frame(&c->rot, sw, &sw, c->v->path, &c->cerr)) < 0)

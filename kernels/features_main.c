@@ -99,7 +99,8 @@ typedef struct totals {
     /* where the engine thread's time went: which stage holds the others back */
     double net_s, wait_s, store_s;
     int decoders, dec_threads, batch, nvdec_decoders;
-    const char *scaler; /* who scaled the frames, for the summary */
+    const char *scaler;      /* the run's kn_convert (NULL: libswscale only), for the summary */
+    int64_t conv, conv_ext;  /* frames scaled; of them, by `scaler` (the rest: libswscale) */
 } totals;
 
 static int usage_error(const char *fmt, const char *arg)
@@ -217,6 +218,7 @@ typedef struct vjob {            /* one video */
     int rc;                      /* decode status, set before the END item */
     qn_error ferr;               /* decode error */
     double duration;
+    int64_t conv, conv_ext;      /* frames scaled; of them, by kn_convert (not libswscale) */
 } vjob;
 
 typedef struct item {
@@ -437,7 +439,11 @@ static void decode_one(pipeline *p, vjob *job, int hw)
                           in->height, in->w2d, in->h2d, KN_2D_MAX_SIDE);
     if (rc == QN_OK) {
         job->duration = in->duration;
-        rc = fr_run(fv, &sink, NULL, &job->ferr);
+        fr_stats fst;
+        memset(&fst, 0, sizeof fst);
+        rc = fr_run(fv, &sink, &fst, &job->ferr);
+        job->conv = fst.converted;
+        job->conv_ext = fst.converted_ext;
         if (rc < 0 && !job->ferr.status)
             qn_error_set(&job->ferr, rc, "%s: out of memory for a batch", job->v->path);
     }
@@ -652,6 +658,8 @@ static int finish_video(qn_store *st, const feature_sets *fs, vjob *j, totals *t
             t->frames2d += j->n2d;
             t->chunks3d += j->n3d;
             t->seconds_video += j->duration;
+            t->conv += j->conv;
+            t->conv_ext += j->conv_ext;
         }
     } else if (j->rc == QN_EINPUT && j->ferr.status == QN_EINPUT) {
         fprintf(stderr, "%s: %s (video %s marked failed)\n", prog, j->ferr.msg, j->v->ext_id);
@@ -881,10 +889,17 @@ static void summary(const opts *o, const totals *t, kn_model *m2d, double secs)
         char nv[48] = "";
         if (t->nvdec_decoders)
             snprintf(nv, sizeof nv, ", %d of them NVDEC", t->nvdec_decoders);
+        /* from the counts: rotated videos and other pixel formats go to libswscale */
+        char by[128] = "libswscale";
+        if (t->scaler && t->conv_ext == t->conv && t->conv)
+            snprintf(by, sizeof by, "%s", t->scaler);
+        else if (t->scaler && t->conv_ext)
+            snprintf(by, sizeof by, "%s (%lld of %lld frames; libswscale the rest)", t->scaler,
+                     (long long)t->conv_ext, (long long)t->conv);
         fprintf(stderr, "%s: time in the network %.1f s, waiting for decoded frames %.1f s, "
                 "writing the store %.1f s (%d decoders x %d FFmpeg threads%s, frames scaled by "
                 "%s, batch %d)\n", prog, t->net_s, t->wait_s, t->store_s, t->decoders,
-                t->dec_threads, nv, t->scaler, t->batch);
+                t->dec_threads, nv, by, t->batch);
     }
     if (t->no_file)
         fprintf(stderr, "%s: %lld ok videos have no video file yet (caption-only imports; "
@@ -937,7 +952,7 @@ static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model
     else if (o->convert == CONVERT_FAST ||
              (o->convert == CONVERT_AUTO && cuda && p.dec_threads == 1))
         p.convert = &kn_frames_convert_cpu;
-    if (getenv("QUERN_FEATURES_CONVERT_REF") && o->convert != CONVERT_GPU)
+    if (getenv("QUERN_FEATURES_CONVERT_REF") && o->convert == CONVERT_AUTO)
         /* tests: every CPU-decoded frame through kn_convert's CPU version, the path
          * --convert gpu takes, with no GPU */
         p.convert = &kn_frames_convert_ref;
@@ -945,10 +960,10 @@ static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model
     t->decoders = decoders;
     t->dec_threads = p.dec_threads;
     t->batch = batch;
-    t->scaler = p.convert == &kn_frames_convert_cuda  ? "the GPU (NVDEC frames) and kn_convert_cpu"
+    t->scaler = p.convert == &kn_frames_convert_cuda  ? "kn_cuda_convert/kn_convert_cpu"
               : p.convert == &kn_frames_convert_cpu ? "kn_convert_cpu"
               : p.convert == &kn_frames_convert_ref ? "kn_convert_ref"
-                                                    : "libswscale";
+                                                    : NULL;
     const char *pad = getenv("QUERN_FEATURES_PAD_BATCHES"); /* 1/0: force (tests) */
     int pad_to = (pad && *pad ? *pad == '1' : kn_model_backend(m2d) == KN_BACKEND_CUDA)
                  ? batch : 0;

@@ -9,10 +9,10 @@ int kn_frames_convert(void *user, const fr_planes *f, int dst_w, int dst_h, int 
                       int crop_y, int crop_w, int crop_h, uint8_t *out, qn_error *err)
 {
     int mode = *(const int *)user;
-    if (f->nv12 && mode != kn_frames_convert_cuda)
-        return 1; /* GPU memory: the CPU versions cannot read it; libswscale converts */
-    if (!f->nv12 && mode == kn_frames_convert_cuda)
-        mode = kn_frames_convert_cpu; /* decoded on the CPU: the same function there */
+    if (f->device && mode != kn_frames_convert_cuda)
+        return 1; /* GPU memory: the CPU versions cannot read it; it comes back downloaded */
+    if (!f->device && mode == kn_frames_convert_cuda)
+        mode = kn_frames_convert_cpu; /* in host memory: the same function on the CPU */
     kn_convert_geom g = {f->w, f->h, dst_w, dst_h, crop_x, crop_y, crop_w, crop_h};
     const kn_convert_plan *p;
     qn_error plan_err;

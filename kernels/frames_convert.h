@@ -11,9 +11,10 @@
 extern const int kn_frames_convert_cuda, kn_frames_convert_ref, kn_frames_convert_cpu;
 
 /* An fr_convert_fn: user is &kn_frames_convert_cuda, &kn_frames_convert_cpu or
- * &kn_frames_convert_ref. The CPU ones decline NVDEC frames (GPU memory); cuda
- * converts frames decoded on the CPU with kn_convert_cpu, so that every frame of a
- * run is computed by the same function whichever decoder made it. */
+ * &kn_frames_convert_ref. The CPU ones decline frames in GPU memory (extract/frames
+ * then offers them again downloaded); cuda converts frames in host memory with
+ * kn_convert_cpu, so that every frame of a run is computed by the same function
+ * whichever decoder made it. */
 int kn_frames_convert(void *user, const fr_planes *f, int dst_w, int dst_h, int crop_x,
                       int crop_y, int crop_w, int crop_h, uint8_t *out, qn_error *err);
 

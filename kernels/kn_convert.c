@@ -64,6 +64,7 @@ void kn_convert_plan_free(kn_convert_plan *p)
 {
     if (!p)
         return;
+    kn_convert_cpu_release(p);
     axis_free(&p->lx);
     axis_free(&p->ly);
     axis_free(&p->cx);
@@ -108,6 +109,8 @@ int kn_convert_plan_make(const kn_convert_geom *g, kn_convert_plan **out, qn_err
             /* chroma planes are half size: a pixel-rate chroma axis shrinks by half as much */
             (rc = axis_make(&p->cx, qx, g->crop_w, p->pairs ? sx : sx / 2, cw)) == QN_OK)
             rc = axis_make(&p->cy, qy, g->crop_h, sy / 2, ch);
+        if (rc == QN_OK)
+            rc = kn_convert_cpu_prepare(p);
     }
     free(px);
     free(py);

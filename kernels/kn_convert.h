@@ -59,6 +59,7 @@ typedef struct kn_convert_plan {
     int pairs;                /* even dst_w: one chroma value per pixel pair */
     kn_axis lx, ly, cx, cy;   /* luma and chroma, over the crop window's outputs */
     void *device;             /* kn_cuda_convert's copy of the tables, made on first use */
+    void *cpu;                /* kn_convert_cpu's tables, made with the plan */
 } kn_convert_plan;
 
 /* QN_EUSAGE for sizes out of range (crop outside the output, sides < 2 or > 16384),
@@ -75,9 +76,18 @@ int kn_convert_plan_get(const kn_convert_geom *g, const kn_convert_plan **out, q
 int kn_convert_ref(const kn_convert_plan *p, const kn_yuv_frame *f, uint8_t *rgb, qn_error *err);
 
 /* The same, byte for byte, fast (separable passes over the crop window only, 8
- * lanes): the CPU conversion quern-features uses with --convert quern. Scratch is
- * per thread, kept between calls. QN_EUSAGE (wrong frame size), QN_ENOMEM. */
+ * lanes, AVX2 where there is AVX2): quern-features' --convert fast. Planes in host
+ * memory, planar or NV12. Scratch is per thread, kept between calls. QN_EUSAGE
+ * (wrong frame size), QN_ENOMEM. Byte identity needs IEEE arithmetic as built
+ * (-ffast-math would break it). */
 int kn_convert_cpu(const kn_convert_plan *p, const kn_yuv_frame *f, uint8_t *rgb, qn_error *err);
+
+/* kn_convert_plan_make's part for kn_convert_cpu (p->cpu), and its release. */
+int kn_convert_cpu_prepare(kn_convert_plan *p);
+void kn_convert_cpu_release(kn_convert_plan *p);
+
+/* Tests: 1 runs kn_convert_cpu's baseline code even on a CPU with AVX2. */
+void kn_convert_cpu_baseline(int on);
 
 /* What is subtracted after rounding (KN_CONVERT_PAIR_OFFSET on swscale's pair path
  * for limited-range input; 0 otherwise). Shared with the CUDA kernel. */

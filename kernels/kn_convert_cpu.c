@@ -35,18 +35,20 @@
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 
-/* The passes in 8-lane AVX2 where the CPU has it (no FMA: see above), else SSE2 pairs */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define CLONES
+/* The whole conversion is inlined into two entry points: one for the x86-64 /
+ * AArch64 baseline, one for AVX2 (8 lanes native; no FMA, see above), chosen at
+ * run time. (Not target_clones: its ifunc resolvers run before ThreadSanitizer
+ * is set up.) */
+#define INLINE static inline __attribute__((always_inline))
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_AVX2_PATH 1
 #endif
 
 #define LANES 8
 typedef float v8f __attribute__((vector_size(LANES * sizeof(float))));
 typedef int32_t v8i __attribute__((vector_size(LANES * sizeof(int32_t))));
 
-static inline v8f load8(const float *p)
+INLINE v8f load8(const float *p)
 {
     v8f v;
     memcpy(&v, p, sizeof v);
@@ -102,7 +104,23 @@ static float *scratch_get(size_t n)
     return s->buf;
 }
 
-/* ---- one plane through both passes ---------------------------------------- */
+/* ---- tables per plan (kn_convert_cpu_prepare): what does not change per frame ---- */
+
+/* One plane's horizontal taps regrouped for pass_h: for each block of 8 distinct
+ * outputs, tap t of output q at [t·8 + q], weight in w and column offset into the
+ * transposed rows, (x - x0)·LANES, in off (past the last output: the last again). */
+typedef struct hplan {
+    int x0, x1, y0, y1;  /* source columns and rows the filters read */
+    int nu;              /* distinct horizontal outputs: on swscale's pair path two
+                          * pixels share one chroma value, computed once */
+    int32_t *map;        /* [n]: output → its distinct one (NULL: the identity) */
+    float *w;
+    int32_t *off;
+} hplan;
+
+typedef struct cpu_tables {
+    hplan luma, chroma;
+} cpu_tables;
 
 /* The range [lo, hi] of an axis's source indices. */
 static void axis_span(const kn_axis *a, int *lo, int *hi)
@@ -113,16 +131,6 @@ static void axis_span(const kn_axis *a, int *lo, int *hi)
         *hi = a->idx[i] > *hi ? a->idx[i] : *hi;
     }
 }
-
-typedef struct plane_job {
-    const uint8_t *data;
-    int pitch, step;          /* bytes per row; bytes between samples (2 in NV12's UV) */
-    const kn_axis *ax, *ay;
-    int x0, x1, y0, y1;       /* source columns and rows the filters read */
-    int nu;                   /* distinct horizontal outputs: on swscale's pair path two
-                               * pixels share one chroma value, computed once */
-    const int32_t *uo;        /* [nu]: the output each distinct one is (NULL: all are) */
-} plane_job;
 
 /* Outputs whose taps equal their left neighbour's are computed once: uo lists the
  * first of each run, map[o] its index in uo. Returns the number of runs. */
@@ -139,16 +147,97 @@ static int distinct_outputs(const kn_axis *a, int32_t *uo, int32_t *map)
     return nu;
 }
 
+static int hplan_make(hplan *h, const kn_axis *ax, const kn_axis *ay, int dedupe)
+{
+    memset(h, 0, sizeof *h);
+    axis_span(ax, &h->x0, &h->x1);
+    axis_span(ay, &h->y0, &h->y1);
+    int n = ax->n, k = ax->k;
+    int32_t *uo = malloc((size_t)n * sizeof *uo);
+    h->map = malloc((size_t)n * sizeof *h->map);
+    if (!uo || !h->map) {
+        free(uo);
+        return QN_ENOMEM;
+    }
+    h->nu = distinct_outputs(ax, uo, h->map);
+    if (!dedupe || h->nu == n) {
+        for (int o = 0; o < n; o++)
+            uo[o] = h->map[o] = o;
+        h->nu = n;
+        free(h->map);
+        h->map = NULL;
+    }
+    size_t taps = (size_t)(h->nu + LANES - 1) / LANES * LANES * k;
+    h->w = malloc(taps * sizeof *h->w);
+    h->off = malloc(taps * sizeof *h->off);
+    if (!h->w || !h->off) {
+        free(uo);
+        return QN_ENOMEM;
+    }
+    for (int o0 = 0; o0 < h->nu; o0 += LANES)
+        for (int q = 0; q < LANES; q++) {
+            int o = uo[o0 + q < h->nu ? o0 + q : h->nu - 1];
+            for (int t = 0; t < k; t++) {
+                size_t at = (size_t)o0 * k + (size_t)t * LANES + q;
+                h->w[at] = ax->w[(size_t)o * k + t];
+                h->off[at] = (ax->idx[(size_t)o * k + t] - h->x0) * LANES;
+            }
+        }
+    free(uo);
+    return QN_OK;
+}
+
+static void hplan_free(hplan *h)
+{
+    free(h->map);
+    free(h->w);
+    free(h->off);
+}
+
+void kn_convert_cpu_release(kn_convert_plan *p)
+{
+    cpu_tables *t = p->cpu;
+    if (!t)
+        return;
+    hplan_free(&t->luma);
+    hplan_free(&t->chroma);
+    free(t);
+    p->cpu = NULL;
+}
+
+int kn_convert_cpu_prepare(kn_convert_plan *p)
+{
+    cpu_tables *t = calloc(1, sizeof *t);
+    if (!t)
+        return QN_ENOMEM;
+    p->cpu = t;
+    if (hplan_make(&t->luma, &p->lx, &p->ly, 0) != QN_OK ||
+        hplan_make(&t->chroma, &p->cx, &p->cy, 1) != QN_OK) {
+        kn_convert_cpu_release(p);
+        return QN_ENOMEM;
+    }
+    return QN_OK;
+}
+
+/* ---- one plane through both passes ---------------------------------------- */
+
+typedef struct plane_job {
+    const uint8_t *data;
+    int pitch, step;          /* bytes per row; bytes between samples (2 in NV12's UV) */
+    const kn_axis *ax, *ay;
+    const hplan *h;
+} plane_job;
+
+/* Scratch floats for one plane: transposed rows, h, and v (when outputs are deduped). */
 static size_t plane_scratch(const plane_job *j)
 {
-    size_t cols = (size_t)(j->x1 - j->x0 + 1), rows = (size_t)(j->y1 - j->y0 + 1);
-    size_t taps = (size_t)(j->ax->n + LANES - 1) / LANES * LANES * j->ax->k;
-    return cols * LANES + rows * (size_t)j->ax->n + 2 * taps + (size_t)j->ay->n * j->ax->n;
+    size_t cols = (size_t)(j->h->x1 - j->h->x0 + 1), rows = (size_t)(j->h->y1 - j->h->y0 + 1);
+    return cols * LANES + rows * (size_t)j->h->nu + (size_t)j->ay->n * j->h->nu;
 }
 
 /* tr[x][l] = rows[l][x * step] as float, for x < cols: column x of 8 rows becomes
  * one vector. Planar rows go 8×8 bytes at a time through SSE2's unpacks. */
-static void transpose_rows(const uint8_t *const rows[LANES], int step, int cols, float *tr)
+INLINE void transpose_rows(const uint8_t *const rows[LANES], int step, int cols, float *tr)
 {
     int x = 0;
 #if defined(__SSE2__)
@@ -209,39 +298,23 @@ static void transpose_rows(const uint8_t *const rows[LANES], int step, int cols,
     } while (0)
 #define transpose8(v) TRANSPOSE8(v)
 
-/* The horizontal taps regrouped for pass_h: for each block of 8 outputs, tap t of
- * output q at [t·8 + q], weight in w and column offset into tr (x - x0)·LANES in off
- * (outputs past n repeat the last one). */
-static void taps_by_block(const plane_job *j, float *w, int32_t *off)
-{
-    const kn_axis *ax = j->ax;
-    int n = j->nu, k = ax->k;
-    for (int o0 = 0; o0 < n; o0 += LANES)
-        for (int q = 0; q < LANES; q++) {
-            int u = o0 + q < n ? o0 + q : n - 1, o = j->uo ? j->uo[u] : u;
-            for (int t = 0; t < k; t++) {
-                size_t at = ((size_t)o0 * k + (size_t)t * LANES) + q;
-                w[at] = ax->w[(size_t)o * k + t];
-                off[at] = (ax->idx[(size_t)o * k + t] - j->x0) * LANES;
-            }
-        }
-}
-
 /* Horizontal pass: h[r - y0][o] for the source rows r in [y0, y1]. 8 outputs at a
  * time, each its own chain of adds, interleaved so that the chains overlap. */
-CLONES static void pass_h(const plane_job *j, const float *w, const int32_t *off, float *tr,
-                          float *h)
+INLINE void pass_h(const plane_job *j, float *tr, float *h)
 {
-    int cols = j->x1 - j->x0 + 1, n = j->nu, k = j->ax->k;
+    const hplan *hp = j->h;
+    const float *w = hp->w;
+    const int32_t *off = hp->off;
+    int cols = hp->x1 - hp->x0 + 1, n = hp->nu, k = j->ax->k;
     const v8f hmax = (v8f){0} + KN_CONVERT_HMAX;
-    for (int r0 = j->y0; r0 <= j->y1; r0 += LANES) {
-        int lanes = j->y1 - r0 + 1 < LANES ? j->y1 - r0 + 1 : LANES;
+    for (int r0 = hp->y0; r0 <= hp->y1; r0 += LANES) {
+        int lanes = hp->y1 - r0 + 1 < LANES ? hp->y1 - r0 + 1 : LANES;
         const uint8_t *rows[LANES]; /* missing lanes read the last row again */
         for (int l = 0; l < LANES; l++)
             rows[l] = j->data + (size_t)(r0 + (l < lanes ? l : lanes - 1)) * j->pitch +
-                      (size_t)j->x0 * j->step;
+                      (size_t)hp->x0 * j->step;
         transpose_rows(rows, j->step, cols, tr);
-        float *hb = h + (size_t)(r0 - j->y0) * n;
+        float *hb = h + (size_t)(r0 - hp->y0) * n;
         for (int o0 = 0; o0 < n; o0 += LANES) {
             const float *wb = w + (size_t)o0 * k;
             const int32_t *ob = off + (size_t)o0 * k;
@@ -271,10 +344,10 @@ CLONES static void pass_h(const plane_job *j, const float *w, const int32_t *off
 }
 
 /* Vertical pass: out[i][o] for the plan's output rows i. */
-CLONES static void pass_v(const plane_job *j, const float *h, float *out)
+INLINE void pass_v(const plane_job *j, const float *h, float *out)
 {
     const kn_axis *ay = j->ay;
-    int n = j->nu, k = ay->k, n8 = n - n % LANES;
+    int n = j->h->nu, k = ay->k, n8 = n - n % LANES, y0 = j->h->y0;
     for (int i = 0; i < ay->n; i++) {
         const int32_t *idx = ay->idx + (size_t)i * k;
         const float *w = ay->w + (size_t)i * k;
@@ -282,25 +355,18 @@ CLONES static void pass_v(const plane_job *j, const float *h, float *out)
         for (int c = 0; c < n8; c += LANES) {
             v8f acc = (v8f){0};
             for (int t = 0; t < k; t++)
-                acc += w[t] * load8(h + (size_t)(idx[t] - j->y0) * n + c);
+                acc += w[t] * load8(h + (size_t)(idx[t] - y0) * n + c);
             memcpy(o + c, &acc, sizeof acc);
         }
         for (int c = n8; c < n; c++) {
             float acc = 0;
             for (int t = 0; t < k; t++)
-                acc += w[t] * h[(size_t)(idx[t] - j->y0) * n + c];
+                acc += w[t] * h[(size_t)(idx[t] - y0) * n + c];
             o[c] = acc;
         }
     }
 }
 
-static void plane_job_init(plane_job *j, const uint8_t *data, int pitch, int step,
-                           const kn_axis *ax, const kn_axis *ay)
-{
-    *j = (plane_job){data, pitch, step, ax, ay, 0, 0, 0, 0, ax->n, NULL};
-    axis_span(ax, &j->x0, &j->x1);
-    axis_span(ay, &j->y0, &j->y1);
-}
 
 /* ---- colour ------------------------------------------------------------------ */
 
@@ -314,7 +380,7 @@ static void plane_job_init(plane_job *j, const uint8_t *data, int pitch, int ste
         q = SELECT8(q > 255, (v8i){0} + 255, q);                                               \
     } while (0)
 
-CLONES static void colour(const float m[7], int32_t offset, const float *Y, const float *U,
+INLINE void colour(const float m[7], int32_t offset, const float *Y, const float *U,
                    const float *V, size_t n, uint8_t *rgb)
 {
     size_t i = 0;
@@ -338,44 +404,86 @@ CLONES static void colour(const float m[7], int32_t offset, const float *Y, cons
     }
 }
 
-int kn_convert_cpu(const kn_convert_plan *p, const kn_yuv_frame *f, uint8_t *rgb, qn_error *err)
+/* Everything after the checks, inlined into each ISA's entry point. */
+INLINE void convert_all(const kn_convert_plan *p, const kn_yuv_frame *f, uint8_t *rgb, float *s,
+                        size_t work)
 {
-    if (f->w != p->g.src_w || f->h != p->g.src_h)
-        return qn_error_set(err, QN_EUSAGE, "kn_convert_cpu: a %dx%d frame for a %dx%d plan",
-                            f->w, f->h, p->g.src_w, p->g.src_h);
-    int step = f->nv12 ? 2 : 1;
-    plane_job jy, ju, jv;
-    plane_job_init(&jy, f->y, f->y_pitch, 1, &p->lx, &p->ly);
-    plane_job_init(&ju, f->u, f->uv_pitch, step, &p->cx, &p->cy);
-    plane_job_init(&jv, f->nv12 ? f->u + 1 : f->v, f->uv_pitch, step, &p->cx, &p->cy);
-    int cw = p->g.crop_w, ch = p->g.crop_h;
+    const cpu_tables *tb = p->cpu;
+    int step = f->nv12 ? 2 : 1, cw = p->g.crop_w, ch = p->g.crop_h;
     size_t npx = (size_t)cw * ch;
-    size_t work = plane_scratch(&jy) > plane_scratch(&ju) ? plane_scratch(&jy) : plane_scratch(&ju);
-    float *s = scratch_get(work + 3 * npx + 2 * (size_t)cw);
-    if (!s)
-        return qn_error_set(err, QN_ENOMEM, "kn_convert_cpu: out of memory");
+    plane_job jobs[3] = {
+        {f->y, f->y_pitch, 1, &p->lx, &p->ly, &tb->luma},
+        {f->u, f->uv_pitch, step, &p->cx, &p->cy, &tb->chroma},
+        {f->nv12 ? f->u + 1 : f->v, f->uv_pitch, step, &p->cx, &p->cy, &tb->chroma},
+    };
     float *planes = s + work; /* Y, U, V at the output size */
-    int32_t *uo = (int32_t *)(planes + 3 * npx), *map = uo + cw;
-    ju.nu = jv.nu = distinct_outputs(&p->cx, uo, map);
-    ju.uo = jv.uo = uo;
-    const plane_job *jobs[3] = {&jy, &ju, &jv};
     for (int c = 0; c < 3; c++) {
-        const plane_job *j = jobs[c];
-        size_t taps = (size_t)(j->ax->n + LANES - 1) / LANES * LANES * j->ax->k;
-        float *w = s, *tr = s + 2 * taps, *h = tr + (size_t)(j->x1 - j->x0 + 1) * LANES;
-        float *v = h + (size_t)(j->y1 - j->y0 + 1) * j->ax->n, *out = planes + (size_t)c * npx;
-        int32_t *off = (int32_t *)(s + taps);
-        taps_by_block(j, w, off);
-        pass_h(j, w, off, tr, h);
-        pass_v(j, h, j->nu < cw ? v : out);
-        if (j->nu < cw) /* distinct values back to every pixel */
+        const plane_job *j = &jobs[c];
+        const hplan *hp = j->h;
+        float *tr = s, *h = tr + (size_t)(hp->x1 - hp->x0 + 1) * LANES;
+        float *v = h + (size_t)(hp->y1 - hp->y0 + 1) * hp->nu, *out = planes + (size_t)c * npx;
+        pass_h(j, tr, h);
+        pass_v(j, h, hp->map ? v : out);
+        if (hp->map) /* distinct values back to every pixel */
             for (int i = 0; i < ch; i++)
                 for (int o = 0; o < cw; o++)
-                    out[(size_t)i * cw + o] = v[(size_t)i * j->nu + map[o]];
+                    out[(size_t)i * cw + o] = v[(size_t)i * hp->nu + hp->map[o]];
     }
     float m[7];
     kn_convert_matrix(f->colorspace, f->full_range, m);
     colour(m, (int32_t)kn_convert_offset(p, f->full_range), planes, planes + npx, planes + 2 * npx,
            npx, rgb);
+}
+
+static void convert_baseline(const kn_convert_plan *p, const kn_yuv_frame *f, uint8_t *rgb,
+                             float *s, size_t work)
+{
+    convert_all(p, f, rgb, s, work);
+}
+
+#ifdef HAVE_AVX2_PATH
+__attribute__((target("avx2"))) static void convert_avx2(const kn_convert_plan *p,
+                                                        const kn_yuv_frame *f, uint8_t *rgb,
+                                                        float *s, size_t work)
+{
+    convert_all(p, f, rgb, s, work);
+}
+
+static pthread_once_t isa_once = PTHREAD_ONCE_INIT;
+static int isa_avx2;
+
+static void isa_probe(void)
+{
+    __builtin_cpu_init();
+    isa_avx2 = __builtin_cpu_supports("avx2");
+}
+#endif
+
+static _Atomic int baseline_only; /* tests: the baseline entry even where AVX2 is there */
+
+void kn_convert_cpu_baseline(int on) { baseline_only = on; }
+
+int kn_convert_cpu(const kn_convert_plan *p, const kn_yuv_frame *f, uint8_t *rgb, qn_error *err)
+{
+    if (f->w != p->g.src_w || f->h != p->g.src_h)
+        return qn_error_set(err, QN_EUSAGE, "kn_convert_cpu: a %dx%d frame for a %dx%d plan",
+                            f->w, f->h, p->g.src_w, p->g.src_h);
+    if (!p->cpu)
+        return qn_error_set(err, QN_EUSAGE, "kn_convert_cpu: a plan without its CPU tables");
+    const cpu_tables *tb = p->cpu;
+    plane_job jy = {NULL, 0, 1, &p->lx, &p->ly, &tb->luma};
+    plane_job jc = {NULL, 0, 1, &p->cx, &p->cy, &tb->chroma};
+    size_t a = plane_scratch(&jy), b = plane_scratch(&jc), work = a > b ? a : b;
+    float *s = scratch_get(work + 3 * (size_t)p->g.crop_w * p->g.crop_h);
+    if (!s)
+        return qn_error_set(err, QN_ENOMEM, "kn_convert_cpu: out of memory");
+#ifdef HAVE_AVX2_PATH
+    pthread_once(&isa_once, isa_probe);
+    if (isa_avx2 && !baseline_only) {
+        convert_avx2(p, f, rgb, s, work);
+        return QN_OK;
+    }
+#endif
+    convert_baseline(p, f, rgb, s, work);
     return QN_OK;
 }

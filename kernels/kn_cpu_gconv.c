@@ -13,6 +13,7 @@
  * for the plain x86-64 / AArch64 baseline and, on x86-64, again for AVX2+FMA
  * (8 lanes), chosen at run time. Out-of-range taps read a zero pixel, so the
  * inner loops have no branches. */
+#include <pthread.h>
 #include <string.h>
 
 #include "kn_cpu_gconv.h"
@@ -96,18 +97,23 @@ GCONV_KERNEL(a8_v1_p8, AVX2, v8f, 8, 1, 8)
 GCONV_KERNEL(a8_v2_p4, AVX2, v8f, 8, 2, 4)
 GCONV_KERNEL(a8_v4_p3, AVX2, v8f, 8, 4, 3)
 
+static pthread_once_t isa_once = PTHREAD_ONCE_INIT;
+static int isa_avx2;
+
+static void isa_probe(void)
+{
+    __builtin_cpu_init();
+    isa_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
 static int have_avx2(void)
 {
-    static int known = -1;
-    if (known < 0) {
-        __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return known;
+    pthread_once(&isa_once, isa_probe);
+    return isa_avx2;
 }
 #endif
 
-static int baseline_only; /* tests: the portable kernels even where AVX2 is there */
+static _Atomic int baseline_only; /* tests: the portable kernels even where AVX2 is there */
 
 void kn_cpu_gconv_baseline(int on) { baseline_only = on; }
 

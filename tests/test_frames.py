@@ -337,3 +337,19 @@ def test_external_converter_leaves_other_formats_to_swscale(tools_dir, tmp_path)
     conv, c2, c3 = ours(tools_dir, video, tmp_path, "--convert", "ref")
     assert conv["external"] == "0"
     assert conv == base and c2 == r2 and c3 == r3
+
+
+def test_external_converter_takes_host_nv12(tools_dir, tmp_path):
+    """NV12 frames in host memory (what an NVDEC frame is once downloaded, when the GPU
+    converter declined it) go to the host converter too, so that a run's frames all go
+    through one function: a rawvideo NV12 file gives exactly the bytes of the same
+    pixels stored as yuv420p, and every frame is converted externally."""
+    src = gen(tmp_path / "src.mp4", "320x180", "25", "1.2")
+    outs = {}
+    for pix in ("nv12", "yuv420p"):
+        raw = tmp_path / f"{pix}.nut"   # NUT keeps raw NV12 as it is
+        ffmpeg("-i", src, "-c:v", "rawvideo", "-pix_fmt", pix, raw)
+        outs[pix] = ours(tools_dir, raw, tmp_path, "--convert", "cpu")
+    (l1, a2, a3), (l2, b2, b3) = outs["nv12"], outs["yuv420p"]
+    assert l1["external"] == l1["decoded"].split()[2] != "0"
+    assert l1 == l2 and a2 == b2 and a3 == b3
