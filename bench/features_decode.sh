@@ -9,7 +9,8 @@
 #   2D: ffmpeg -threads J -i V -vf fps=1,scale=398:224 -pix_fmt rgb24 -f rawvideo -
 #   3D: ffmpeg -threads J -i V -vf fps=24,scale=199:112,crop=112:112:43:0 -pix_fmt rgb24 -f rawvideo -
 # quern: tests/frames_dump -j J V - -  (extract/frames: one demux+decode pass
-# producing the same 2D frames and 3D chunks, bit-identical on CPU decode).
+# producing the same 2D frames and 3D chunks, bit-identical on CPU decode), and the
+# same with --convert cpu (kn_convert_cpu, quern-features --convert fast; recorded).
 # Same decoder thread count J on both sides. Runs are interleaved (ffmpeg 2D,
 # ffmpeg 3D, quern) to spread the machine's drift; 1 warm-up round + RUNS counted
 # rounds, medians of wall time; cpu = user+sys. The ratio is printed last:
@@ -63,9 +64,10 @@ round() {
     run ff3d sh -c 'ffmpeg -nostdin -v error -threads "$1" -i "$2" -vf "$3" -pix_fmt rgb24 \
         -f rawvideo - > /dev/null' sh "$J" "$V" "fps=24,scale=$W3:$H3,crop=112:112:$X3:$Y3"
     run ours "$TOOL" -j "$J" "$V" - -
+    run fast "$TOOL" -j "$J" --convert cpu "$V" - -
 }
 round
-rm -f "$T/ff2d" "$T/ff3d" "$T/ours"
+rm -f "$T/ff2d" "$T/ff3d" "$T/ours" "$T/fast"
 i=0
 while [ $i -lt "$RUNS" ]; do
     round
@@ -76,15 +78,19 @@ done
 med() { awk -v c="$2" '{ print $c }' "$1" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 f2=$(med "$T/ff2d" 1) f3=$(med "$T/ff3d" 1) q=$(med "$T/ours" 1)
 c2=$(med "$T/ff2d" 2) c3=$(med "$T/ff3d" 2) cq=$(med "$T/ours" 2)
+qf=$(med "$T/fast" 1) cf=$(med "$T/fast" 2)
 dur=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$V")
 echo "video: $V (${W}x${H}, ${dur} s); decoder threads $J; median of $RUNS after 1 warm-up"
 echo "quern frames: $(tr '\n' ';' < "$T/ours.out")"
-awk -v f2="$f2" -v f3="$f3" -v q="$q" -v c2="$c2" -v c3="$c3" -v cq="$cq" -v d="$dur" 'BEGIN {
+awk -v f2="$f2" -v f3="$f3" -v q="$q" -v c2="$c2" -v c3="$c3" -v cq="$cq" -v d="$dur" \
+    -v qf="$qf" -v cf="$cf" 'BEGIN {
     printf "%-44s %8s %8s %10s\n", "run", "wall s", "cpu s", "x realtime"
     printf "%-44s %8.2f %8.2f %10.1f\n", "ffmpeg fps=1 scale 2D (HowTo100M run 1)", f2, c2, d / f2
     printf "%-44s %8.2f %8.2f %10.1f\n", "ffmpeg fps=24 scale+crop 3D (run 2)", f3, c3, d / f3
     printf "%-44s %8.2f %8.2f %10.1f\n", "ffmpeg both runs", f2 + f3, c2 + c3, d / (f2 + f3)
     printf "%-44s %8.2f %8.2f %10.1f\n", "quern one pass, 2D + 3D", q, cq, d / q
+    printf "%-44s %8.2f %8.2f %10.1f\n", "quern one pass, --convert fast", qf, cf, d / qf
     printf "cpu-time one_pass_vs_two_ffmpeg: %.2fx\n", (c2 + c3) / cq
+    printf "cpu-time one_pass_fast_vs_two_ffmpeg: %.2fx (quern-features --convert fast)\n", (c2 + c3) / cf
     printf "ratio decode_one_pass_vs_two_ffmpeg: %.2fx (target >= 1.5x)\n", (f2 + f3) / q
 }'

@@ -97,8 +97,7 @@ int qn_atomic_sync(qn_atomic *af, qn_error *err)
 {
     if (!af->fp)
         return qn_error_set(err, QN_EINTERNAL, "qn_atomic_sync: not open");
-    errno = 0;
-    int e = flush_sync(af);
+    int e = flush_sync(af); /* errno kept: a failed earlier write's (EFBIG, ENOSPC) names it */
     if (e)
         return qn_error_errno(err, QN_EENV, e, "%s: cannot write output", af->path);
     long at = ftell(af->fp);
@@ -110,7 +109,6 @@ int qn_atomic_commit(qn_atomic *af, qn_error *err)
 {
     if (!af->fp)
         return qn_error_set(err, QN_EINTERNAL, "qn_atomic_commit: not open");
-    errno = 0;
     int e = flush_sync(af);
     if (fclose(af->fp) != 0 && !e)
         e = errno;
