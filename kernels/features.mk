@@ -5,7 +5,7 @@ frconvert_SRCS := kernels/frames_convert.c
 frconvert_PKGS := libavutil
 
 PROGRAMS += quern-features
-quern-features_SRCS := kernels/features_main.c
+quern-features_SRCS := kernels/features_main.c kernels/features_queue.c kernels/features_write.c
 quern-features_LIBS := frconvert frames avlog kernels store
 
 # Stands in for quern-clips in tests/test_features_e2e.py: a video + clips via the store API.

@@ -17,9 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "qn_half.h"
 #include "extract/frames.h"
 #include "kernels/engine.h"
+#include "kernels/features_queue.h"
+#include "kernels/features_write.h"
 #include "kernels/frames_convert.h"
 #include "qn_error.h"
 #include "qn_progress.h"
@@ -209,9 +210,7 @@ static int parse_args(int argc, char **argv, opts *o)
  * the main thread touches the engine and the store. The queue is bounded, so
  * decoding runs at most a few batches ahead of the network. */
 
-enum { ITEM_END = 0, ITEM_2D = 2, ITEM_3D = 3 };
-
-typedef struct vjob {            /* one video */
+typedef struct vjob {            /* one video (features_queue.h's struct vjob) */
     const qn_store_video *v;
     float *rows2d, *rows3d;      /* n × 2048, L2-normalised; main thread only */
     int64_t n2d, n3d, cap2d, cap3d;
@@ -221,174 +220,28 @@ typedef struct vjob {            /* one video */
     int64_t conv, conv_ext;      /* frames scaled; of them, by kn_convert (not libswscale) */
 } vjob;
 
-typedef struct item {
-    struct item *next;
-    vjob *job;
-    int kind, n, w, h;
-    uint8_t *data;   /* kn_input_alloc'd, cap bytes */
-    size_t cap;
-    int locked;      /* data is page-locked (for the GPU) */
-} item;
-
 typedef struct pipeline {
-    pthread_mutex_t mu;
-    pthread_cond_t can_pop, can_push;
-    item *head, *tail;
-    int count, cap, stop;
-    size_t next_video;
+    fq_queue q;
+    size_t next_video;   /* under q.mu */
     /* read-only while running */
     vjob *jobs;
     size_t n_jobs;
     int batch, dec_threads;
     const int *convert;  /* kn_frames_convert's mode for the decoders, or NULL (libswscale) */
-    const kn_model *m;   /* allocates the batch buffers */
-    int lock;            /* batch buffers page-locked (the cuda backend), up to the budget */
-    item *spare;         /* batches done with, their buffers kept for reuse */
-    size_t locked_bytes; /* batch buffers page-locked so far (PINNED_BUDGET) */
 } pipeline;
-
-/* Page-locked memory for batches, at most: with many decoders (one per core, more for
- * NVDEC) the batches alive can reach gigabytes, and locked memory is the machine's. */
-#define PINNED_BUDGET ((size_t)1 << 30)
-
-/* Batch buffers are recycled: page-locked memory is slow to get, and the number
- * alive is bounded by the queue and the decoders anyway. */
-static void item_free(pipeline *p, item *it)
-{
-    if (!it)
-        return;
-    if (!it->data) {
-        free(it);
-        return;
-    }
-    pthread_mutex_lock(&p->mu);
-    it->next = p->spare;
-    p->spare = it;
-    pthread_mutex_unlock(&p->mu);
-}
-
-/* A batch item with room for `bytes`: a spare one that fits, else a new one. When
- * none fits, a heap spare is given up so that spares do not pile up as frame sizes
- * change; page-locked ones stay (freeing one synchronises the whole GPU, which would
- * break a CUDA graph being captured), and PINNED_BUDGET bounds them. */
-static item *item_get(pipeline *p, size_t bytes)
-{
-    pthread_mutex_lock(&p->mu);
-    item **pp = &p->spare, *drop = NULL;
-    while (*pp && (*pp)->cap < bytes)
-        pp = &(*pp)->next;
-    item *it = *pp;
-    if (it)
-        *pp = it->next;
-    else if (p->spare && !p->spare->locked)
-        drop = p->spare, p->spare = drop->next;
-    int lock = !it && p->lock && p->locked_bytes + bytes <= PINNED_BUDGET;
-    if (lock)
-        p->locked_bytes += bytes;
-    pthread_mutex_unlock(&p->mu);
-    if (drop) {
-        kn_input_free(drop->data);
-        free(drop);
-    }
-    if (it) {
-        *it = (item){.data = it->data, .cap = it->cap, .locked = it->locked};
-        return it;
-    }
-    it = calloc(1, sizeof *it);
-    if (it && !(it->data = kn_input_alloc(lock ? p->m : NULL, bytes))) {
-        free(it);
-        return NULL;
-    }
-    if (it) {
-        it->cap = bytes;
-        it->locked = lock;
-    }
-    return it;
-}
-
-static void spares_free(pipeline *p)
-{
-    while (p->spare) {
-        item *it = p->spare;
-        p->spare = it->next;
-        kn_input_free(it->data);
-        free(it);
-    }
-}
-
-/* Queues `it` (ownership passes), waiting for room; refused once stopping. */
-static int push(pipeline *p, item *it)
-{
-    pthread_mutex_lock(&p->mu);
-    while (p->count >= p->cap && !p->stop)
-        pthread_cond_wait(&p->can_push, &p->mu);
-    int stopped = p->stop;
-    if (!stopped) {
-        it->next = NULL;
-        if (p->tail)
-            p->tail->next = it;
-        else
-            p->head = it;
-        p->tail = it;
-        p->count++;
-        pthread_cond_signal(&p->can_pop);
-    }
-    pthread_mutex_unlock(&p->mu);
-    if (stopped) {
-        item_free(p, it);
-        return QN_EINTERNAL;
-    }
-    return QN_OK;
-}
-
-static item *pop(pipeline *p)
-{
-    pthread_mutex_lock(&p->mu);
-    while (!p->head && !p->stop)
-        pthread_cond_wait(&p->can_pop, &p->mu);
-    item *it = p->head;
-    if (!it) {   /* a decoder gave up (out of memory) */
-        pthread_mutex_unlock(&p->mu);
-        return NULL;
-    }
-    p->head = it->next;
-    if (!p->head)
-        p->tail = NULL;
-    p->count--;
-    pthread_cond_signal(&p->can_push);
-    pthread_mutex_unlock(&p->mu);
-    return it;
-}
-
-/* Tells the decoders to stop and frees whatever they had queued. */
-static void stop_all(pipeline *p)
-{
-    pthread_mutex_lock(&p->mu);
-    p->stop = 1;
-    pthread_cond_broadcast(&p->can_push);
-    item *it = p->head;
-    p->head = p->tail = NULL;
-    p->count = 0;
-    pthread_mutex_unlock(&p->mu);
-    while (it) {
-        item *next = it->next;
-        item_free(p, it);
-        it = next;
-    }
-}
 
 /* The frames sink of one decoder thread: fills batches, queues them when full. */
 typedef struct wsink {
     pipeline *p;
     vjob *job;
-    item *b[4];                  /* [ITEM_2D], [ITEM_3D] being filled */
+    fq_item *b[4];               /* [FQ_2D], [FQ_3D] being filled */
 } wsink;
 
 static int add_frame(wsink *ws, int kind, const uint8_t *data, size_t bytes, int w, int h)
 {
-    item *it = ws->b[kind];
+    fq_item *it = ws->b[kind];
     if (!it) {
-        if (!(it = item_get(ws->p, bytes * ws->p->batch)))
+        if (!(it = fq_get(&ws->p->q, bytes * ws->p->batch)))
             return QN_ENOMEM;
         it->job = ws->job;
         it->kind = kind;
@@ -400,20 +253,20 @@ static int add_frame(wsink *ws, int kind, const uint8_t *data, size_t bytes, int
     if (it->n < ws->p->batch)
         return QN_OK;
     ws->b[kind] = NULL;
-    return push(ws->p, it);
+    return fq_push(&ws->p->q, it);
 }
 
 static int on_2d(void *user, int64_t index, const uint8_t *rgb, int w, int h)
 {
     (void)index;
-    return add_frame(user, ITEM_2D, rgb, (size_t)w * h * 3, w, h);
+    return add_frame(user, FQ_2D, rgb, (size_t)w * h * 3, w, h);
 }
 
 static int on_3d(void *user, int64_t index, const uint8_t *rgb, int n_real, int side)
 {
     (void)index;
     (void)n_real;
-    return add_frame(user, ITEM_3D, rgb, (size_t)KN_3D_FRAMES * side * side * 3, side, side);
+    return add_frame(user, FQ_3D, rgb, (size_t)KN_3D_FRAMES * side * side * 3, side, side);
 }
 
 static void decode_one(pipeline *p, vjob *job, int hw)
@@ -448,27 +301,24 @@ static void decode_one(pipeline *p, vjob *job, int hw)
             qn_error_set(&job->ferr, rc, "%s: out of memory for a batch", job->v->path);
     }
     fr_close(fv);
-    for (int k = ITEM_2D; k <= ITEM_3D; k++) {
-        item *it = ws.b[k];
+    for (int k = FQ_2D; k <= FQ_3D; k++) {
+        fq_item *it = ws.b[k];
         ws.b[k] = NULL;
         if (rc < 0)
-            item_free(p, it);
+            fq_put(&p->q, it);
         else if (it)
-            push(p, it);   /* frees it itself when the pipeline is stopping */
+            fq_push(&p->q, it);   /* puts it back itself when the queue is stopping */
     }
     job->rc = rc;
-    item *end = calloc(1, sizeof *end);
+    fq_item *end = calloc(1, sizeof *end);
     if (!end) {   /* cannot even say we are done: make the main thread give up */
         job->rc = qn_error_set(&job->ferr, QN_ENOMEM, "%s: out of memory", job->v->path);
-        pthread_mutex_lock(&p->mu);
-        p->stop = 1;
-        pthread_cond_broadcast(&p->can_pop);
-        pthread_mutex_unlock(&p->mu);
+        fq_stop(&p->q);
         return;
     }
     end->job = job;
-    end->kind = ITEM_END;
-    push(p, end);
+    end->kind = FQ_END;
+    fq_push(&p->q, end);
 }
 
 typedef struct decoder {
@@ -481,12 +331,12 @@ static void *decoder_thread(void *arg)
     const decoder *d = arg;
     pipeline *p = d->p;
     for (;;) {
-        pthread_mutex_lock(&p->mu);
+        pthread_mutex_lock(&p->q.mu);
         size_t i = p->next_video;
-        int done = p->stop || i >= p->n_jobs;
+        int done = p->q.stop || i >= p->n_jobs;
         if (!done)
             p->next_video++;
-        pthread_mutex_unlock(&p->mu);
+        pthread_mutex_unlock(&p->q.mu);
         if (done)
             return NULL;
         decode_one(p, &p->jobs[i], d->hw);
@@ -512,10 +362,10 @@ static int grow(float **rows, int64_t *cap, int64_t need)
  * (a video's last) is padded with zero frames to `pad_to` when that is larger:
  * on the GPU one input shape means one set of cuDNN plans and one CUDA graph,
  * while every new batch size would be planned and captured afresh. */
-static int run_item(kn_model *m2d, kn_model *m3d, item *it, int pad_to, qn_error *err)
+static int run_item(kn_model *m2d, kn_model *m3d, fq_item *it, int pad_to, qn_error *err)
 {
     vjob *j = it->job;
-    int is2d = it->kind == ITEM_2D;
+    int is2d = it->kind == FQ_2D;
     int n_run = it->n < pad_to ? pad_to : it->n;
     size_t frame = is2d ? (size_t)it->w * it->h * 3 : (size_t)KN_3D_FRAMES * it->w * it->h * 3;
     if (n_run > it->n)   /* the item's buffer holds a whole batch */
@@ -540,121 +390,20 @@ static void job_free(vjob *j)
 
 /* ---- pooling and writing ---- */
 
-typedef struct feature_sets {
-    qn_fset *s2d, *s3d, *pooled;
-} feature_sets;
-
-/* One modality of one clip: max over its rows, L2; zeros when the video has none. */
-static int pool_one(const uint16_t *rows, int64_t n, double rate, double start, double end,
-                    float *out, qn_error *err)
-{
-    if (n == 0) {
-        memset(out, 0, 2048 * sizeof *out);
-        return QN_OK;
-    }
-    if (end < start)
-        end = start;
-    return qn_pool_rows(rows, QN_F16, 2048, n, rate, start, end, out, err);
-}
-
-typedef struct clips {
-    int64_t *ids;
-    double *start, *end;
-    size_t n, cap;
-} clips;
-
-static int load_clips(qn_store *st, int64_t video_id, clips *c, qn_error *err)
-{
-    qn_clip_iter *it;
-    int rc = qn_store_clip_iter(st, video_id, &it, err);
-    if (rc < 0)
-        return rc;
-    qn_store_clip clip;
-    c->n = 0;
-    while ((rc = qn_store_clip_next(it, &clip, err)) == 1) {
-        if (c->n == c->cap) {
-            size_t n = c->cap ? c->cap * 2 : 256;
-            int64_t *ids = realloc(c->ids, n * sizeof *ids);
-            if (ids)
-                c->ids = ids;
-            double *s = realloc(c->start, n * sizeof *s);
-            if (s)
-                c->start = s;
-            double *e = realloc(c->end, n * sizeof *e);
-            if (e)
-                c->end = e;
-            if (!ids || !s || !e) {
-                rc = qn_error_set(err, QN_ENOMEM, "out of memory for clips");
-                break;
-            }
-            c->cap = n;
-        }
-        c->ids[c->n] = clip.id;
-        c->start[c->n] = clip.start;
-        c->end[c->n] = clip.end;
-        c->n++;
-    }
-    qn_store_clip_iter_free(it);
-    return rc < 0 ? rc : QN_OK;
-}
-
-/* Rounds the rows to f16, pools every clip, writes everything and the status in one batch. */
-static int write_video(qn_store *st, const feature_sets *fs, int64_t video_id, const vjob *a,
-                       totals *t, qn_error *err)
-{
-    clips c = {0};
-    uint16_t *h2 = malloc((size_t)(a->n2d ? a->n2d : 1) * 2048 * sizeof *h2);
-    uint16_t *h3 = malloc((size_t)(a->n3d ? a->n3d : 1) * 2048 * sizeof *h3);
-    float *pooled = NULL;
-    int rc = h2 && h3 ? load_clips(st, video_id, &c, err)
-                      : qn_error_set(err, QN_ENOMEM, "out of memory");
-    if (rc == QN_OK && !(pooled = malloc((c.n ? c.n : 1) * 4096 * sizeof *pooled)))
-        rc = qn_error_set(err, QN_ENOMEM, "out of memory");
-    if (rc == QN_OK) {
-        qn_f32_to_f16_n(h2, a->rows2d, (size_t)a->n2d * 2048);
-        qn_f32_to_f16_n(h3, a->rows3d, (size_t)a->n3d * 2048);
-        for (size_t i = 0; i < c.n && rc == QN_OK; i++) {
-            rc = pool_one(h2, a->n2d, 1.0, c.start[i], c.end[i], pooled + i * 4096, err);
-            if (rc == QN_OK)
-                rc = pool_one(h3, a->n3d, 1.5, c.start[i], c.end[i], pooled + i * 4096 + 2048,
-                              err);
-        }
-    }
-    if (rc == QN_OK && (rc = qn_store_begin(st, err)) == QN_OK) {
-        rc = qn_fset_put_video(st, fs->s2d, video_id, h2, QN_F16, a->n2d, err);
-        if (rc == QN_OK)
-            rc = qn_fset_put_video(st, fs->s3d, video_id, h3, QN_F16, a->n3d, err);
-        if (rc == QN_OK && c.n)
-            rc = qn_fset_put_clips(st, fs->pooled, c.ids, pooled, QN_F32, (int64_t)c.n, err);
-        if (rc == QN_OK)
-            rc = qn_store_video_set_status(st, video_id, QN_VIDEO_OK, NULL, err);
-        if (rc == QN_OK)
-            rc = qn_store_commit(st, err);
-        else
-            qn_store_rollback(st, NULL);
-    }
-    if (rc == QN_OK)
-        t->clips += (int64_t)c.n;
-    free(c.ids);
-    free(c.start);
-    free(c.end);
-    free(h2);
-    free(h3);
-    free(pooled);
-    return rc;
-}
-
 /* ---- one finished video ---- */
 
 /* After its END item: write it, or mark it failed when FFmpeg could not read it.
  * Returns QN_OK, 1 (failed input, recorded) or a negative status (stop). */
-static int finish_video(qn_store *st, const feature_sets *fs, vjob *j, totals *t,
+static int finish_video(qn_store *st, const fw_sets *fs, vjob *j, totals *t,
                         qn_error *err)
 {
     int rc;
     if (j->rc == QN_OK) {
-        rc = write_video(st, fs, j->v->id, j, t, err);
+        int64_t n_clips;
+        rc = fw_write_video(st, fs, j->v->id, j->rows2d, j->n2d, j->rows3d, j->n3d, &n_clips,
+                            err);
         if (rc == QN_OK) {
+            t->clips += n_clips;
             t->frames2d += j->n2d;
             t->chunks3d += j->n3d;
             t->seconds_video += j->duration;
@@ -675,47 +424,6 @@ static int finish_video(qn_store *st, const feature_sets *fs, vjob *j, totals *t
 }
 
 /* ---- setup ---- */
-
-/* Stores made before the pooled set recorded a hash have it with none: keep
- * using it (the per-step sets still pin both weights files). */
-static int legacy_pooled(qn_store *st, qn_fset_info *sp, qn_error *err)
-{
-    qn_fset *old;
-    qn_fset_info info;
-    int rc = qn_fset_find(st, sp->name, &old, err);
-    if (rc == QN_OK && old && (rc = qn_fset_get_info(st, old, &info, err)) == QN_OK &&
-        !info.weights_sha256)
-        sp->weights_sha256 = NULL;
-    return rc;
-}
-
-static int open_sets(qn_store *st, kn_model *m2d, kn_model *m3d, feature_sets *fs,
-                     qn_error *err)
-{
-    qn_fset_info s2 = {.name = "resnet152-2d", .kind = QN_FSET_PER_STEP,
-                       .model = "torchvision resnet152 (avgpool over HxW, L2)",
-                       .weights_sha256 = kn_model_sha256(m2d), .dim = 2048, .dtype = QN_F16,
-                       .rate = 1.0};
-    qn_fset_info s3 = {.name = "resnext101-3d", .kind = QN_FSET_PER_STEP,
-                       .model = "Hara et al. 2017 ResNeXt-101 3D 16x112x112 (L2)",
-                       .weights_sha256 = kn_model_sha256(m3d), .dim = 2048, .dtype = QN_F16,
-                       .rate = 1.5};
-    char both[129], hex[65];
-    snprintf(both, sizeof both, "%s%s", s2.weights_sha256, s3.weights_sha256);
-    if (kn_sha256_hex(both, 128, hex) != QN_OK)
-        return qn_error_set(err, QN_ENOMEM, "out of memory");
-    qn_fset_info sp = {.name = "howto100m-4096", .kind = QN_FSET_PER_CLIP,
-                       .model = "howto100m _get_video: max-pool+L2 per modality, 2D||3D",
-                       .weights_sha256 = hex, .dim = 4096, .dtype = QN_F16, .rate = 0};
-    int rc = legacy_pooled(st, &sp, err);
-    if (rc == QN_OK)
-        rc = qn_fset_create(st, &s2, &fs->s2d, err);
-    if (rc == QN_OK)
-        rc = qn_fset_create(st, &s3, &fs->s3d, err);
-    if (rc == QN_OK)
-        rc = qn_fset_create(st, &sp, &fs->pooled, err);
-    return rc;
-}
 
 typedef struct todo {
     qn_store_video *v;
@@ -763,7 +471,7 @@ static void todo_free(todo *td)
 /* The ids of the ok videos that have no 2D rows yet, ascending (the store's
  * "still to extract" list). A video under 0.5 s has an empty 2D entry, which
  * counts as done, so asking for it by id does not extract (and append) it again. */
-static int pending_ids(qn_store *st, const feature_sets *fs, int64_t **ids, size_t *n,
+static int pending_ids(qn_store *st, const fw_sets *fs, int64_t **ids, size_t *n,
                        qn_error *err)
 {
     qn_video_filter f = {.status = QN_VIDEO_OK, .without_rows = fs->s2d};
@@ -799,7 +507,7 @@ static int id_cmp(const void *a, const void *b)
 
 /* The videos to do: the given ids (each must exist; not-ok or done ones are
  * skipped with a note), or every ok video without 2D rows. */
-static int find_videos(qn_store *st, const opts *o, const feature_sets *fs, todo *td,
+static int find_videos(qn_store *st, const opts *o, const fw_sets *fs, todo *td,
                        totals *t, qn_error *err)
 {
     qn_store_video v;
@@ -913,7 +621,7 @@ static int ncpu(void)
 }
 
 /* Decodes and extracts every video of td: decoder threads + engine/store here. */
-static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model *m2d,
+static int run_all(qn_store *st, const fw_sets *fs, const opts *o, kn_model *m2d,
                    kn_model *m3d, const todo *td, totals *t, qn_error *err)
 {
     if (td->n == 0)
@@ -938,8 +646,7 @@ static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model
     /* a few batches per decoder keep the network fed; past 32 they only hold memory
      * (page-locked on the GPU) */
     int queue = 2 * decoders + 2 < 32 ? 2 * decoders + 2 : 32;
-    pipeline p = {.cap = queue, .n_jobs = td->n, .batch = batch, .m = m2d,
-                  .lock = kn_model_backend(m2d) == KN_BACKEND_CUDA};
+    pipeline p = {.n_jobs = td->n, .batch = batch};
     p.dec_threads = nvdec ? 1 : threads / decoders;
     if (p.dec_threads < 1)
         p.dec_threads = 1;
@@ -980,9 +687,7 @@ static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model
         dec[i] = (decoder){&p, nvdec && i < decoders - nvdec ? FR_HW_NONE : o->decode};
     for (size_t i = 0; i < td->n; i++)
         p.jobs[i].v = &td->v[i];
-    pthread_mutex_init(&p.mu, NULL);
-    pthread_cond_init(&p.can_pop, NULL);
-    pthread_cond_init(&p.can_push, NULL);
+    fq_init(&p.q, queue, m2d, kn_model_backend(m2d) == KN_BACKEND_CUDA);
     int started = 0, rc = QN_OK;
     for (; started < decoders; started++)
         if (pthread_create(&th[started], NULL, decoder_thread, &dec[started]) != 0)
@@ -993,14 +698,14 @@ static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model
     qn_progress_start(&bar, "features", td->n, o->quiet);
     for (size_t finished = 0; rc >= 0 && finished < td->n;) {
         double t0 = qn_now();
-        item *it = pop(&p);
+        fq_item *it = fq_pop(&p.q);
         double t1 = qn_now();
         t->wait_s += t1 - t0;
         if (!it) {
             rc = qn_error_set(err, QN_ENOMEM, "out of memory in a decoder thread");
             break;
         }
-        if (it->kind == ITEM_END) {
+        if (it->kind == FQ_END) {
             rc = finish_video(st, fs, it->job, t, err);
             t->failed += rc == 1;
             t->videos += rc == QN_OK;
@@ -1010,19 +715,16 @@ static int run_all(qn_store *st, const feature_sets *fs, const opts *o, kn_model
             rc = run_item(m2d, m3d, it, pad_to, err);
             t->net_s += qn_now() - t1;
         }
-        item_free(&p, it);
+        fq_put(&p.q, it);
     }
     qn_progress_finish(&bar);
-    stop_all(&p);
+    fq_stop(&p.q);
     for (int i = 0; i < started; i++)
         pthread_join(th[i], NULL);
-    stop_all(&p);   /* what the last pushes left */
-    spares_free(&p);
+    fq_stop(&p.q);   /* what the last pushes left */
+    fq_destroy(&p.q);
     for (size_t i = 0; i < td->n; i++)
         job_free(&p.jobs[i]);
-    pthread_cond_destroy(&p.can_pop);
-    pthread_cond_destroy(&p.can_push);
-    pthread_mutex_destroy(&p.mu);
     free(p.jobs);
     free(th);
     free(dec);
@@ -1040,7 +742,7 @@ int main(int argc, char **argv)
     qn_error_clear(&err);
     qn_store *st = NULL;
     kn_model *m2d = NULL, *m3d = NULL;
-    feature_sets fs = {0};
+    fw_sets fs = {0};
     todo td = {0};
     totals t = {0};
     double t0 = qn_now();
@@ -1054,7 +756,7 @@ int main(int argc, char **argv)
         rc = qn_error_set(&err, QN_EENV, "--convert gpu needs the cuda backend; this run "
                           "uses %s", kn_backend_name(kn_model_backend(m2d)));
     if (rc == QN_OK)
-        rc = open_sets(st, m2d, m3d, &fs, &err);
+        rc = fw_open_sets(st, m2d, m3d, &fs, &err);
     if (rc == QN_OK)
         rc = find_videos(st, &o, &fs, &td, &t, &err);
     if (rc == QN_OK)
