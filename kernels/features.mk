@@ -4,9 +4,17 @@ LIBS += frconvert
 frconvert_SRCS := kernels/frames_convert.c
 frconvert_PKGS := libavutil
 
+# the queue of decoded batches between the decoder threads and the engine
+LIBS += featqueue
+featqueue_SRCS := kernels/features_queue.c
+
 PROGRAMS += quern-features
-quern-features_SRCS := kernels/features_main.c kernels/features_queue.c kernels/features_write.c
-quern-features_LIBS := frconvert frames avlog kernels store
+quern-features_SRCS := kernels/features_main.c kernels/features_write.c
+quern-features_LIBS := featqueue frconvert frames avlog kernels store
+
+CHECKS += check_features_queue
+check_features_queue_SRCS := tests/check_features_queue.c
+check_features_queue_LIBS := featqueue kernels
 
 # Stands in for quern-clips in tests/test_features_e2e.py: a video + clips via the store API.
 TEST_TOOLS += features_seed
