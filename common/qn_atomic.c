@@ -80,13 +80,18 @@ static void fsync_dir(const char *path)
     free(copy);
 }
 
-/* Flush + fsync (of a temporary) of af: 0 or the errno of the first failure. */
+/* Flush + fsync (of a temporary) of af: 0 or the errno of the first failure. The
+ * flush comes first: on a stream whose earlier write failed it fails again, with
+ * that write's cause fresh in errno (EFBIG, ENOSPC); errno as it was is the
+ * fallback when nothing was left to write. */
 static int flush_sync(qn_atomic *af)
 {
-    if (ferror(af->fp))
-        return errno ? errno : EIO;
+    int before = errno;
+    errno = 0;
     if (fflush(af->fp) != 0)
         return errno ? errno : EIO;
+    if (ferror(af->fp))
+        return before ? before : EIO;
     if (af->tmp && (af->synced_at == 0 || ftell(af->fp) != af->synced_at) &&
         fsync(fileno(af->fp)) != 0)
         return errno ? errno : EIO;
@@ -97,7 +102,7 @@ int qn_atomic_sync(qn_atomic *af, qn_error *err)
 {
     if (!af->fp)
         return qn_error_set(err, QN_EINTERNAL, "qn_atomic_sync: not open");
-    int e = flush_sync(af); /* errno kept: a failed earlier write's (EFBIG, ENOSPC) names it */
+    int e = flush_sync(af);
     if (e)
         return qn_error_errno(err, QN_EENV, e, "%s: cannot write output", af->path);
     long at = ftell(af->fp);

@@ -27,8 +27,10 @@ typedef struct qn_atomic {
 
 int qn_atomic_open(qn_atomic *af, const char *path, qn_error *err);
 /* Flushes and fsyncs now, reporting any write error so far (QN_EENV, naming the
- * file): for several outputs committed together, every one's errors surface
- * before the first rename. Commit after it syncs again only if more was written. */
+ * file and the cause): for several outputs committed together, every one's errors
+ * surface before the first rename. Call it right after an output's last write,
+ * while a failed write's cause can still be told; commit after it syncs again
+ * only if more was written. */
 int qn_atomic_sync(qn_atomic *af, qn_error *err);
 /* Commits: any earlier write error (ferror) fails the commit. */
 int qn_atomic_commit(qn_atomic *af, qn_error *err);

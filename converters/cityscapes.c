@@ -432,8 +432,10 @@ static int collect(job *j, const cs_callbacks *cb, FILE *spill, uint32_t *wh, cs
     return rc;
 }
 
-static int write_images(FILE *f, const item_list *items, const uint32_t *wh, size_t start_id,
-                        qn_error *err)
+/* The images array; a failed write is reported at once, while errno still holds
+ * its cause (the stream drops what it could not write, so no later flush sees it). */
+static int write_images(FILE *f, const char *path, const item_list *items, const uint32_t *wh,
+                        size_t start_id, qn_error *err)
 {
     size_t longest = 0, id = start_id;
     for (size_t i = 0; i < items->n; i++)
@@ -450,6 +452,11 @@ static int write_images(FILE *f, const item_list *items, const uint32_t *wh, siz
         if (id != start_id)
             fputs(", ", f);
         cs_json_image(f, it->rel, segm, wh[2 * i + 1], wh[2 * i], id++);
+        if (ferror(f)) {
+            int e = errno ? errno : EIO;
+            free(segm);
+            return qn_error_errno(err, QN_EENV, e, "%s: cannot write output", path);
+        }
     }
     free(segm);
     return QN_OK;
@@ -523,13 +530,15 @@ static int convert_split(const cs_options *o, const char *outdir, const char *sp
             so->open = 1;
             FILE *f = so->af.fp;
             fputs("{\"images\": [", f);
-            rc = write_images(f, &items, wh, o->start_id, err);
+            rc = write_images(f, path, &items, wh, o->start_id, err);
             fputs("], \"categories\": ", f);
             cs_json_categories(f, o->contiguous_ids);
             fputs(", \"annotations\": [", f);
             if (!rc)
                 rc = copy_spill(spill, f, path, err);
             fputs("]}", f);
+            if (!rc) /* now, while an unchecked fputs' failure can be told (EFBIG, ENOSPC) */
+                rc = qn_atomic_sync(&so->af, err);
         }
         free(path);
     }
@@ -608,11 +617,8 @@ int cs_convert(const cs_options *o, const cs_callbacks *cb, cs_stats *st, qn_err
         rc = convert_split(o, outdir, todo[i], &outs[i], cb, st, err);
         st->splits += !rc;
     }
-    /* commit together: a failure in any split leaves no output at all, so every
-     * output's write errors surface before the first rename */
-    for (size_t i = 0; outs && i < ntodo && !rc; i++)
-        if (outs[i].open)
-            rc = qn_atomic_sync(&outs[i].af, err); /* any unchecked fputs' error */
+    /* commit together: a failure in any split leaves no output at all (each output
+     * was synced, its write errors surfaced, right after it was written) */
     for (size_t i = 0; outs && i < ntodo; i++) {
         if (!outs[i].open)
             continue;

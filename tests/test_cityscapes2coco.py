@@ -681,6 +681,35 @@ def test_write_error_leaves_no_split(bin_dir, tmp_path):
     assert outputs(out) == []
 
 
+def test_write_error_in_the_image_list_names_its_cause(bin_dir, tmp_path):
+    """The train output fails in its image list (120 images without instances, so no
+    spilled annotations to copy), and val is converted after it: the message still
+    gives that write's cause, not whatever a later call left in errno."""
+    import resource
+    import signal
+    empty = np.full((16, 16), 7, np.uint16)   # road only: no instances
+    root = make_root(tmp_path / "d", {f"a_{i:06d}_000019": empty for i in range(120)},
+                     split="train")
+    make_root(root, {"b_000000_000019": busy_ids(2)}, split="val")
+    ok = tmp_path / "ok"
+    assert run(PROG, root, "-o", ok, "-q", bin_dir=bin_dir).returncode == 0
+    size = {s: (ok / f"instancesonly_filtered_gtFine_{s}.json").stat().st_size
+            for s in ("train", "val")}
+    cap = 8000
+    assert size["val"] < cap < size["train"]
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    out = tmp_path / "o"
+    cp = run(PROG, root, "-o", out, bin_dir=bin_dir, preexec_fn=limit)
+    assert cp.returncode == 3, cp.stderr
+    assert cp.stderr == (f"{PROG}: {out}/instancesonly_filtered_gtFine_train.json: "
+                         "cannot write output: File too large\n")
+    assert outputs(out) == []
+
+
 def test_failed_run_leaves_no_new_folder(bin_dir, tmp_path):
     """The output folder a failed run created is removed again; one that was there stays."""
     root = bad_case(tmp_path, "d", BAD["notpng"][0])
