@@ -164,7 +164,7 @@ if [ "${E2E_ONLY:-0}" != 1 ]; then
 fi
 # ---- 4. end to end: video -> store, the GPU's utilisation sampled meanwhile
 # First the GPU converter against the CPU path, then decoding alone: E2E_DECODE_ONLY
-# ("MODE:PARALLEL ...", default "none:16 fast:16 cuda:16 cuda:48 gpuconv:16 gpuconv:48")
+# ("MODE:PARALLEL ...", default "none:16 fast:16 cuda:16 nvfast:16 cuda:48 gpuconv:16 gpuconv:48")
 # runs that many frames_dump processes on the 360p video at once.
 # Cases "NAME:DECODE:COPIES[:OPTIONS]": NAME is .gpu/video/NAME.mp4 (60 s each); 360p is what
 # HowTo100M's files are (about 200 kbit/s, 240p-360p), 720p the heavy case; OPTIONS are more
@@ -271,12 +271,15 @@ sys.exit(0 if ok else 1)' "$tmp" || { convert_fail=1; cat "$tmp/gpu.txt" "$tmp/g
     # decoding alone (frames_dump: both streams, converted, thrown away), P videos at once:
     # what the decoders can feed, with no network and no store in the way. MODE: none (CPU
     # decode + libswscale), fast (CPU decode + kn_convert_cpu, quern-features' default with
-    # the cuda backend), cuda (NVDEC + libswscale), gpuconv (NVDEC + kn_cuda_convert)
+    # the cuda backend), cuda (NVDEC + libswscale), nvfast (NVDEC, frames downloaded and
+    # converted by kn_convert_cpu: what --decode cuda gets by default now; checks that path),
+    # gpuconv (NVDEC + kn_cuda_convert)
     if [ -x "$T/frames_dump" ]; then
-        for d in ${E2E_DECODE_ONLY:-none:16 fast:16 cuda:16 cuda:48 gpuconv:16 gpuconv:48}; do
+        for d in ${E2E_DECODE_ONLY:-none:16 fast:16 cuda:16 nvfast:16 cuda:48 gpuconv:16 gpuconv:48}; do
             hw=${d%%:*} par=${d#*:} i=0 conv=""
             [ "$hw" = gpuconv ] && hw=cuda conv="--convert cuda"
             [ "$hw" = fast ] && hw=none conv="--convert cpu"
+            [ "$hw" = nvfast ] && hw=cuda conv="--convert cpu"
             left=$((end - $(date +%s) - 15))
             if [ "$left" -lt 70 ]; then
                 echo "gpu_check.sh: out of time, skipped: decode only $d" >&2
@@ -291,10 +294,14 @@ sys.exit(0 if ok else 1)' "$tmp" || { convert_fail=1; cat "$tmp/gpu.txt" "$tmp/g
             done
             wait
             t1=$(date +%s.%N)
-            # ran as asked: on NVDEC when asked, and with every frame converted on the GPU
+            # ran as asked: on NVDEC when asked, and with every converted frame converted
+            # by the --convert one (external N equal to converted N)
             ok=$(grep -l "hw $([ "$hw" = cuda ] && echo 1 || echo 0)\$" "$tmp"/fd.* 2>/dev/null |
                 while read -r f; do
-                    [ -z "$conv" ] || ! grep -q "^external 0\$" "$f" || continue
+                    cn=$(sed -n 's/^decoded [0-9]* converted \([0-9]*\).*/\1/p' "$f")
+                    en=$(sed -n 's/^external //p' "$f")
+                    [ -z "$conv" ] || { [ -n "$cn" ] && [ "$cn" != 0 ] && [ "$cn" = "$en" ]; } ||
+                        continue
                     echo "$f"
                 done | wc -l)
             awk -v a="$t0" -v b="$t1" -v p="$par" -v h="$hw${conv:+ $conv}" -v ok="$ok" 'BEGIN {

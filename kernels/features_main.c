@@ -314,7 +314,7 @@ static void decode_one(pipeline *p, vjob *job, int hw)
     fq_item *end = calloc(1, sizeof *end);
     if (!end) {   /* cannot even say we are done: make the main thread give up */
         job->rc = qn_error_set(&job->ferr, QN_ENOMEM, "%s: out of memory", job->v->path);
-        fq_stop(&p->q);
+        fq_close(&p->q); /* the main thread writes what is queued, then gives up */
         return;
     }
     end->job = job;
@@ -389,9 +389,7 @@ static void job_free(vjob *j)
     j->rows2d = j->rows3d = NULL;
 }
 
-/* ---- pooling and writing ---- */
-
-/* ---- one finished video ---- */
+/* ---- one finished video (pooling and writing: features_write.c) ---- */
 
 /* After its END item: write it, or mark it failed when FFmpeg could not read it.
  * Returns QN_OK, 1 (failed input, recorded) or a negative status (stop). */
@@ -600,7 +598,7 @@ static void summary(const opts *o, const totals *t, kn_model *m2d, double secs)
             snprintf(nv, sizeof nv, ", %d of them NVDEC", t->nvdec_decoders);
         /* from the counts: rotated videos and other pixel formats go to libswscale */
         char by[128] = "libswscale";
-        if (t->scaler && t->conv_ext == t->conv && t->conv)
+        if (t->scaler && t->conv_ext == t->conv)
             snprintf(by, sizeof by, "%s", t->scaler);
         else if (t->scaler && t->conv_ext)
             snprintf(by, sizeof by, "%s (%lld of %lld frames; libswscale the rest)", t->scaler,

@@ -63,6 +63,12 @@ fq_item *fq_get(fq_queue *p, size_t bytes)
     it = calloc(1, sizeof *it);
     if (it && !(it->data = kn_input_alloc(lock ? p->m : NULL, bytes))) {
         free(it);
+        it = NULL;
+    }
+    if (!it && lock) { /* nothing was locked after all */
+        pthread_mutex_lock(&p->mu);
+        p->locked_bytes -= bytes;
+        pthread_mutex_unlock(&p->mu);
         return NULL;
     }
     if (it) {
@@ -128,12 +134,19 @@ fq_item *fq_pop(fq_queue *p)
     return it;
 }
 
-void fq_stop(fq_queue *p)
+void fq_close(fq_queue *p)
 {
     pthread_mutex_lock(&p->mu);
     p->stop = 1;
     pthread_cond_broadcast(&p->can_push);
     pthread_cond_broadcast(&p->can_pop);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void fq_stop(fq_queue *p)
+{
+    fq_close(p);
+    pthread_mutex_lock(&p->mu);
     fq_item *it = p->head;
     p->head = p->tail = NULL;
     p->count = 0;

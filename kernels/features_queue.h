@@ -53,8 +53,11 @@ void fq_put(fq_queue *q, fq_item *it);
 int fq_push(fq_queue *q, fq_item *it);
 /* The next item, waiting for one; NULL once stopped and empty. */
 fq_item *fq_pop(fq_queue *q);
-/* Stops the queue: pushes fail from now on, waiting pushers and poppers wake,
- * and what was queued is put back. */
+/* Closes the queue: pushes fail from now on and waiting pushers and poppers wake;
+ * what is queued can still be popped (a decoder that gives up leaves the videos
+ * finished before it to be written). */
+void fq_close(fq_queue *q);
+/* fq_close, and what was queued is put back: nothing more will be popped. */
 void fq_stop(fq_queue *q);
 
 #endif

@@ -2,6 +2,7 @@
  * between quern-features' decoder threads and its engine thread. */
 #include <check.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -154,6 +155,74 @@ START_TEST(stop_wakes_a_waiting_consumer)
 }
 END_TEST
 
+/* A pusher blocked on a full queue wakes when the queue stops, and its item is
+ * refused and put back (else the engine's failure would hang the decoders' join). */
+static void *push_one(void *arg)
+{
+    fq_queue *q = arg;
+    fq_item *it = fq_get(q, 16);
+    return (void *)(intptr_t)(it ? fq_push(q, it) : QN_ENOMEM);
+}
+
+START_TEST(stop_wakes_a_blocked_pusher)
+{
+    fq_queue q;
+    fq_init(&q, 1, NULL, 0);
+    ck_assert_int_eq(fq_push(&q, numbered(&q, 16, 1)), QN_OK);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, push_one, &q), 0);
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    fq_stop(&q);
+    void *rc;
+    pthread_join(th, &rc);
+    ck_assert_int_eq((int)(intptr_t)rc, QN_EINTERNAL);
+    ck_assert_ptr_nonnull(q.spare);
+    fq_destroy(&q);
+}
+END_TEST
+
+/* fq_close (a decoder out of memory): no more pushes, but what is queued is still
+ * popped, in order, before the NULL that ends the run. */
+START_TEST(close_keeps_what_is_queued)
+{
+    fq_queue q;
+    fq_init(&q, 4, NULL, 0);
+    ck_assert_int_eq(fq_push(&q, numbered(&q, 16, 1)), QN_OK);
+    ck_assert_int_eq(fq_push(&q, numbered(&q, 16, 2)), QN_OK);
+    fq_close(&q);
+    ck_assert_int_eq(fq_push(&q, numbered(&q, 16, 3)), QN_EINTERNAL);
+    for (int i = 1; i <= 2; i++) {
+        fq_item *it = fq_pop(&q);
+        ck_assert_ptr_nonnull(it);
+        ck_assert_int_eq(seq_of(it), i);
+        fq_put(&q, it);
+    }
+    ck_assert_ptr_null(fq_pop(&q));
+    fq_stop(&q);
+    fq_destroy(&q);
+}
+END_TEST
+
+/* Page-locked spares are kept when a larger buffer is asked for (freeing one would
+ * synchronise the GPU); heap ones are given up. */
+START_TEST(locked_spares_are_kept)
+{
+    fq_queue q;
+    fq_init(&q, 4, NULL, 0);
+    fq_item *it = fq_get(&q, 16);
+    it->locked = 1; /* as if page-locked */
+    fq_put(&q, it);
+    fq_item *big = fq_get(&q, 4096);
+    ck_assert_ptr_ne(big, it);
+    ck_assert_ptr_eq(q.spare, it);
+    it->locked = 0; /* heap memory really: fq_destroy frees it as such */
+    fq_put(&q, big);
+    fq_stop(&q);
+    fq_destroy(&q);
+}
+END_TEST
+
 static Suite *features_queue_suite(void)
 {
     Suite *s = suite_create("features_queue");
@@ -162,6 +231,9 @@ static Suite *features_queue_suite(void)
     tcase_add_test(tc, stop_refuses_pushes_and_drains);
     tcase_add_test(tc, bounded_under_threads);
     tcase_add_test(tc, stop_wakes_a_waiting_consumer);
+    tcase_add_test(tc, stop_wakes_a_blocked_pusher);
+    tcase_add_test(tc, close_keeps_what_is_queued);
+    tcase_add_test(tc, locked_spares_are_kept);
     suite_add_tcase(s, tc);
     return s;
 }

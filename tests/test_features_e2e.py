@@ -259,6 +259,22 @@ def test_external_frame_conversion_path(bin_dir, tools_dir, tmp_path, weights):
     assert np.array_equal(rows["fast"], b)
 
 
+def test_summary_counts_the_frames_each_scaler_took(bin_dir, tools_dir, tmp_path, weights):
+    """--convert fast takes 8-bit 4:2:0 frames; a yuv444p video goes to libswscale. The
+    summary says so from the counts, not from the option."""
+    clips = tmp_path / "clips.txt"
+    clips.write_text("0 1 a clip\n")
+    v420, v444 = tmp_path / "a.mp4", tmp_path / "b.mp4"
+    make_video(v420, "testsrc2=size=160x90:rate=25:duration=1")
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc2=size=160x90:rate=25:duration=1", "-c:v", "libx264", "-pix_fmt",
+                    "yuv444p", str(v444)], check=True)
+    err = features_run(bin_dir, tools_dir, tmp_path / "store", [("a", v420), ("b", v444)], clips,
+                       weights, "-j", "1", "--batch", "4", "--convert", "fast")
+    # each 1 s video: 25 decoded frames, all of them scaled (24 for 3D, one of them also 2D)
+    assert "frames scaled by kn_convert_cpu (25 of 50 frames; libswscale the rest)" in err, err
+
+
 def test_gpu_decode_without_a_gpu(bin_dir, tools_dir, tmp_path, weights):
     """--decode cuda with no usable GPU: exit 3 and one line naming the video and why, none
     of FFmpeg's own log lines; --decode auto falls back to the CPU silently."""
