@@ -10,9 +10,12 @@
  *
  * Horizontal pass: 8 source rows at once, one per lane. Their needed columns
  * are first turned into floats, transposed (column x of the 8 rows is one
- * vector), so that each tap is one vector load and one broadcast weight.
+ * vector), so that each tap is one vector load and one broadcast weight; 8
+ * outputs are computed side by side so that their chains of adds overlap.
  * Vertical pass: 8 output columns per vector, contiguous in the rows the
- * horizontal pass wrote. */
+ * horizontal pass wrote. On swscale's pair path two pixels share a chroma
+ * value: it is computed once. What depends only on the geometry (tap tables
+ * regrouped, spans, distinct outputs) is made once per plan. */
 #include "kn_convert.h"
 
 #include <pthread.h>
@@ -296,7 +299,6 @@ INLINE void transpose_rows(const uint8_t *const rows[LANES], int step, int cols,
             v[i_ + 4] = SHUF8(u_[i_], u_[i_ + 4], 4, 5, 6, 7, 12, 13, 14, 15);                 \
         }                                                                                      \
     } while (0)
-#define transpose8(v) TRANSPOSE8(v)
 
 /* Horizontal pass: h[r - y0][o] for the source rows r in [y0, y1]. 8 outputs at a
  * time, each its own chain of adds, interleaved so that the chains overlap. */
@@ -331,7 +333,7 @@ INLINE void pass_h(const plane_job *j, float *tr, float *h)
                 acc[q] = (v8f)SELECT8(acc[q] < hmax, (v8i)acc[q], (v8i)hmax);
             int no = n - o0 < LANES ? n - o0 : LANES;
             if (no == LANES) { /* lanes are rows: turn the 8×8 block to store rows */
-                transpose8(acc);
+                TRANSPOSE8(acc);
                 for (int l = 0; l < lanes; l++)
                     memcpy(hb + (size_t)l * n + o0, &acc[l], sizeof acc[l]);
             } else {
