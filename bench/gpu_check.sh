@@ -285,15 +285,34 @@ sys.exit(0 if ok else 1)' "$tmp" || { convert_fail=1; cat "$tmp/gpu.txt" "$tmp/g
                 echo "gpu_check.sh: out of time, skipped: decode only $d" >&2
                 continue
             fi
+            # NVDEC's own busy share (nvidia-smi dmon's "dec" column, 1 s samples): tells
+            # whether the decoders or the engines set an NVDEC run's pace
+            dmon=
+            if [ "$hw" = cuda ]; then
+                nvidia-smi dmon -s u -d 1 >"$tmp/dmon" 2>/dev/null &
+                dmon=$!
+            fi
             t0=$(date +%s.%N)
+            pids=
             while [ $i -lt "$par" ]; do
                 i=$((i + 1))
                 # shellcheck disable=SC2086 # $conv: two words or none
                 timeout -k 5 60 "$T/frames_dump" -j 1 --hw "$hw" $conv .gpu/video/360p.mp4 \
                     /dev/null /dev/null >"$tmp/fd.$i" 2>&1 &
+                pids="$pids $!"
             done
-            wait
+            # shellcheck disable=SC2086 # the decoders' pids, not dmon's
+            wait $pids
             t1=$(date +%s.%N)
+            nvdec=
+            if [ -n "$dmon" ]; then
+                kill "$dmon" 2>/dev/null
+                wait "$dmon" 2>/dev/null
+                nvdec=$(awk '/^# *gpu/ { for (i = 2; i <= NF; i++) if ($i == "dec") c = i - 1 }
+                    !/^#/ && c && $c ~ /^[0-9]+$/ && $c > 0 { s += $c; n++ }
+                    END { if (n) printf "%.0f%% over %d s", s / n, n; else print "n/a" }' \
+                    "$tmp/dmon")
+            fi
             # ran as asked: on NVDEC when asked, and with every converted frame converted
             # by the --convert one (external N equal to converted N)
             ok=$(grep -l "hw $([ "$hw" = cuda ] && echo 1 || echo 0)\$" "$tmp"/fd.* 2>/dev/null |
@@ -304,9 +323,10 @@ sys.exit(0 if ok else 1)' "$tmp" || { convert_fail=1; cat "$tmp/gpu.txt" "$tmp/g
                         continue
                     echo "$f"
                 done | wc -l)
-            awk -v a="$t0" -v b="$t1" -v p="$par" -v h="$hw${conv:+ $conv}" -v ok="$ok" 'BEGIN {
-                printf "decode only (360p, --hw %s, %d at once): %.1f s, %.0fx real time (%d of %d ran as asked)\n",
-                    h, p, b - a, p * 60 / (b - a), ok, p }'
+            awk -v a="$t0" -v b="$t1" -v p="$par" -v h="$hw${conv:+ $conv}" -v ok="$ok" \
+                -v nv="$nvdec" 'BEGIN {
+                printf "decode only (360p, --hw %s, %d at once): %.1f s, %.0fx real time (%d of %d ran as asked)%s\n",
+                    h, p, b - a, p * 60 / (b - a), ok, p, nv == "" ? "" : "; NVDEC busy " nv }'
             rm -f "$tmp"/fd.*
         done
     fi
