@@ -17,13 +17,14 @@ if ! "$PY" -c 'import torch' 2>/dev/null; then
     echo "features_cnn.sh: $PY has no torch (apt-get install python3-torch)" >&2
     exit 2
 fi
-export OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
+export OPENBLAS_NUM_THREADS="$THREADS" OMP_NUM_THREADS="$THREADS"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 rate() { sed -n 's/.*: \([0-9.]*\) img\/s.*/\1/p' "$1"; }
 # net:batch:H:W: the two 2D targets, and the 3D net (clips of 16xHxW; recorded, no target)
 cases="resnet50:8:224:224 resnet152:8:224:224 resnext101-3d:4:112:112"
 for c in $cases; do
+    # shellcheck disable=SC2046 # split on purpose: net batch h w
     set -- $(echo "$c" | tr : ' ')
     build/rel/tests/kn_bench "$1" cpu "$2" "$3" "$4" "$ITERS" "$THREADS" | tee "$tmp/$1.ours"
     "$PY" bench/peers/torch_cnn.py "$1" cpu "$2" "$3" "$4" "$ITERS" "$THREADS" | tee "$tmp/$1.torch"
