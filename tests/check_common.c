@@ -35,12 +35,28 @@ START_TEST(error_errno_maps_env)
 }
 END_TEST
 
+/* path = a fresh temporary directory dir (a mkdtemp template) + "/out.json" */
+static void temp_target(char *dir, char *path, size_t n)
+{
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, n, "%s/out.json", dir);
+}
+
+/* The first line of the file at path equals want. */
+static void assert_content(const char *path, const char *want)
+{
+    FILE *f = fopen(path, "r");
+    char buf[64] = {0};
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(buf, sizeof buf, f));
+    fclose(f);
+    ck_assert_str_eq(buf, want);
+}
+
 START_TEST(atomic_commit_and_abort)
 {
-    char dir[] = "/tmp/qn_atomic_XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    char path[256];
-    snprintf(path, sizeof path, "%s/out.json", dir);
+    char dir[] = "/tmp/qn_atomic_XXXXXX", path[256];
+    temp_target(dir, path, sizeof path);
     qn_atomic af;
     qn_error e;
     qn_error_clear(&e);
@@ -48,19 +64,12 @@ START_TEST(atomic_commit_and_abort)
     fputs("{}\n", af.fp);
     ck_assert_int_eq(access(path, F_OK), -1); /* not visible before commit */
     ck_assert_int_eq(qn_atomic_commit(&af, &e), QN_OK);
-    FILE *f = fopen(path, "r");
-    char buf[8] = {0};
-    ck_assert_ptr_nonnull(fgets(buf, sizeof buf, f));
-    fclose(f);
-    ck_assert_str_eq(buf, "{}\n");
+    assert_content(path, "{}\n");
 
     ck_assert_int_eq(qn_atomic_open(&af, path, &e), QN_OK);
     fputs("partial", af.fp);
     qn_atomic_abort(&af);
-    f = fopen(path, "r");
-    ck_assert_ptr_nonnull(fgets(buf, sizeof buf, f)); /* old content kept */
-    fclose(f);
-    ck_assert_str_eq(buf, "{}\n");
+    assert_content(path, "{}\n"); /* old content kept */
     unlink(path);
     ck_assert_int_eq(rmdir(dir), 0); /* no temporary left behind */
 
@@ -99,10 +108,8 @@ END_TEST
 /* qn_atomic_sync: errors surface before any commit; writes after it still land */
 START_TEST(atomic_sync_then_commit)
 {
-    char dir[] = "/tmp/qn_atomic_XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    char path[256];
-    snprintf(path, sizeof path, "%s/out.json", dir);
+    char dir[] = "/tmp/qn_atomic_XXXXXX", path[256];
+    temp_target(dir, path, sizeof path);
     qn_atomic af;
     qn_error e;
     qn_error_clear(&e);
@@ -113,11 +120,7 @@ START_TEST(atomic_sync_then_commit)
     ck_assert_int_eq(access(path, F_OK), -1); /* synced, still not visible */
     fputs("2]\n", af.fp);                     /* written after the sync: commit syncs it */
     ck_assert_int_eq(qn_atomic_commit(&af, &e), QN_OK);
-    FILE *f = fopen(path, "r");
-    char buf[16] = {0};
-    ck_assert_ptr_nonnull(fgets(buf, sizeof buf, f));
-    fclose(f);
-    ck_assert_str_eq(buf, "[1,2]\n");
+    assert_content(path, "[1,2]\n");
     unlink(path);
     ck_assert_int_eq(rmdir(dir), 0);
     /* a full disk is reported by the sync, naming the file; abort then cleans up */

@@ -653,28 +653,38 @@ def busy_ids(seed):
     return a
 
 
-def test_write_error_leaves_no_split(bin_dir, tmp_path):
-    """A file-size limit that only the val output exceeds (SIGXFSZ ignored, writes fail with
-    EFBIG as on a full disk): exit 3 naming val, and the train output, though written
-    whole, is not committed either; no temporary is left."""
+def output_sizes(bin_dir, root, out):
+    """Converts root into out unhindered; the size of each split's output."""
+    assert run(PROG, root, "-o", out, "-q", bin_dir=bin_dir).returncode == 0
+    return {s: (out / f"instancesonly_filtered_gtFine_{s}.json").stat().st_size
+            for s in ("train", "val")}
+
+
+def run_size_limited(bin_dir, root, out, cap):
+    """Converts root into out with files limited to cap bytes (SIGXFSZ ignored: writes
+    past it fail with EFBIG, as on a full disk)."""
     import resource
     import signal
-    root = make_root(tmp_path / "d", {"a_000000_000019": busy_ids(1)}, split="train")
-    make_root(root, {"b_000000_000019": busy_ids(2), "c_000000_000019": busy_ids(3)})
-    ok = tmp_path / "ok"
-    assert run(PROG, root, "-o", ok, "-q", bin_dir=bin_dir).returncode == 0
-    size = {s: (ok / f"instancesonly_filtered_gtFine_{s}.json").stat().st_size
-            for s in ("train", "val")}
-    # under the val file's size but over its annotations alone (the spilled temporary)
-    cap = size["val"] - 100
-    assert size["train"] < cap
 
     def limit():
         resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
+    return run(PROG, root, "-o", out, bin_dir=bin_dir, preexec_fn=limit)
+
+
+def test_write_error_leaves_no_split(bin_dir, tmp_path):
+    """A file-size limit that only the val output exceeds (SIGXFSZ ignored, writes fail with
+    EFBIG as on a full disk): exit 3 naming val, and the train output, though written
+    whole, is not committed either; no temporary is left."""
+    root = make_root(tmp_path / "d", {"a_000000_000019": busy_ids(1)}, split="train")
+    make_root(root, {"b_000000_000019": busy_ids(2), "c_000000_000019": busy_ids(3)})
+    size = output_sizes(bin_dir, root, tmp_path / "ok")
+    # under the val file's size but over its annotations alone (the spilled temporary)
+    cap = size["val"] - 100
+    assert size["train"] < cap
     out = tmp_path / "o"
-    cp = run(PROG, root, "-o", out, bin_dir=bin_dir, preexec_fn=limit)
+    cp = run_size_limited(bin_dir, root, out, cap)
     assert cp.returncode == 3, cp.stderr
     assert cp.stderr.startswith(f"{PROG}: {out}/instancesonly_filtered_gtFine_val.json: "
                                 "cannot write output: File too large\n")
@@ -685,25 +695,15 @@ def test_write_error_in_the_image_list_names_its_cause(bin_dir, tmp_path):
     """The train output fails in its image list (120 images without instances, so no
     spilled annotations to copy), and val is converted after it: the message still
     gives that write's cause, not whatever a later call left in errno."""
-    import resource
-    import signal
     empty = np.full((16, 16), 7, np.uint16)   # road only: no instances
     root = make_root(tmp_path / "d", {f"a_{i:06d}_000019": empty for i in range(120)},
                      split="train")
     make_root(root, {"b_000000_000019": busy_ids(2)}, split="val")
-    ok = tmp_path / "ok"
-    assert run(PROG, root, "-o", ok, "-q", bin_dir=bin_dir).returncode == 0
-    size = {s: (ok / f"instancesonly_filtered_gtFine_{s}.json").stat().st_size
-            for s in ("train", "val")}
+    size = output_sizes(bin_dir, root, tmp_path / "ok")
     cap = 8000
     assert size["val"] < cap < size["train"]
-
-    def limit():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-
     out = tmp_path / "o"
-    cp = run(PROG, root, "-o", out, bin_dir=bin_dir, preexec_fn=limit)
+    cp = run_size_limited(bin_dir, root, out, cap)
     assert cp.returncode == 3, cp.stderr
     assert cp.stderr == (f"{PROG}: {out}/instancesonly_filtered_gtFine_train.json: "
                          "cannot write output: File too large\n")
