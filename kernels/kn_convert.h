@@ -76,18 +76,19 @@ int kn_convert_plan_get(const kn_convert_geom *g, const kn_convert_plan **out, q
 int kn_convert_ref(const kn_convert_plan *p, const kn_yuv_frame *f, uint8_t *rgb, qn_error *err);
 
 /* The same, byte for byte, fast (separable passes over the crop window only, 8
- * lanes, AVX2 where there is AVX2): quern-features' --convert fast. Planes in host
- * memory, planar or NV12. Scratch is per thread, kept between calls. QN_EUSAGE
- * (wrong frame size), QN_ENOMEM. Byte identity needs IEEE arithmetic as built
- * (-ffast-math would break it). */
+ * or 16 lanes: AVX2 or AVX-512 where the CPU has them): quern-features' --convert
+ * fast. Planes in host memory, planar or NV12. Scratch is per thread, kept between
+ * calls. QN_EUSAGE (wrong frame size), QN_ENOMEM. Byte identity needs IEEE
+ * arithmetic as built (-ffast-math would break it). */
 int kn_convert_cpu(const kn_convert_plan *p, const kn_yuv_frame *f, uint8_t *rgb, qn_error *err);
 
 /* kn_convert_plan_make's part for kn_convert_cpu (p->cpu), and its release. */
 int kn_convert_cpu_prepare(kn_convert_plan *p);
 void kn_convert_cpu_release(kn_convert_plan *p);
 
-/* Tests: 1 runs kn_convert_cpu's baseline code even on a CPU with AVX2. */
-void kn_convert_cpu_baseline(int on);
+/* Tests: which of kn_convert_cpu's entry points may run (process-wide): 0 the best
+ * this CPU has (AVX-512, AVX2 or the baseline), 1 at most AVX2, 2 the baseline. */
+void kn_convert_cpu_baseline(int level);
 
 /* What is subtracted after rounding (KN_CONVERT_PAIR_OFFSET on swscale's pair path
  * for limited-range input; 0 otherwise). Shared with the CUDA kernel. */
