@@ -303,6 +303,21 @@ INLINE void transpose_rows(const uint8_t *const rows[LANES], int step, int cols,
         }                                                                                      \
     } while (0)
 
+/* Rows r0.. (up to `width`, 8 or 16, of them; missing lanes repeat the last row)
+ * transposed into tr as `width` floats per column. Returns the rows that are real. */
+INLINE int load_rows(const plane_job *j, int r0, int width, int cols, float *tr)
+{
+    const hplan *hp = j->h;
+    int lanes = hp->y1 - r0 + 1 < width ? hp->y1 - r0 + 1 : width;
+    const uint8_t *rows[2 * LANES];
+    for (int l = 0; l < width; l++)
+        rows[l] = j->data + (size_t)(r0 + (l < lanes ? l : lanes - 1)) * j->pitch +
+                  (size_t)hp->x0 * j->step;
+    for (int b = 0; b < width; b += LANES)
+        transpose_rows(rows + b, j->step, cols, tr + b, width);
+    return lanes;
+}
+
 /* Horizontal pass: h[r - y0][o] for the source rows r in [y0, y1]. 8 outputs at a
  * time, each its own chain of adds, interleaved so that the chains overlap. */
 INLINE void pass_h(const plane_job *j, float *tr, float *h)
@@ -313,12 +328,7 @@ INLINE void pass_h(const plane_job *j, float *tr, float *h)
     int cols = hp->x1 - hp->x0 + 1, n = hp->nu, k = j->ax->k;
     const v8f hmax = (v8f){0} + KN_CONVERT_HMAX;
     for (int r0 = hp->y0; r0 <= hp->y1; r0 += LANES) {
-        int lanes = hp->y1 - r0 + 1 < LANES ? hp->y1 - r0 + 1 : LANES;
-        const uint8_t *rows[LANES]; /* missing lanes read the last row again */
-        for (int l = 0; l < LANES; l++)
-            rows[l] = j->data + (size_t)(r0 + (l < lanes ? l : lanes - 1)) * j->pitch +
-                      (size_t)hp->x0 * j->step;
-        transpose_rows(rows, j->step, cols, tr, LANES);
+        int lanes = load_rows(j, r0, LANES, cols, tr);
         float *hb = h + (size_t)(r0 - hp->y0) * n;
         for (int o0 = 0; o0 < n; o0 += LANES) {
             const float *wb = w + (size_t)o0 * k;
@@ -369,13 +379,7 @@ INLINE void pass_h16(const plane_job *j, float *tr, float *h)
     int cols = hp->x1 - hp->x0 + 1, n = hp->nu, k = j->ax->k;
     const v16f hmax = (v16f){0} + KN_CONVERT_HMAX;
     for (int r0 = hp->y0; r0 <= hp->y1; r0 += 2 * LANES) {
-        int lanes = hp->y1 - r0 + 1 < 2 * LANES ? hp->y1 - r0 + 1 : 2 * LANES;
-        const uint8_t *rows[2 * LANES]; /* missing lanes read the last row again */
-        for (int l = 0; l < 2 * LANES; l++)
-            rows[l] = j->data + (size_t)(r0 + (l < lanes ? l : lanes - 1)) * j->pitch +
-                      (size_t)hp->x0 * j->step;
-        transpose_rows(rows, j->step, cols, tr, 2 * LANES);
-        transpose_rows(rows + LANES, j->step, cols, tr + LANES, 2 * LANES);
+        int lanes = load_rows(j, r0, 2 * LANES, cols, tr);
         float *hb = h + (size_t)(r0 - hp->y0) * n;
         for (int o0 = 0; o0 < n; o0 += LANES) {
             const float *wb = w + (size_t)o0 * k;
