@@ -174,31 +174,33 @@ static int deliver_ext(fr_conv *c, const fr_planes *p, const job *j)
     return rc;
 }
 
+/* Frame f through the external converter when it takes it: QN_OK, a negative
+ * status, or 1 when the CPU path must convert it. */
+static int try_ext(fr_conv *c, const AVFrame *f, const job *j)
+{
+    fr_planes planes;
+    if (!ext_planes(c, f, &planes))
+        return 1;
+    int rc = deliver_ext(c, &planes, j);
+    if (rc != 1)
+        c->converted++;
+    return rc;
+}
+
 static int convert(fr_conv *c, const job *j)
 {
     if (!j->f)
         return c->in_chunk > 0 ? flush_chunk(c) : QN_OK;
-    fr_planes planes;
-    if (ext_planes(c, j->f, &planes)) {
-        int rc = deliver_ext(c, &planes, j);
-        if (rc != 1) {
-            c->converted++;
-            return rc;
-        }
-    }
+    int rc = try_ext(c, j->f, j);
+    if (rc != 1)
+        return rc;
     const AVFrame *sw;
-    int rc = fr_hw_download(j->f, c->dl, &sw, c->v->path, &c->cerr);
-    if (rc < 0)
+    if ((rc = fr_hw_download(j->f, c->dl, &sw, c->v->path, &c->cerr)) < 0)
         return rc;
     /* downloaded: the host converter (convert_all) takes it as it takes CPU-decoded
      * frames, so that every frame of a run goes through the same function */
-    if (sw != j->f && ext_planes(c, sw, &planes)) {
-        rc = deliver_ext(c, &planes, j);
-        if (rc != 1) {
-            c->converted++;
-            return rc;
-        }
-    }
+    if (sw != j->f && (rc = try_ext(c, sw, j)) != 1)
+        return rc;
     if (c->v->rot != FR_ROT_NONE) {
         c->rot.rot = c->v->rot;
         if ((rc = fr_rotate_frame(&c->rot, sw, &sw, c->v->path, &c->cerr)) < 0)

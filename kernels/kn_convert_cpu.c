@@ -158,16 +158,19 @@ static int hplan_make(hplan *h, const kn_axis *ax, const kn_axis *ay, int dedupe
     axis_span(ay, &h->y0, &h->y1);
     int n = ax->n, k = ax->k;
     int32_t *uo = malloc((size_t)n * sizeof *uo);
-    h->map = malloc((size_t)n * sizeof *h->map);
-    if (!uo || !h->map) {
-        free(uo);
+    if (!uo)
         return QN_ENOMEM;
+    h->nu = n;
+    if (dedupe) {
+        if (!(h->map = malloc((size_t)n * sizeof *h->map))) {
+            free(uo);
+            return QN_ENOMEM;
+        }
+        h->nu = distinct_outputs(ax, uo, h->map);
     }
-    h->nu = distinct_outputs(ax, uo, h->map);
-    if (!dedupe || h->nu == n) {
+    if (h->nu == n) { /* every output distinct: no map */
         for (int o = 0; o < n; o++)
-            uo[o] = h->map[o] = o;
-        h->nu = n;
+            uo[o] = o;
         free(h->map);
         h->map = NULL;
     }

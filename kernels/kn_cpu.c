@@ -61,6 +61,13 @@ static void cpu_release(kn_conv *c)
     c->packed = NULL;
 }
 
+/* Whether c goes through im2col (and needs scratch): not a plain 1×1 GEMM, and not
+ * a grouped conv kn_cpu_gconv.c computes directly. */
+static int uses_im2col(const kn_conv *c)
+{
+    return !kn_conv_is_plain_1x1(c) && !kn_cpu_gconv_ok(c);
+}
+
 /* im2col row length over all groups: columns ordered (g, kd, kh, kw, ci), so
  * group g's K_g columns are contiguous at g·K_g and one pass serves all groups. */
 static size_t krow_of(const kn_conv *c) { return (size_t)c->groups * kg_of(c); }
@@ -89,7 +96,7 @@ static size_t tile_rows(const kn_conv *c, size_t M, int T)
  * (the last model opened sets it), and may change between this plan and the run. */
 static size_t cpu_conv_scratch(const kn_conv *c, const kn_tensor *x, const kn_tensor *y)
 {
-    if (kn_conv_is_plain_1x1(c) || kn_cpu_gconv_ok(c))
+    if (!uses_im2col(c))
         return 0;
     size_t M = (size_t)y->n * y->d * y->h * y->w, most = 0;
     size_t tmax = M / ROWS_PER_THREAD < MAX_THREADS ? M / ROWS_PER_THREAD : MAX_THREADS;
@@ -270,7 +277,7 @@ static void cpu_conv(const kn_conv *c, const kn_tensor *x, kn_tensor *y, const k
 {
     size_t M = (size_t)y->n * y->d * y->h * y->w;
     int T = conv_threads(M);
-    size_t tile = kn_conv_is_plain_1x1(c) || kn_cpu_gconv_ok(c) ? 0 : tile_rows(c, M, T);
+    size_t tile = uses_im2col(c) ? tile_rows(c, M, T) : 0;
     conv_job jobs[MAX_THREADS];
     pthread_t tid[MAX_THREADS];
     int started[MAX_THREADS] = {0};
