@@ -77,6 +77,21 @@ typedef struct kn_model kn_model;
 int kn_model_open(const char *path, kn_arch arch, const kn_options *opts,
                   kn_model **out, qn_error *err);
 
+/* The same in two steps, so that a program can learn the weights' hash and whether they
+ * fit before it pays for loading them (quern-features with nothing to do never starts
+ * the backend). kn_weights_open maps `path` and makes every check of kn_model_open but
+ * the values' (NaN, infinity): structure, names, shapes, dtypes, extra tensors; and
+ * hashes the file (about 2 GB/s). kn_model_build loads, checks the values, folds
+ * BatchNorm and prepares the backend; w stays the caller's. Close w with
+ * kn_weights_close (NULL is a no-op) once no model is being built from it. */
+typedef struct kn_weights kn_weights;
+int kn_weights_open(const char *path, kn_arch arch, kn_weights **out, qn_error *err);
+/* Lower-case hex sha256 of the file's bytes (64 chars + NUL). */
+const char *kn_weights_sha256(const kn_weights *w);
+void kn_weights_close(kn_weights *w);
+int kn_model_build(const kn_weights *w, const kn_options *opts, kn_model **out,
+                   qn_error *err);
+
 /* Frees everything; NULL is a harmless no-op. */
 void kn_model_close(kn_model *m);
 

@@ -197,6 +197,8 @@ static int parse_args(int argc, char **argv, opts *o)
     if (o->convert == CONVERT_GPU && o->decode == FR_HW_NONE)
         return usage_error("%s", "--convert gpu converts NVDEC frames: it needs --decode cuda, "
                            "auto or mixed");
+    if (o->convert == CONVERT_GPU && (o->backend == KN_BACKEND_CPU || o->backend == KN_BACKEND_REF))
+        return usage_error("%s", "--convert gpu needs the cuda backend (--backend cuda or auto)");
     o->ids = argv + optind;
     o->n_ids = argc - optind;
     return 0;
@@ -570,14 +572,28 @@ static int find_videos(qn_store *st, const opts *o, const fw_sets *fs, todo *td,
     return rc < 0 ? rc : QN_OK;
 }
 
-static int open_models(const opts *o, kn_model **m2d, kn_model **m3d, qn_error *err)
+/* The cheap half of opening the networks: both files checked and hashed. */
+static int open_weights(const opts *o, kn_weights **w2d, kn_weights **w3d, qn_error *err)
+{
+    int rc = kn_weights_open(o->w2d, KN_RESNET152, w2d, err);
+    if (rc == QN_OK)
+        rc = kn_weights_open(o->w3d, KN_RESNEXT101_3D, w3d, err);
+    return rc;
+}
+
+/* The costly half: loading, BatchNorm folding, the backend (GPU context, plans). */
+static int build_models(const opts *o, const kn_weights *w2d, const kn_weights *w3d,
+                        kn_model **m2d, kn_model **m3d, qn_error *err)
 {
     kn_options ko = {.backend = o->backend, .threads = o->threads};
-    int rc = kn_model_open(o->w2d, KN_RESNET152, &ko, m2d, err);
+    int rc = kn_model_build(w2d, &ko, m2d, err);
     if (rc == QN_OK)
-        rc = kn_model_open(o->w3d, KN_RESNEXT101_3D, &ko, m3d, err);
+        rc = kn_model_build(w3d, &ko, m3d, err);
     if (rc == QN_OK && !o->quiet && kn_model_notice(*m2d))
         fprintf(stderr, "%s: %s\n", prog, kn_model_notice(*m2d));
+    if (rc == QN_OK && o->convert == CONVERT_GPU && kn_model_backend(*m2d) != KN_BACKEND_CUDA)
+        rc = qn_error_set(err, QN_EENV, "--convert gpu needs the cuda backend; this run "
+                          "uses %s", kn_backend_name(kn_model_backend(*m2d)));
     return rc;
 }
 
@@ -590,7 +606,8 @@ static void summary(const opts *o, const totals *t, kn_model *m2d, double secs)
             "%.1fx real time, backend %s; %lld failed, %lld skipped\n",
             prog, (long long)t->videos, (long long)t->frames2d, (long long)t->chunks3d,
             (long long)t->clips, secs, secs > 0 ? t->seconds_video / secs : 0.0,
-            kn_backend_name(kn_model_backend(m2d)), (long long)t->failed,
+            m2d ? kn_backend_name(kn_model_backend(m2d)) : "not started (nothing to do)",
+            (long long)t->failed,
             (long long)t->skipped);
     if (t->decoders) { /* a long wait means decoding holds the network back (more --decoders) */
         char nv[48] = "";
@@ -740,25 +757,29 @@ int main(int argc, char **argv)
     qn_error err;
     qn_error_clear(&err);
     qn_store *st = NULL;
+    kn_weights *w2d = NULL, *w3d = NULL;
     kn_model *m2d = NULL, *m3d = NULL;
     fw_sets fs = {0};
     todo td = {0};
     totals t = {0};
     double t0 = qn_now();
-    /* the store first: a busy lock or a bad directory fails before loading weights */
+    /* the store first: a busy lock or a bad directory fails before reading weights; the
+     * weights' checks and hashes next, so that a run with nothing to do (cron) still says
+     * when the files are wrong or differ from the store's, but never loads them */
     int rc = qn_store_open(o.store, QN_STORE_WRITE, &st, &err);
-    if (rc == QN_OK && o.decode != FR_HW_NONE)
-        fr_hw_prepare();   /* NVDEC first: it sets up the primary context the engine shares */
     if (rc == QN_OK)
-        rc = open_models(&o, &m2d, &m3d, &err);
-    if (rc == QN_OK && o.convert == CONVERT_GPU && kn_model_backend(m2d) != KN_BACKEND_CUDA)
-        rc = qn_error_set(&err, QN_EENV, "--convert gpu needs the cuda backend; this run "
-                          "uses %s", kn_backend_name(kn_model_backend(m2d)));
+        rc = open_weights(&o, &w2d, &w3d, &err);
     if (rc == QN_OK)
-        rc = fw_open_sets(st, m2d, m3d, &fs, &err);
+        rc = fw_open_sets(st, kn_weights_sha256(w2d), kn_weights_sha256(w3d), &fs, &err);
     if (rc == QN_OK)
         rc = find_videos(st, &o, &fs, &td, &t, &err);
-    if (rc == QN_OK)
+    if (rc == QN_OK && td.n && o.decode != FR_HW_NONE)
+        fr_hw_prepare();   /* NVDEC first: it sets up the primary context the engine shares */
+    if (rc == QN_OK && td.n)
+        rc = build_models(&o, w2d, w3d, &m2d, &m3d, &err);
+    kn_weights_close(w2d);
+    kn_weights_close(w3d);
+    if (rc == QN_OK && td.n)
         rc = run_all(st, &fs, &o, m2d, m3d, &td, &t, &err);
     if (rc < 0)
         fprintf(stderr, "%s: %s\n", prog, err.msg[0] ? err.msg : "failed");

@@ -20,15 +20,15 @@ static int legacy_pooled(qn_store *st, qn_fset_info *sp, qn_error *err)
     return rc;
 }
 
-int fw_open_sets(qn_store *st, kn_model *m2d, kn_model *m3d, fw_sets *fs, qn_error *err)
+int fw_open_sets(qn_store *st, const char *sha2d, const char *sha3d, fw_sets *fs, qn_error *err)
 {
     qn_fset_info s2 = {.name = "resnet152-2d", .kind = QN_FSET_PER_STEP,
                        .model = "torchvision resnet152 (avgpool over HxW, L2)",
-                       .weights_sha256 = kn_model_sha256(m2d), .dim = 2048, .dtype = QN_F16,
+                       .weights_sha256 = sha2d, .dim = 2048, .dtype = QN_F16,
                        .rate = 1.0};
     qn_fset_info s3 = {.name = "resnext101-3d", .kind = QN_FSET_PER_STEP,
                        .model = "Hara et al. 2017 ResNeXt-101 3D 16x112x112 (L2)",
-                       .weights_sha256 = kn_model_sha256(m3d), .dim = 2048, .dtype = QN_F16,
+                       .weights_sha256 = sha3d, .dim = 2048, .dtype = QN_F16,
                        .rate = 1.5};
     char both[129], hex[65];
     snprintf(both, sizeof both, "%s%s", s2.weights_sha256, s3.weights_sha256);

@@ -14,8 +14,9 @@ typedef struct fw_sets {
 } fw_sets;
 
 /* Creates (or finds, when they match) resnet152-2d, resnext101-3d and howto100m-4096,
- * recording the models and the weights' sha256. */
-int fw_open_sets(qn_store *st, kn_model *m2d, kn_model *m3d, fw_sets *fs, qn_error *err);
+ * recording the models and the weights' sha256 (kn_weights_sha256: lower-case hex). */
+int fw_open_sets(qn_store *st, const char *sha2d, const char *sha3d, fw_sets *fs,
+                 qn_error *err);
 
 /* Rounds video_id's rows (n × 2048, L2-normalised) to f16, max-pools every clip of
  * the video like HowTo100M's _get_video, and writes both per-step sets, the pooled

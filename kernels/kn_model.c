@@ -55,31 +55,44 @@ static void fill_shape(const kn_conv *c, int is3d, int64_t *shape, int *nd)
     shape[(*nd)++] = c->k[2];
 }
 
-/* Fetches `name` with the expected shape from the file, naming what is wrong. */
-static int fetch(kn_st_file *f, const char *name, const int64_t *shape, int nd, float *out,
-                 qn_error *err)
+/* `name` in the file with the expected shape and a float dtype, or NULL with err naming
+ * what is wrong. */
+static const kn_st_tensor *find_checked(const kn_st_file *f, const char *name,
+                                        const int64_t *shape, int nd, qn_error *err)
 {
     const kn_st_tensor *t = kn_st_find(f, name);
     char want[96], got[96];
     kn_st_shape_str(shape, nd, want, sizeof want);
-    if (!t)
-        return qn_error_set(err, QN_EINPUT, "%s: %s: missing (expected shape %s)", f->path, name,
-                            want);
+    if (!t) {
+        qn_error_set(err, QN_EINPUT, "%s: %s: missing (expected shape %s)", f->path, name, want);
+        return NULL;
+    }
     int same = t->ndim == nd;
     for (int i = 0; same && i < nd; i++)
         same = t->shape[i] == shape[i];
     if (!same) {
         kn_st_shape_str(t->shape, t->ndim, got, sizeof got);
-        return qn_error_set(err, QN_EINPUT, "%s: %s: shape %s, expected %s", f->path, name, got,
-                            want);
+        qn_error_set(err, QN_EINPUT, "%s: %s: shape %s, expected %s", f->path, name, got, want);
+        return NULL;
     }
-    return kn_st_read_f32(f, t, out, err);
+    return kn_st_check_float(f, t, err) ? NULL : t;
+}
+
+/* Fetches `name` with the expected shape from the file, naming what is wrong. */
+static int fetch(kn_st_file *f, const char *name, const int64_t *shape, int nd, float *out,
+                 qn_error *err)
+{
+    const kn_st_tensor *t = find_checked(f, name, shape, nd, err);
+    return t ? kn_st_read_f32(f, t, out, err) : QN_EINPUT;
 }
 
 static size_t conv_numel(const kn_conv *c)
 {
     return (size_t)c->cout * (c->cin / c->groups) * c->k[0] * c->k[1] * c->k[2];
 }
+
+/* A conv's BatchNorm tensors, "<bn>.<part>", in the order fold_bn takes them. */
+static const char *const parts[4] = {"weight", "bias", "running_mean", "running_var"};
 
 /* BN folding in double: s = gamma / sqrt(var + 1e-5); w' = w*s; b' = beta - mean*s. */
 static void fold_bn(kn_conv *c, const float *g, const float *be, const float *mu, const float *var)
@@ -106,7 +119,6 @@ static int load_convs(kn_model *m, getter get, void *ud, qn_error *err)
     if (!bn)
         return qn_error_set(err, QN_ENOMEM, "out of memory loading weights");
     int rc = QN_OK;
-    static const char *const parts[4] = {"weight", "bias", "running_mean", "running_var"};
     for (int i = 0; i < m->nconv && !rc; i++) {
         kn_conv *c = &m->convs[i];
         c->w = malloc(conv_numel(c) * sizeof *c->w);
@@ -253,25 +265,91 @@ static int check_extras(const kn_st_file *f, kn_arch arch, qn_error *err)
     return rc;
 }
 
-int kn_model_open(const char *path, kn_arch arch, const kn_options *opts, kn_model **out,
-                  qn_error *err)
+struct kn_weights {
+    kn_st_file *f;
+    kn_arch arch;
+    char sha[65];
+};
+
+/* Every tensor the model reads: present, with its shape and a float dtype. */
+static int check_convs(const kn_st_file *f, kn_arch arch, qn_error *err)
+{
+    kn_conv *v;
+    kn_block *b;
+    int nc, nb, ss[5];
+    int rc = kn_arch_build(arch, &v, &nc, &b, &nb, ss, err);
+    if (rc)
+        return rc;
+    for (int i = 0; i < nc && !rc; i++) {
+        int64_t shape[5], cs = v[i].cout;
+        int nd;
+        char nm[96];
+        fill_shape(&v[i], kn_arch_get(arch)->is3d, shape, &nd);
+        snprintf(nm, sizeof nm, "%s.weight", v[i].name);
+        if (!find_checked(f, nm, shape, nd, err))
+            rc = QN_EINPUT;
+        for (int p = 0; p < 4 && !rc; p++) {
+            snprintf(nm, sizeof nm, "%s.%s", v[i].bn, parts[p]);
+            if (!find_checked(f, nm, &cs, 1, err))
+                rc = QN_EINPUT;
+        }
+    }
+    free(v);
+    free(b);
+    return rc;
+}
+
+int kn_weights_open(const char *path, kn_arch arch, kn_weights **out, qn_error *err)
 {
     *out = NULL;
     if (!kn_arch_get(arch))
         return qn_error_set(err, QN_EUSAGE, "%s: unknown architecture %d", path, (int)arch);
-    kn_st_file *f;
-    int rc = kn_st_open(path, &f, err);
-    if (rc)
-        return rc;
-    rc = check_extras(f, arch, err);
+    kn_weights *w = calloc(1, sizeof *w);
+    if (!w)
+        return qn_error_set(err, QN_ENOMEM, "out of memory");
+    w->arch = arch;
+    int rc = kn_st_open(path, &w->f, err);
     if (!rc)
-        rc = open_common(arch, get_file, f, opts, out, err);
-    if (!rc && kn_sha256_hex(f->map, f->size, (*out)->sha) != QN_OK) {
+        rc = check_extras(w->f, arch, err);
+    if (!rc)
+        rc = check_convs(w->f, arch, err);
+    if (!rc && kn_sha256_hex(w->f->map, w->f->size, w->sha) != QN_OK)
         rc = qn_error_set(err, QN_ENOMEM, "%s: out of memory hashing the weights", path);
-        kn_model_close(*out);
-        *out = NULL;
+    if (rc) {
+        kn_weights_close(w);
+        return rc;
     }
-    kn_st_close(f);
+    *out = w;
+    return QN_OK;
+}
+
+const char *kn_weights_sha256(const kn_weights *w) { return w->sha; }
+
+void kn_weights_close(kn_weights *w)
+{
+    if (!w)
+        return;
+    kn_st_close(w->f);
+    free(w);
+}
+
+int kn_model_build(const kn_weights *w, const kn_options *opts, kn_model **out, qn_error *err)
+{
+    int rc = open_common(w->arch, get_file, w->f, opts, out, err);
+    if (!rc)
+        memcpy((*out)->sha, w->sha, sizeof w->sha);
+    return rc;
+}
+
+int kn_model_open(const char *path, kn_arch arch, const kn_options *opts, kn_model **out,
+                  qn_error *err)
+{
+    kn_weights *w;
+    *out = NULL;
+    int rc = kn_weights_open(path, arch, &w, err);
+    if (!rc)
+        rc = kn_model_build(w, opts, out, err);
+    kn_weights_close(w);
     return rc;
 }
 

@@ -216,23 +216,31 @@ const kn_st_tensor *kn_st_find(const kn_st_file *f, const char *name)
     return NULL;
 }
 
+int kn_st_check_float(const kn_st_file *f, const kn_st_tensor *t, qn_error *err)
+{
+    if (!strcmp(t->dtype, "F32") || !strcmp(t->dtype, "F16") || !strcmp(t->dtype, "BF16"))
+        return QN_OK;
+    return qn_error_set(err, QN_EINPUT, "%s: %s: dtype %s, expected F32, F16 or BF16", f->path,
+                        t->name, t->dtype);
+}
+
 int kn_st_read_f32(const kn_st_file *f, const kn_st_tensor *t, float *out, qn_error *err)
 {
     size_t i, n;
     const uint8_t *p = t->data;
+    int rc = kn_st_check_float(f, t, err);
+    if (rc)
+        return rc;
     if (!strcmp(t->dtype, "F32")) {
         memcpy(out, p, t->nbytes); /* little-endian host assumed (x86-64, aarch64) */
     } else if (!strcmp(t->dtype, "F16")) {
         for (i = 0, n = t->nbytes / 2; i < n; i++)
             out[i] = qn_f16_to_f32((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
-    } else if (!strcmp(t->dtype, "BF16")) {
+    } else { /* BF16 */
         for (i = 0, n = t->nbytes / 2; i < n; i++) {
             uint32_t b = (uint32_t)(p[2 * i] | p[2 * i + 1] << 8) << 16;
             memcpy(&out[i], &b, 4);
         }
-    } else {
-        return qn_error_set(err, QN_EINPUT, "%s: %s: dtype %s, expected F32, F16 or BF16", f->path,
-                            t->name, t->dtype);
     }
     /* a NaN or infinity would run through every layer into the store unnoticed */
     for (i = 0, n = t->nbytes / (t->dtype[1] == '3' ? 4 : 2); i < n; i++)

@@ -34,6 +34,8 @@ typedef struct kn_st_file {
 int kn_st_open(const char *path, kn_st_file **out, qn_error *err);
 void kn_st_close(kn_st_file *f);
 const kn_st_tensor *kn_st_find(const kn_st_file *f, const char *name);
+/* QN_OK for the dtypes kn_st_read_f32 takes (F32, F16, BF16), else QN_EINPUT naming it. */
+int kn_st_check_float(const kn_st_file *f, const kn_st_tensor *t, qn_error *err);
 /* Copies a F32/F16/BF16 tensor into out (numel floats). QN_EINPUT on other dtypes. */
 int kn_st_read_f32(const kn_st_file *f, const kn_st_tensor *t, float *out, qn_error *err);
 /* "[64,3,7,7]" */

@@ -433,6 +433,81 @@ START_TEST(model_file_checks_names_and_shapes)
 }
 END_TEST
 
+/* The two-step open: kn_weights_open makes every check of kn_model_open but the values'
+ * (with the same messages) and hashes the file; kn_model_build finds a NaN. */
+static void expect_both_fail(const char *path, kn_arch arch, const char *want)
+{
+    kn_options o = {KN_BACKEND_CPU, 1, 0};
+    qn_error e1 = {0}, e2 = {0};
+    kn_model *m = NULL;
+    kn_weights *w = NULL;
+    ck_assert_int_eq(kn_model_open(path, arch, &o, &m, &e1), QN_EINPUT);
+    ck_assert_int_eq(kn_weights_open(path, arch, &w, &e2), QN_EINPUT);
+    ck_assert_ptr_null(w);
+    ck_assert_str_eq(e1.msg, e2.msg);
+    ck_assert_msg(strstr(e2.msg, want) != NULL, "%s", e2.msg);
+}
+
+START_TEST(weights_open_checks_then_build_loads)
+{
+    char path[] = "/tmp/kn_ops_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    write_model(path, KN_RESNET18, 1, "layer3.1.bn2.running_var");
+    expect_both_fail(path, KN_RESNET18, ": layer3.1.bn2.running_var: missing (expected shape [256])");
+    write_model(path, KN_RESNET18, 2, "layer2.0.downsample.0.weight");
+    expect_both_fail(path, KN_RESNET18, ": layer2.0.downsample.0.weight: shape [128,64,1,2]");
+    write_model(path, KN_RESNET34, 0, "");
+    expect_both_fail(path, KN_RESNET18, "not part of resnet18");
+    write_model(path, KN_RESNET18, 0, "");
+    expect_both_fail(path, KN_RESNEXT101_3D, "conv1.weight: shape [64,3,7,7], expected "
+                                             "[64,3,7,7,7]");
+
+    /* good file: the hash is the file's, the built model equals an opened one */
+    kn_options o = {KN_BACKEND_CPU, 1, 0};
+    qn_error err = {0};
+    kn_weights *w = NULL;
+    ck_assert_msg(kn_weights_open(path, KN_RESNET18, &w, &err) == QN_OK, "%s", err.msg);
+    kn_st_file *f = NULL;
+    ck_assert_int_eq(kn_st_open(path, &f, NULL), QN_OK);
+    char hex[65];
+    ck_assert_int_eq(kn_sha256_hex(f->map, f->size, hex), QN_OK);
+    ck_assert_str_eq(kn_weights_sha256(w), hex);
+    kn_model *m = NULL, *m2 = NULL;
+    ck_assert_int_eq(kn_model_build(w, &o, &m, &err), QN_OK);
+    ck_assert_int_eq(kn_model_open(path, KN_RESNET18, &o, &m2, &err), QN_OK);
+    ck_assert_str_eq(kn_model_sha256(m), hex);
+    kn_weights_close(w);  /* the model keeps its own copy of everything */
+    uint8_t img[40 * 52 * 3];
+    for (size_t i = 0; i < sizeof img; i++)
+        img[i] = (uint8_t)(i * 5 + i / 11);
+    float f1[512], f2[512];
+    ck_assert_int_eq(kn_run_2d(m, img, 1, 40, 52, f1, 0, &err), QN_OK);
+    ck_assert_int_eq(kn_run_2d(m2, img, 1, 40, 52, f2, 0, &err), QN_OK);
+    ck_assert_int_eq(memcmp(f1, f2, sizeof f1), 0);
+    kn_model_close(m);
+    kn_model_close(m2);
+
+    /* a NaN in layer2.1.conv1.weight[3]: the cheap checks pass, building names it */
+    const kn_st_tensor *t = kn_st_find(f, "layer2.1.conv1.weight");
+    ck_assert_ptr_nonnull(t);
+    long at = (long)(t->data - f->map) + 3 * 4;
+    kn_st_close(f);
+    FILE *fp = fopen(path, "r+b");
+    float nan = NAN;
+    ck_assert(fp && fseek(fp, at, SEEK_SET) == 0 && fwrite(&nan, 4, 1, fp) == 1);
+    fclose(fp);
+    ck_assert_int_eq(kn_weights_open(path, KN_RESNET18, &w, &err), QN_OK);
+    ck_assert_int_eq(kn_model_build(w, &o, &m, &err), QN_EINPUT);
+    ck_assert_ptr_null(m);
+    ck_assert_msg(strstr(err.msg, ": layer2.1.conv1.weight: value 3 is NaN") != NULL, "%s", err.msg);
+    kn_weights_close(w);
+    kn_weights_close(NULL);
+    unlink(path);
+}
+END_TEST
+
 static void write_raw(const char *path, const char *hdr, size_t datalen)
 {
     FILE *f = fopen(path, "wb");
@@ -871,6 +946,7 @@ static Suite *kernels_ops_suite(void)
     tcase_add_test(tc, convert_flat_frames_and_plans);
     tcase_add_test(tc, convert_cpu_equals_ref);
     tcase_add_test(tc, model_file_checks_names_and_shapes);
+    tcase_add_test(tc, weights_open_checks_then_build_loads);
     tcase_add_test(tc, safetensors_rejects_bad_files);
     tcase_add_test(tc, export_weights_both_formats);
     tcase_add_test(tc, resnet50_cpu_vs_ref);

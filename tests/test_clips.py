@@ -240,6 +240,17 @@ def test_sha256(bin_dir, tmp_path):
     qc(bin_dir, "--store", tmp_path / "s", "--sha256", f, check=True)
     assert videos(tmp_path / "s")["qnSample0002"]["sha256"] == \
         hashlib.sha256(f.read_bytes()).hexdigest()
+    # a file of several 1 MiB read blocks and a partial last one (lossless noise: ~3.7 MB)
+    if FFMPEG is None:
+        pytest.skip("ffmpeg CLI not installed: the multi-block case needs a generated video")
+    big = tmp_path / "big.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=1", "-vf",
+           "noise=alls=60:allf=t", "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0",
+           "-pix_fmt", "yuv420p", big)
+    data = big.read_bytes()
+    assert len(data) > 3 << 20 and len(data) % (1 << 20)
+    qc(bin_dir, "--store", tmp_path / "s", "--sha256", big, check=True)
+    assert videos(tmp_path / "s")["big"]["sha256"] == hashlib.sha256(data).hexdigest()
 
 
 def test_span_displayed_and_sound_tags(bin_dir, tmp_path):

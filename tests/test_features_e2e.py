@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import sqlite3
 import sys
 
 import numpy as np
@@ -275,6 +276,50 @@ def test_summary_counts_the_frames_each_scaler_took(bin_dir, tools_dir, tmp_path
     assert "frames scaled by kn_convert_cpu (25 of 50 frames; libswscale the rest)" in err, err
 
 
+def test_nothing_to_do_never_starts_the_network(bin_dir, tools_dir, tmp_path, weights):
+    """A run with nothing to do (cron, most of the time) checks and hashes the weights but
+    never loads them or starts a backend: wrong files and weights other than the store's are
+    still refused (exit 2, naming the file or the set), a backend that is not there
+    (--backend cuda without a GPU) is not needed, and the summary says so."""
+    video = tmp_path / "v.mp4"
+    make_video(video, "testsrc2=size=160x90:rate=25:duration=1")
+    clips = tmp_path / "clips.txt"
+    clips.write_text("0 1 a clip\n")
+    store = tmp_path / "store"
+    features_run(bin_dir, tools_dir, store, [("vid", video)], clips, weights, "-j", "1")
+    w2, w3 = weights
+
+    def again(*opts, w=(w2, w3)):
+        return run("quern-features", "--store", store, "--weights-2d", w[0], "--weights-3d",
+                   w[1], "-j", "1", *opts, bin_dir=bin_dir)
+
+    cp = again("--backend", "cpu")
+    assert cp.returncode == 0 and cp.stderr.startswith("quern-features: 0 videos ("), cp.stderr
+    assert "backend not started (nothing to do); 0 failed, 0 skipped" in cp.stderr, cp.stderr
+    cp = again("--backend", "cuda", "--decode", "cuda")
+    assert cp.returncode == 0 and "backend not started" in cp.stderr, cp.stderr
+    # other weights: one byte of the last tensor changed (still a valid file)
+    other = tmp_path / "other.safetensors"
+    data = bytearray(w2.read_bytes())
+    data[-1] ^= 1
+    other.write_bytes(data)
+    cp = again("--backend", "cpu", w=(other, w3))
+    assert cp.returncode == 2 and cp.stderr == (
+        f"quern-features: {store}: feature set 'resnet152-2d' exists with another weights "
+        "sha256\n"), cp.stderr
+    # a broken file, and the 2D network's file given for the 3D one
+    other.write_bytes(data[:len(data) // 2])
+    cp = again("--backend", "cpu", w=(other, w3))
+    assert cp.returncode == 2 and cp.stderr.startswith(f"quern-features: {other}: "), cp.stderr
+    cp = again("--backend", "cpu", w=(w2, w2))
+    assert cp.returncode == 2 and cp.stderr.startswith(f"quern-features: {w2}: "), cp.stderr
+    assert "resnext101-3d" in cp.stderr or "missing" in cp.stderr, cp.stderr
+    # nothing was added by the refused runs
+    db = sqlite3.connect(store / "meta.db")
+    assert db.execute("SELECT count(*) FROM feature_set").fetchone()[0] == 3
+    db.close()
+
+
 def test_gpu_decode_without_a_gpu(bin_dir, tools_dir, tmp_path, weights):
     """--decode cuda with no usable GPU: exit 3 and one line naming the video and why, none
     of FFmpeg's own log lines; --decode auto falls back to the CPU silently."""
@@ -304,6 +349,14 @@ def test_gpu_decode_without_a_gpu(bin_dir, tools_dir, tmp_path, weights):
         "quern-features: --convert gpu converts NVDEC frames: it needs --decode cuda, auto or "
         "mixed")
     cp = run("quern-features", *common, "--convert", "gpu", "--decode", "auto", bin_dir=bin_dir)
+    assert cp.returncode == 2 and cp.stderr.startswith(
+        "quern-features: --convert gpu needs the cuda backend (--backend cuda or auto)")
+    # the auto backend falls back to the CPU: known only once a video needs the network
+    auto = [a if a != "cpu" else "auto" for a in common]
+    cp = run("quern-features", *auto, "--convert", "gpu", "--decode", "auto", bin_dir=bin_dir)
+    assert cp.returncode == 0 and cp.stderr == "", cp.stderr   # nothing to do: no backend
+    seed_video(tools_dir, store, "vid2", video, clips)
+    cp = run("quern-features", *auto, "--convert", "gpu", "--decode", "auto", bin_dir=bin_dir)
     assert cp.returncode == 3 and cp.stderr == ("quern-features: --convert gpu needs the cuda "
                                                 "backend; this run uses cpu\n"), cp.stderr
     cp = run("quern-features", *common, "--convert", "tpu", bin_dir=bin_dir)
@@ -457,7 +510,6 @@ def test_file_size_limit_and_kill_then_resume(bin_dir, tools_dir, tmp_path, weig
     import hashlib
     import resource
     import signal
-    import sqlite3
     import time
     store = tmp_path / "store"
     clips = tmp_path / "c.txt"
