@@ -221,6 +221,7 @@ typedef struct vjob {            /* one video (features_queue.h's struct vjob) *
     qn_error ferr;               /* decode error */
     double duration;
     int64_t conv, conv_ext;      /* frames scaled; of them, by kn_convert (not libswscale) */
+    double shown;                /* seconds of it the progress bar counts; main thread only */
 } vjob;
 
 typedef struct pipeline {
@@ -636,6 +637,25 @@ static int ncpu(void)
     return n > 0 ? (int)n : 1;
 }
 
+/* The progress bar counts seconds of video, so that a long video moves it too and its
+ * rate reads as the run's real-time factor: a 3D chunk counts its 16 frames at 24 fps
+ * as the network finishes it, the rest of a video (the 2D frames are in step with the
+ * chunks) when it is committed. Stores whose videos lack a duration (written by other
+ * tools) get a bar of videos instead. */
+static void progress_item(qn_progress *bar, double *done, vjob *job, const fq_item *it)
+{
+    double len = job->v->duration;
+    double s = it->kind == FQ_END ? len - job->shown
+             : it->kind == FQ_3D  ? it->n * (double)KN_3D_FRAMES / 24.0 : 0;
+    if (s > len - job->shown)
+        s = len - job->shown;
+    if (s <= 0)
+        return;
+    job->shown += s;
+    *done += s;
+    qn_progress_update(bar, (uint64_t)(*done + 0.5));
+}
+
 /* Decodes and extracts every video of td: decoder threads + engine/store here. */
 static int run_all(qn_store *st, const fw_sets *fs, const opts *o, kn_model *m2d,
                    kn_model *m3d, const todo *td, totals *t, qn_error *err)
@@ -711,7 +731,16 @@ static int run_all(qn_store *st, const fw_sets *fs, const opts *o, kn_model *m2d
     if (!started)
         rc = qn_error_set(err, QN_EENV, "cannot start a decoder thread");
     qn_progress bar;
-    qn_progress_start(&bar, "features", td->n, o->quiet);
+    double total_s = 0, done_s = 0;
+    int by_time = 1;
+    for (size_t i = 0; i < td->n; i++) {
+        by_time &= td->v[i].duration > 0;
+        total_s += td->v[i].duration;
+    }
+    if (by_time)
+        qn_progress_start(&bar, "features (s of video)", (uint64_t)(total_s + 0.5), o->quiet);
+    else
+        qn_progress_start(&bar, "features (videos)", td->n, o->quiet);
     for (size_t finished = 0; rc >= 0 && finished < td->n;) {
         double t0 = qn_now();
         fq_item *it = fq_pop(&p.q);
@@ -725,11 +754,17 @@ static int run_all(qn_store *st, const fw_sets *fs, const opts *o, kn_model *m2d
             rc = finish_video(st, fs, it->job, t, err);
             t->failed += rc == 1;
             t->videos += rc == QN_OK;
-            qn_progress_update(&bar, ++finished);
+            finished++;
+            if (by_time)
+                progress_item(&bar, &done_s, it->job, it);
+            else
+                qn_progress_update(&bar, finished);
             t->store_s += qn_now() - t1;
         } else {
             rc = run_item(m2d, m3d, it, pad_to, err);
             t->net_s += qn_now() - t1;
+            if (by_time)
+                progress_item(&bar, &done_s, it->job, it);
         }
         fq_put(&p.q, it);
     }

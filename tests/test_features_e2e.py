@@ -276,6 +276,36 @@ def test_summary_counts_the_frames_each_scaler_took(bin_dir, tools_dir, tmp_path
     assert "frames scaled by kn_convert_cpu (25 of 50 frames; libswscale the rest)" in err, err
 
 
+def test_progress_counts_seconds_of_video(bin_dir, tools_dir, tmp_path, weights):
+    """On a terminal the bar counts seconds of video (so that one long video moves it too,
+    and its rate is the real-time factor), ending at the videos' total (quern-clips stores
+    their durations); the summary follows on a clean line. Videos without a duration (a
+    store seeded by another tool) get a bar of videos."""
+    from conftest import run_on_pty
+    vids = tmp_path / "videos"
+    vids.mkdir()
+    for name, dur in (("a", 3.2), ("b", 1.9)):
+        make_video(vids / f"{name}.mp4", f"testsrc2=size=160x90:rate=25:duration={dur}")
+        (vids / f"{name}.en.srt").write_text(
+            "1\n00:00:00,000 --> 00:00:01,500\nwe fold the paper in half\n")
+    store = tmp_path / "store"
+    run("quern-clips", "--store", store, "--min-words", "1", vids, bin_dir=bin_dir, check=True)
+    w2, w3 = weights
+    args = [bin_dir / "quern-features", "--store", store, "--weights-2d", w2, "--weights-3d", w3,
+            "--backend", "cpu", "-j", "1"]
+    rc, _, drawn = run_on_pty(args)
+    assert rc == 0, drawn
+    bars = re.findall(r"features \(s of video\) \[[#.]{30}\] (\d+)/(\d+) ", drawn)
+    assert bars and bars[-1] == ("5", "5"), drawn
+    assert [int(d) for d, _ in bars] == sorted(int(d) for d, _ in bars), drawn
+    assert "\r\033[Kquern-features: 2 videos (" in drawn, drawn
+    clips = tmp_path / "clips.txt"
+    clips.write_text("0 1 a clip\n")
+    seed_video(tools_dir, store, "c", vids / "a.mp4", clips)
+    rc, _, drawn = run_on_pty(args)
+    assert rc == 0 and "features (videos) [" + "#" * 30 + "] 1/1 " in drawn, drawn
+
+
 def test_nothing_to_do_never_starts_the_network(bin_dir, tools_dir, tmp_path, weights):
     """A run with nothing to do (cron, most of the time) checks and hashes the weights but
     never loads them or starts a backend: wrong files and weights other than the store's are
