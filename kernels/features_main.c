@@ -397,7 +397,7 @@ static void job_free(vjob *j)
 /* After its END item: write it, or mark it failed when FFmpeg could not read it.
  * Returns QN_OK, 1 (failed input, recorded) or a negative status (stop). */
 static int finish_video(qn_store *st, const fw_sets *fs, vjob *j, totals *t,
-                        qn_error *err)
+                        qn_progress *bar, qn_error *err)
 {
     int rc;
     if (j->rc == QN_OK) {
@@ -413,6 +413,7 @@ static int finish_video(qn_store *st, const fw_sets *fs, vjob *j, totals *t,
             t->conv_ext += j->conv_ext;
         }
     } else if (j->rc == QN_EINPUT && j->ferr.status == QN_EINPUT) {
+        qn_progress_finish(bar); /* the message on a line of its own; the bar is redrawn */
         fprintf(stderr, "%s: %s (video %s marked failed)\n", prog, j->ferr.msg, j->v->ext_id);
         rc = qn_store_video_set_status(st, j->v->id, QN_VIDEO_FAILED, j->ferr.msg, err);
         if (rc == QN_OK)
@@ -751,7 +752,7 @@ static int run_all(qn_store *st, const fw_sets *fs, const opts *o, kn_model *m2d
             break;
         }
         if (it->kind == FQ_END) {
-            rc = finish_video(st, fs, it->job, t, err);
+            rc = finish_video(st, fs, it->job, t, &bar, err);
             t->failed += rc == 1;
             t->videos += rc == QN_OK;
             finished++;

@@ -302,8 +302,14 @@ def test_progress_counts_seconds_of_video(bin_dir, tools_dir, tmp_path, weights)
     clips = tmp_path / "clips.txt"
     clips.write_text("0 1 a clip\n")
     seed_video(tools_dir, store, "c", vids / "a.mp4", clips)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes((vids / "b.mp4").read_bytes()[:300])
+    seed_video(tools_dir, store, "d", broken, clips)
     rc, _, drawn = run_on_pty(args)
-    assert rc == 0 and "features (videos) [" + "#" * 30 + "] 1/1 " in drawn, drawn
+    assert rc == 1 and "features (videos) [" + "#" * 30 + "] 2/2 " in drawn, drawn
+    # a failed video's line is not written after the bar on the same line
+    assert re.search(r"\r\033\[Kquern-features: [^\r]*broken\.mp4[^\r]*\(video d marked failed\)",
+                     drawn), drawn
 
 
 def test_nothing_to_do_never_starts_the_network(bin_dir, tools_dir, tmp_path, weights):
