@@ -5,7 +5,7 @@ LIBS += clips
 clips_SRCS := extract/clips_probe.c extract/clips_map.c extract/clips_meta.c \
               extract/clips_write.c extract/clips_captions.c extract/clips_video.c \
               extract/clips_import.c extract/clips_scan.c extract/clips_hash.c
-clips_PKGS := libavformat libavcodec libavutil sqlite3 libcrypto
+clips_PKGS := libavformat libavcodec libavutil sqlite3
 
 PROGRAMS += quern-clips
 quern-clips_SRCS := extract/clips_main.c

@@ -102,10 +102,6 @@ kn_backend kn_model_backend(const kn_model *m);
 int kn_model_dim(const kn_model *m);
 /* Lower-case hex sha256 of the weights file's bytes (64 chars + NUL). */
 const char *kn_model_sha256(const kn_model *m);
-/* sha256 of a byte buffer, lower-case hex into hex[65]. quern-features records
- * sha256(hex2d || hex3d) (the two 64-char hashes, no separator) as the weights
- * hash of the pooled set howto100m-4096, which depends on both files. */
-int kn_sha256_hex(const void *data, size_t len, char hex[65]); /* QN_OK or QN_ENOMEM */
 /* One line to print once when `auto` fell back to the CPU (e.g. "no usable GPU
  * (cudaGetDeviceCount: ...); using the cpu backend"), or NULL when there is none. */
 const char *kn_model_notice(const kn_model *m);

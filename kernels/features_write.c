@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "qn_half.h"
+#include "qn_sha256.h"
 
 /* Stores made before the pooled set recorded a hash have it with none: keep
  * using it (the per-step sets still pin both weights files). */
@@ -30,10 +31,10 @@ int fw_open_sets(qn_store *st, const char *sha2d, const char *sha3d, fw_sets *fs
                        .model = "Hara et al. 2017 ResNeXt-101 3D 16x112x112 (L2)",
                        .weights_sha256 = sha3d, .dim = 2048, .dtype = QN_F16,
                        .rate = 1.5};
+    /* the pooled rows depend on both files: sha256(hex2d || hex3d), no separator */
     char both[129], hex[65];
     snprintf(both, sizeof both, "%s%s", s2.weights_sha256, s3.weights_sha256);
-    if (kn_sha256_hex(both, 128, hex) != QN_OK)
-        return qn_error_set(err, QN_ENOMEM, "out of memory");
+    qn_sha256_buf_hex(both, 128, hex);
     qn_fset_info sp = {.name = "howto100m-4096", .kind = QN_FSET_PER_CLIP,
                        .model = "howto100m _get_video: max-pool+L2 per modality, 2D||3D",
                        .weights_sha256 = hex, .dim = 4096, .dtype = QN_F16, .rate = 0};

@@ -1,9 +1,9 @@
 # kernels/: the CNN feature engine (ResNet-18..152 2D, ResNeXt-101 3D; ref, cpu, cuda backends).
 LIBS += kernels
 kernels_SRCS := kernels/kn_arch.c kernels/kn_model.c kernels/kn_safetensors.c kernels/kn_ref.c \
-                kernels/kn_cpu.c kernels/kn_cpu_gconv.c kernels/kn_ops_common.c kernels/kn_pool.c kernels/kn_sha256.c \
+                kernels/kn_cpu.c kernels/kn_cpu_gconv.c kernels/kn_ops_common.c kernels/kn_pool.c \
                 kernels/kn_testgen.c kernels/kn_convert.c kernels/kn_convert_cpu.c
-kernels_PKGS := jansson openblas libcrypto
+kernels_PKGS := jansson openblas
 ifeq ($(HAVE_CUDA)$(wildcard kernels/cuda/kn_cuda.cu),1kernels/cuda/kn_cuda.cu)
   kernels_SRCS += kernels/cuda/kn_cuda.cu kernels/cuda/kn_cuda_dl.cu kernels/cuda/kn_cuda_convert.cu
   # cuDNN/cuBLAS are opened at run time (kn_cuda_dl.h) and cudart is static: a CUDA build

@@ -7,7 +7,7 @@ set -eu
 
 DEBS="build-essential pkg-config libjansson-dev libturbojpeg0-dev libspng-dev libpng-dev
 libdeflate-dev zlib1g-dev libsqlite3-dev sqlite3 libavformat-dev libavcodec-dev libavutil-dev
-libswscale-dev libssl-dev check ffmpeg libopenblas-dev python3 python3-venv python3-pip time"
+libswscale-dev check ffmpeg libopenblas-dev python3 python3-venv python3-pip time"
 PIPS="numpy pycocotools pytest pillow"
 # Debian packages only the benchmarks need (torch for the CNN peer, /usr/bin/python3).
 BENCH_DEBS="python3-torch hyperfine time nasm dpkg-dev libffmpeg-nvenc-dev"

@@ -10,6 +10,69 @@
 #include "check_main.h"
 #include "qn_atomic.h"
 #include "qn_error.h"
+#include "qn_sha256.h"
+
+/* FIPS 180-4's examples and a 100003-byte buffer (digests from Python's hashlib), fed in
+ * pieces of every size 1..200 around block edges; with the SHA extensions (when the CPU
+ * has them) and with the portable blocks. */
+static void digest_of(const uint8_t *p, size_t n, size_t piece, char hex[65])
+{
+    qn_sha256 s;
+    uint8_t d[32];
+    qn_sha256_init(&s);
+    for (size_t at = 0; at < n; at += piece)
+        qn_sha256_update(&s, p + at, n - at < piece ? n - at : piece);
+    qn_sha256_final(&s, d);
+    qn_sha256_hex(d, hex);
+}
+
+START_TEST(sha256_known_digests)
+{
+    static const struct { const char *msg; const char *hex; } v[] = {
+        {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+        {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+    };
+    enum { N = 1000000, R = 100003 };
+    uint8_t *a = malloc(N), *r = malloc(R);
+    ck_assert(a && r);
+    memset(a, 'a', N);
+    uint32_t x = 12345;
+    for (int i = 0; i < R; i++) {
+        x = x * 1103515245u + 12345u;
+        r[i] = (uint8_t)(x >> 16);
+    }
+    char hex[65];
+    for (int portable = 1; portable >= 0; portable--) {
+        int ni = qn_sha256_force_portable(portable);
+        ck_assert(!portable || !ni);
+        for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+            qn_sha256_buf_hex(v[i].msg, strlen(v[i].msg), hex);
+            ck_assert_str_eq(hex, v[i].hex);
+        }
+        qn_sha256_buf_hex(a, N, hex);
+        ck_assert_str_eq(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+        for (size_t piece = 1; piece <= 200; piece += portable ? 37 : 1) {
+            digest_of(r, R, piece, hex);
+            ck_assert_msg(!strcmp(hex, "9fdfe5c6a265b12a2af96ff6538d8d51106d662ac6d14d8766e0129f"
+                                       "cf15b008"), "piece %zu, portable %d: %s", piece, portable,
+                          hex);
+        }
+        /* every length across a few blocks: the two versions agree */
+        char h2[65];
+        for (size_t n = 0; n < 300; n++) {
+            qn_sha256_buf_hex(r + 7, n, hex);
+            qn_sha256_force_portable(1);
+            qn_sha256_buf_hex(r + 7, n, h2);
+            qn_sha256_force_portable(portable);
+            ck_assert_msg(!strcmp(hex, h2), "length %zu", n);
+        }
+    }
+    free(a);
+    free(r);
+}
+END_TEST
 
 START_TEST(error_first_wins)
 {
@@ -142,6 +205,7 @@ static Suite *common_suite(void)
     tcase_add_test(tc, atomic_commit_and_abort);
     tcase_add_test(tc, atomic_devices_written_directly);
     tcase_add_test(tc, atomic_sync_then_commit);
+    tcase_add_test(tc, sha256_known_digests);
     suite_add_tcase(s, tc);
     return s;
 }
