@@ -1,9 +1,10 @@
 /* qn_sha256.h — SHA-256 (FIPS 180-4), for the hashes quern records: the weights files of
  * every feature set, and videos' contents (quern-clips --sha256).
  *
- * On x86-64 CPUs with the SHA extensions the blocks go through them (about 2 GB/s, five
- * times a portable loop such as libavutil's), chosen once at run time; elsewhere, or with
- * QUERN_NO_SHA_NI=1, through portable C. Both give the same digest. No library needed.
+ * On x86-64 CPUs with the SHA extensions the blocks go through them (1.5 GB/s here, four
+ * times libavutil's portable loop), chosen once at run time; elsewhere, or with
+ * QUERN_NO_SHA_NI=1, through portable C (about libavutil's speed). Both give the same
+ * digest. No library needed.
  * A qn_sha256 is used by one thread at a time; different ones by any threads.
  */
 #ifndef QN_SHA256_H
