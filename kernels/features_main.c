@@ -806,13 +806,17 @@ int main(int argc, char **argv)
     if (rc == QN_OK)
         rc = open_weights(&o, &w2d, &w3d, &err);
     if (rc == QN_OK)
-        rc = fw_open_sets(st, kn_weights_sha256(w2d), kn_weights_sha256(w3d), &fs, &err);
+        rc = fw_find_sets(st, o.w2d, kn_weights_sha256(w2d), o.w3d, kn_weights_sha256(w3d),
+                          &fs, &err);
     if (rc == QN_OK)
         rc = find_videos(st, &o, &fs, &td, &t, &err);
     if (rc == QN_OK && td.n && o.decode != FR_HW_NONE)
         fr_hw_prepare();   /* NVDEC first: it sets up the primary context the engine shares */
     if (rc == QN_OK && td.n)
         rc = build_models(&o, w2d, w3d, &m2d, &m3d, &err);
+    /* only weights that loaded (values checked) are recorded with the sets */
+    if (rc == QN_OK && td.n)
+        rc = fw_open_sets(st, kn_weights_sha256(w2d), kn_weights_sha256(w3d), &fs, &err);
     kn_weights_close(w2d);
     kn_weights_close(w3d);
     if (rc == QN_OK && td.n)

@@ -21,6 +21,30 @@ static int legacy_pooled(qn_store *st, qn_fset_info *sp, qn_error *err)
     return rc;
 }
 
+int fw_find_sets(qn_store *st, const char *path2d, const char *sha2d, const char *path3d,
+                 const char *sha3d, fw_sets *fs, qn_error *err)
+{
+    static const char *const names[3] = {"resnet152-2d", "resnext101-3d", "howto100m-4096"};
+    qn_fset **slot[3] = {&fs->s2d, &fs->s3d, &fs->pooled};
+    const char *path[2] = {path2d, path3d}, *sha[2] = {sha2d, sha3d};
+    int rc = QN_OK;
+    for (int i = 0; i < 3 && rc == QN_OK; i++) {
+        qn_fset_info info;
+        rc = qn_fset_find(st, names[i], slot[i], err);
+        if (rc || !*slot[i] || i == 2) /* the pooled hash follows from the two others */
+            continue;
+        rc = qn_fset_get_info(st, *slot[i], &info, err);
+        if (rc == QN_OK && info.n_rows > 0 &&
+            (!info.weights_sha256 || strcmp(info.weights_sha256, sha[i])))
+            rc = qn_error_set(err, QN_EINPUT, "%s: feature set '%s' holds %lld rows from weights "
+                              "sha256 %s; %s is %s (use those weights, or another store)",
+                              qn_store_path(st), names[i], (long long)info.n_rows,
+                              info.weights_sha256 ? info.weights_sha256 : "(none)", path[i],
+                              sha[i]);
+    }
+    return rc;
+}
+
 int fw_open_sets(qn_store *st, const char *sha2d, const char *sha3d, fw_sets *fs, qn_error *err)
 {
     qn_fset_info s2 = {.name = "resnet152-2d", .kind = QN_FSET_PER_STEP,

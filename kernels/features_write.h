@@ -13,7 +13,13 @@ typedef struct fw_sets {
     qn_fset *s2d, *s3d, *pooled;
 } fw_sets;
 
-/* Creates (or finds, when they match) resnet152-2d, resnext101-3d and howto100m-4096,
+/* Finds the three sets where they exist (NULL where not), creating nothing; where the
+ * 2D or 3D set holds rows already, they must come from these weights (QN_EINPUT naming
+ * the set, the file and both hashes otherwise). */
+int fw_find_sets(qn_store *st, const char *path2d, const char *sha2d, const char *path3d,
+                 const char *sha3d, fw_sets *fs, qn_error *err);
+
+/* Creates (or finds, when they match; an empty one takes these weights) resnet152-2d, resnext101-3d and howto100m-4096,
  * recording the models and the weights' sha256 (kn_weights_sha256: lower-case hex). */
 int fw_open_sets(qn_store *st, const char *sha2d, const char *sha3d, fw_sets *fs,
                  qn_error *err);

@@ -111,7 +111,8 @@ static void fold_bn(kn_conv *c, const float *g, const float *be, const float *mu
 typedef int (*getter)(void *ud, const char *name, const int64_t *shape, int nd, float *out,
                       qn_error *err);
 
-static int load_convs(kn_model *m, getter get, void *ud, qn_error *err)
+/* `from`: the file, for messages ("weights" for a tensor source). */
+static int load_convs(kn_model *m, getter get, void *ud, const char *from, qn_error *err)
 {
     int maxc = 0;
     for (int i = 0; i < m->nconv; i++)
@@ -139,6 +140,12 @@ static int load_convs(kn_model *m, getter get, void *ud, qn_error *err)
             snprintf(nm, sizeof nm, "%s.%s", c->bn, parts[p]);
             rc = get(ud, nm, &cs, 1, bn + (size_t)p * maxc, err);
         }
+        /* a variance at or below -eps would make every feature NaN, silently */
+        for (int o = 0; !rc && o < c->cout; o++)
+            if (!((double)bn[3 * (size_t)maxc + o] + 1e-5 > 0))
+                rc = qn_error_set(err, QN_EINPUT, "%s: %s.running_var: value %d is %g (a "
+                                  "variance must be >= 0)", from, c->bn, o,
+                                  (double)bn[3 * (size_t)maxc + o]);
         if (!rc)
             fold_bn(c, bn, bn + maxc, bn + 2 * (size_t)maxc, bn + 3 * (size_t)maxc);
     }
@@ -207,8 +214,8 @@ static int pick_backend(kn_model *m, const kn_options *o, qn_error *err)
     return QN_OK;
 }
 
-static int open_common(kn_arch arch, getter get, void *ud, const kn_options *opts,
-                       kn_model **out, qn_error *err)
+static int open_common(kn_arch arch, getter get, void *ud, const char *from,
+                       const kn_options *opts, kn_model **out, qn_error *err)
 {
     *out = NULL;
     kn_model *m = calloc(1, sizeof *m);
@@ -220,7 +227,7 @@ static int open_common(kn_arch arch, getter get, void *ud, const kn_options *opt
     m->desc = kn_arch_get(arch);
     int rc = kn_arch_build(arch, &m->convs, &m->nconv, &m->blocks, &m->nblock, m->stage_start, err);
     if (!rc)
-        rc = load_convs(m, get, ud, err);
+        rc = load_convs(m, get, ud, from, err);
     if (!rc)
         rc = pick_backend(m, opts, err);
     if (rc) {
@@ -336,7 +343,7 @@ void kn_weights_close(kn_weights *w)
 
 int kn_model_build(const kn_weights *w, const kn_options *opts, kn_model **out, qn_error *err)
 {
-    int rc = open_common(w->arch, get_file, w->f, opts, out, err);
+    int rc = open_common(w->arch, get_file, w->f, w->f->path, opts, out, err);
     if (!rc)
         memcpy((*out)->sha, w->sha, sizeof w->sha);
     return rc;
@@ -360,7 +367,7 @@ int kn_model_open_src(kn_arch arch, kn_tensor_src get, void *ud, const kn_option
     src_ud s = {get, ud};
     if (!kn_arch_get(arch))
         return qn_error_set(err, QN_EUSAGE, "unknown architecture %d", (int)arch);
-    return open_common(arch, get_src, &s, opts, out, err);
+    return open_common(arch, get_src, &s, "weights", opts, out, err);
 }
 
 void kn_model_close(kn_model *m)

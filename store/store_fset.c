@@ -37,6 +37,9 @@ static void fset_free(qn_fset *fs)
     free(fs->model);
     free(fs->weights);
     free(fs->path);
+    for (int i = 0; i < fs->n_retired; i++)
+        free(fs->retired[i]);
+    free(fs->retired);
     free(fs);
 }
 
@@ -220,25 +223,77 @@ static int same_str(const char *a, const char *b)
     return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
-static int compare_spec(qn_store *s, const qn_fset *fs, const qn_fset_info *spec, qn_error *err)
+/* The first field in which an existing set differs from spec, or NULL. */
+static const char *differing_field(const qn_fset *fs, const qn_fset_info *spec)
 {
-    const char *field = NULL;
     if (fs->kind != spec->kind)
-        field = "kind";
-    else if (fs->dim != spec->dim)
-        field = "dim";
-    else if (fs->dtype != spec->dtype)
-        field = "dtype";
-    else if (fs->rate != spec->rate)
-        field = "rate";
-    else if (!same_str(fs->model, spec->model))
-        field = "model";
-    else if (!same_str(fs->weights, spec->weights_sha256))
-        field = "weights sha256";
-    if (field)
-        return qn_error_set(err, QN_EINPUT, "%s: feature set '%s' exists with another %s",
-                            s->dir, fs->name, field);
+        return "kind";
+    if (fs->dim != spec->dim)
+        return "dim";
+    if (fs->dtype != spec->dtype)
+        return "dtype";
+    if (fs->rate != spec->rate)
+        return "rate";
+    if (!same_str(fs->model, spec->model))
+        return "model";
+    if (!same_str(fs->weights, spec->weights_sha256))
+        return "weights sha256";
+    return NULL;
+}
+
+/* A set that holds no rows yet is not bound to the model and weights it was created with
+ * (a first run stopped before its first commit, or refused its weights after creating
+ * the set): records spec's instead. Its layout (kind, dim, dtype, rate) stays. */
+static int repin(qn_store *s, qn_fset *fs, const qn_fset_info *spec, qn_error *err)
+{
+    char *model = strndup(spec->model, 127);
+    char *weights = spec->weights_sha256 ? strndup(spec->weights_sha256, 71) : NULL;
+    char **ret = realloc(fs->retired, (size_t)(fs->n_retired + 2) * sizeof *ret);
+    if (ret)
+        fs->retired = ret;
+    if (!model || (spec->weights_sha256 && !weights) || !ret) {
+        free(model);
+        free(weights);
+        return qn_error_set(err, QN_ENOMEM, "%s: out of memory", s->dir);
+    }
+    sqlite3_stmt *st;
+    int implicit, rc = store_auto_begin(s, &implicit, err);
+    if (!rc) {
+        rc = store_prepare(s, "UPDATE feature_set SET model=?1, weights_sha256=?2 WHERE id=?3",
+                           &st, err);
+        if (!rc) {
+            sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
+            store_bind_text(st, 2, weights);
+            sqlite3_bind_int64(st, 3, fs->id);
+            int r = sqlite3_step(st);
+            if (r != SQLITE_DONE)
+                rc = store_sql_err(s, r, err, "recording a feature set's weights");
+            sqlite3_finalize(st);
+        }
+        rc = store_auto_end(s, implicit, rc, err);
+    }
+    if (rc) {
+        free(model);
+        free(weights);
+        return rc;
+    }
+    fs->retired[fs->n_retired++] = fs->model;
+    fs->retired[fs->n_retired++] = fs->weights;
+    fs->model = model;
+    fs->weights = weights;
     return QN_OK;
+}
+
+static int compare_spec(qn_store *s, qn_fset *fs, const qn_fset_info *spec, qn_error *err)
+{
+    const char *field = differing_field(fs, spec);
+    if (!field)
+        return QN_OK;
+    if (fs->committed == 0 && fs->pending == 0 &&
+        (!strcmp(field, "model") || !strcmp(field, "weights sha256")))
+        return repin(s, fs, spec, err);
+    return qn_error_set(err, QN_EINPUT, "%s: feature set '%s' exists with another %s", s->dir,
+                        fs->name, field);
 }
 
 static int insert_set(qn_store *s, qn_fset *fs, qn_error *err)

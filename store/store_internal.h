@@ -58,6 +58,8 @@ struct qn_fset {
     int64_t pending;     /* rows appended in the open batch (writer) */
     int dirty;           /* appended in the open batch: fdatasync at commit */
     int created_in_batch, dead;
+    char **retired;      /* model/weights strings replaced by a re-pin: freed at close, */
+    int n_retired;       /* as qn_fset_get_info promises them valid until then */
     pthread_mutex_t mu;  /* guards the mappings */
     store_map cur;
     store_map *old;

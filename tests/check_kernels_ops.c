@@ -477,20 +477,33 @@ START_TEST(weights_open_checks_then_build_loads)
     kn_model_close(m);
     kn_model_close(m2);
 
-    /* a NaN in layer2.1.conv1.weight[3]: the cheap checks pass, building names it */
-    const kn_st_tensor *t = kn_st_find(f, "layer2.1.conv1.weight");
-    ck_assert_ptr_nonnull(t);
-    long at = (long)(t->data - f->map) + 3 * 4;
+    /* a NaN in layer2.1.conv1.weight[3], then a negative layer4.1.bn2.running_var[5]
+     * (every feature would be NaN): the cheap checks pass, building names the value */
+    static const struct { const char *tensor; float v; const char *want; } bad[] = {
+        {"layer2.1.conv1.weight", NAN, ": layer2.1.conv1.weight: value 3 is NaN"},
+        {"layer4.1.bn2.running_var", -1.0f, ": layer4.1.bn2.running_var: value 5 is -1 (a "
+                                            "variance must be >= 0)"},
+    };
+    long at[2];
+    for (int i = 0; i < 2; i++) {
+        const kn_st_tensor *t = kn_st_find(f, bad[i].tensor);
+        ck_assert_ptr_nonnull(t);
+        at[i] = (long)(t->data - f->map) + (i ? 5 : 3) * 4;
+    }
     kn_st_close(f);
-    FILE *fp = fopen(path, "r+b");
-    float nan = NAN;
-    ck_assert(fp && fseek(fp, at, SEEK_SET) == 0 && fwrite(&nan, 4, 1, fp) == 1);
-    fclose(fp);
-    ck_assert_int_eq(kn_weights_open(path, KN_RESNET18, &w, &err), QN_OK);
-    ck_assert_int_eq(kn_model_build(w, &o, &m, &err), QN_EINPUT);
-    ck_assert_ptr_null(m);
-    ck_assert_msg(strstr(err.msg, ": layer2.1.conv1.weight: value 3 is NaN") != NULL, "%s", err.msg);
-    kn_weights_close(w);
+    for (int i = 0; i < 2; i++) {
+        write_model(path, KN_RESNET18, 0, "");
+        FILE *fp = fopen(path, "r+b");
+        ck_assert(fp && fseek(fp, at[i], SEEK_SET) == 0 && fwrite(&bad[i].v, 4, 1, fp) == 1);
+        fclose(fp);
+        ck_assert_int_eq(kn_weights_open(path, KN_RESNET18, &w, &err), QN_OK);
+        qn_error_clear(&err);
+        ck_assert_int_eq(kn_model_build(w, &o, &m, &err), QN_EINPUT);
+        ck_assert_ptr_null(m);
+        ck_assert_msg(strstr(err.msg, path) == err.msg && strstr(err.msg, bad[i].want) != NULL,
+                      "%s", err.msg);
+        kn_weights_close(w);
+    }
     kn_weights_close(NULL);
     unlink(path);
 }

@@ -496,6 +496,60 @@ START_TEST(fset_round_trip)
 }
 END_TEST
 
+/* A set with no rows is not yet bound to its model and weights: creating it again with
+ * others re-records them (and they survive a reopen); rows being written or committed bind
+ * it, and its layout (kind, dim, dtype, rate) is never changed. */
+START_TEST(fset_repinned_while_empty)
+{
+    qn_store *s = open_store(sub("s"), QN_STORE_WRITE | QN_STORE_CREATE);
+    int64_t v1 = add_video(s, "v1", QN_VIDEO_OK);
+    qn_fset *fs = make_set(s, "resnet152-2d", QN_FSET_PER_STEP, 16, QN_F16, 1.0);
+    qn_fset_info spec = {0, "resnet152-2d", QN_FSET_PER_STEP, "test model", "cd34", 16, QN_F16,
+                         1.0, 0};
+    qn_fset *x = NULL;
+    qn_fset_info before;
+    OK(qn_fset_get_info(s, fs, &before, E));
+    OK(qn_fset_create(s, &spec, &x, E));
+    ck_assert_ptr_eq(x, fs);
+    qn_fset_info fi;
+    OK(qn_fset_get_info(s, fs, &fi, E));
+    ck_assert_str_eq(fi.weights_sha256, "cd34");
+    ck_assert_str_eq(before.weights_sha256, "ab12"); /* strings stay valid until close */
+    spec.model = "other model";
+    OK(qn_fset_create(s, &spec, &x, E));
+    qn_error e;
+    qn_error_clear(&e);
+    spec.dim = 32;
+    expect_fail(qn_fset_create(s, &spec, &x, &e), &e, QN_EINPUT, "another dim");
+    spec.dim = 16;
+    /* rows in the open batch bind it already */
+    float buf[4 * 16];
+    fill_rows(buf, v1, 4, 16);
+    OK(qn_store_begin(s, E));
+    OK(qn_fset_put_video(s, fs, v1, buf, QN_F32, 4, E));
+    spec.weights_sha256 = "ef56";
+    qn_error_clear(&e);
+    expect_fail(qn_fset_create(s, &spec, &x, &e), &e, QN_EINPUT, "another weights sha256");
+    OK(qn_store_rollback(s, E));
+    qn_store_close(s);
+
+    s = open_store(sub("s"), QN_STORE_WRITE);
+    OK(qn_fset_find(s, "resnet152-2d", &fs, E));
+    OK(qn_fset_get_info(s, fs, &fi, E));
+    ck_assert_str_eq(fi.weights_sha256, "cd34");
+    ck_assert_str_eq(fi.model, "other model");
+    ck_assert_int_eq(fi.n_rows, 0);
+    spec.weights_sha256 = "cd34";
+    OK(qn_store_begin(s, E));
+    OK(qn_fset_put_video(s, fs, v1, buf, QN_F32, 4, E));
+    OK(qn_store_commit(s, E));
+    spec.weights_sha256 = "ef56";
+    qn_error_clear(&e);
+    expect_fail(qn_fset_create(s, &spec, &x, &e), &e, QN_EINPUT, "another weights sha256");
+    qn_store_close(s);
+}
+END_TEST
+
 START_TEST(fset_per_clip_and_items)
 {
     qn_store *s = open_store(sub("s"), QN_STORE_WRITE | QN_STORE_CREATE);
@@ -1806,6 +1860,7 @@ Suite *store_suite(void)
     tcase_add_test(tc, clip_round_trip);
     tcase_add_test(tc, clip_pack_round_trip);
     tcase_add_test(tc, fset_round_trip);
+    tcase_add_test(tc, fset_repinned_while_empty);
     tcase_add_test(tc, fset_per_clip_and_items);
     tcase_add_test(tc, batch_rollback);
     tcase_add_test(tc, second_writer_locked);

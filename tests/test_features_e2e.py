@@ -341,8 +341,9 @@ def test_nothing_to_do_never_starts_the_network(bin_dir, tools_dir, tmp_path, we
     other.write_bytes(data)
     cp = again("--backend", "cpu", w=(other, w3))
     assert cp.returncode == 2 and cp.stderr == (
-        f"quern-features: {store}: feature set 'resnet152-2d' exists with another weights "
-        "sha256\n"), cp.stderr
+        f"quern-features: {store}: feature set 'resnet152-2d' holds 1 rows from weights sha256 "
+        f"{sha256_file(w2)}; {other} is {sha256_file(other)} (use those weights, or another "
+        "store)\n"), cp.stderr
     # a broken file, and the 2D network's file given for the 3D one
     other.write_bytes(data[:len(data) // 2])
     cp = again("--backend", "cpu", w=(other, w3))
@@ -354,6 +355,55 @@ def test_nothing_to_do_never_starts_the_network(bin_dir, tools_dir, tmp_path, we
     db = sqlite3.connect(store / "meta.db")
     assert db.execute("SELECT count(*) FROM feature_set").fetchone()[0] == 3
     db.close()
+
+
+def test_weights_bind_a_set_only_with_its_first_rows(bin_dir, tools_dir, tmp_path, weights):
+    """Weights refused for their values (a NaN) create no set; sets a first run created but
+    never filled (its only video failed, or it was killed before its first commit) take
+    the next run's weights; once rows are committed, other weights are refused."""
+    w2, w3 = weights
+    store = tmp_path / "store"
+    clips = tmp_path / "clips.txt"
+    clips.write_text("0 1 a clip\n")
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\0" * 1000)
+    seed_video(tools_dir, store, "bad", broken, clips)
+    nan = tmp_path / "nan.safetensors"
+    data = bytearray(w2.read_bytes())
+    data[-2:] = b"\x00\x7e"              # the last F16 value: NaN
+    nan.write_bytes(data)
+
+    def features(w):
+        return run("quern-features", "--store", store, "--weights-2d", w, "--weights-3d", w3,
+                   "--backend", "cpu", "-j", "1", bin_dir=bin_dir)
+
+    def sets():
+        db = sqlite3.connect(store / "meta.db")
+        got = dict(db.execute("SELECT name, weights_sha256 FROM feature_set"))
+        db.close()
+        return got
+
+    cp = features(nan)
+    assert cp.returncode == 2 and f"quern-features: {nan}: " in cp.stderr and \
+        "is NaN" in cp.stderr, cp.stderr
+    assert sets() == {}
+    other = tmp_path / "other.safetensors"
+    data = bytearray(w2.read_bytes())
+    data[-1] ^= 1
+    other.write_bytes(data)
+    cp = features(other)                  # the only video fails: sets made, left empty
+    assert cp.returncode == 1 and "video bad marked failed" in cp.stderr, cp.stderr
+    assert sets()["resnet152-2d"] == sha256_file(other)
+    video = tmp_path / "v.mp4"
+    make_video(video, "testsrc2=size=160x90:rate=25:duration=1")
+    seed_video(tools_dir, store, "good", video, clips)
+    cp = features(w2)
+    assert cp.returncode == 0 and "quern-features: 1 videos (" in cp.stderr, cp.stderr
+    assert sets()["resnet152-2d"] == sha256_file(w2)
+    assert sets()["resnext101-3d"] == sha256_file(w3)
+    seed_video(tools_dir, store, "good2", video, clips)
+    cp = features(other)
+    assert cp.returncode == 2 and "holds 1 rows from weights sha256" in cp.stderr, cp.stderr
 
 
 def test_gpu_decode_without_a_gpu(bin_dir, tools_dir, tmp_path, weights):
