@@ -10,11 +10,15 @@
  * a kill never leaves half a video. A video that cannot be decoded is marked
  * failed with the decoder's reason and skipped (exit 1).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "extract/frames.h"
@@ -72,9 +76,10 @@ static const char usage_text[] =
     "  -h, --help            this help\n"
     "  --version             print the version\n"
     "\n"
-    "Exit: 0 done, 1 done but some videos failed to decode (marked failed in the store),\n"
-    "2 bad usage, weights or input, 3 environment (store locked, disk full, no GPU for\n"
-    "--backend cuda).\n"
+    "Exit: 0 done, 1 done but some videos failed to decode (marked failed in the store) or\n"
+    "could not be read now (missing, unreadable, changed since quern-clips stored them: not\n"
+    "marked, left for a later run), 2 bad usage, weights or input, 3 environment (store\n"
+    "locked, disk full, no GPU for --backend cuda or --decode cuda).\n"
     "\n"
     "Example:\n"
     "  quern-features --store data/store --weights-2d resnet152.safetensors \\\n"
@@ -97,6 +102,8 @@ typedef struct opts {
 typedef struct totals {
     int64_t videos, failed, skipped, frames2d, chunks3d, clips;
     int64_t no_file; /* ok videos without a file: caption-only imports awaiting theirs */
+    int64_t unreadable; /* files that could not be read now (missing, permission, changed
+                           since import): not marked, left for a later run */
     double seconds_video;
     /* where the engine thread's time went: which stage holds the others back */
     double net_s, wait_s, store_s;
@@ -167,8 +174,9 @@ static int parse_args(int argc, char **argv, opts *o)
             else return usage_error("--convert: '%s' is not auto, swscale, fast or gpu", optarg);
             break;
         case 'j':
-            if (parse_int(optarg, 0, &o->threads) < 0)
-                return usage_error("-j: '%s' is not a thread count", optarg);
+            if (parse_int(optarg, 0, &o->threads) < 0 || o->threads > 1024)
+                return usage_error("-j: '%s' is not a thread count (0..1024; 0: all cores)",
+                                   optarg);
             break;
         case O_BATCH:
             if (parse_int(optarg, 1, &o->batch) < 0 || o->batch > 4096)
@@ -222,6 +230,8 @@ typedef struct vjob {            /* one video (features_queue.h's struct vjob) *
     double duration;
     int64_t conv, conv_ext;      /* frames scaled; of them, by kn_convert (not libswscale) */
     double shown;                /* seconds of it the progress bar counts; main thread only */
+    int64_t decode_errors;       /* damaged packets the decoder skipped, as ffmpeg does */
+    int unreadable;              /* rc is this file's access, not the run's: skip it */
 } vjob;
 
 typedef struct pipeline {
@@ -273,6 +283,32 @@ static int on_3d(void *user, int64_t index, const uint8_t *rgb, int n_real, int 
     return add_frame(user, FQ_3D, rgb, (size_t)KN_3D_FRAMES * side * side * 3, side, side);
 }
 
+/* The file can be opened now, and is the one quern-clips stored (size and mtime, where
+ * it recorded them: its clips and captions were cut for that one). Otherwise QN_EENV:
+ * left for a later run (after quern-clips has seen a replaced file again). Environment
+ * errors past this point (no GPU, no threads, no descriptors) are the run's, not a
+ * file's. */
+static int check_unchanged(const qn_store_video *v, qn_error *err)
+{
+    struct stat st;
+    int fd = open(v->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* a FIFO must not block */
+    if (fd < 0 && errno != ENOMEM && errno != EMFILE && errno != ENFILE)
+        return qn_error_set(err, QN_EENV, "%s: cannot open: %s", v->path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    if (fd < 0 || stat(v->path, &st) != 0 || !S_ISREG(st.st_mode))
+        return QN_OK; /* fr_open names the reason */
+    int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    if (v->size > 0 && st.st_size != v->size)
+        return qn_error_set(err, QN_EENV, "%s: changed since quern-clips stored it (%lld bytes "
+                            "now, %lld then): run quern-clips on it again", v->path,
+                            (long long)st.st_size, (long long)v->size);
+    if (v->mtime_ns > 0 && mt != v->mtime_ns)
+        return qn_error_set(err, QN_EENV, "%s: modified since quern-clips stored it (another "
+                            "mtime): run quern-clips on it again", v->path);
+    return QN_OK;
+}
+
 static void decode_one(pipeline *p, vjob *job, int hw)
 {
     fr_opts fo;
@@ -288,7 +324,10 @@ static void decode_one(pipeline *p, vjob *job, int hw)
     wsink ws = {.p = p, .job = job};
     fr_sink sink = {&ws, on_2d, on_3d};
     fr_video *fv = NULL;
-    int rc = fr_open(&fv, job->v->path, &fo, &job->ferr);
+    int rc = check_unchanged(job->v, &job->ferr);
+    job->unreadable = rc == QN_EENV;
+    if (rc == QN_OK)
+        rc = fr_open(&fv, job->v->path, &fo, &job->ferr);
     const fr_info *in = rc == QN_OK ? fr_get_info(fv) : NULL;
     if (in && (in->w2d > KN_2D_MAX_SIDE || in->h2d > KN_2D_MAX_SIDE))
         rc = qn_error_set(&job->ferr, QN_EINPUT, "%s: %dx%d frames scale to %dx%d, past the "
@@ -299,8 +338,10 @@ static void decode_one(pipeline *p, vjob *job, int hw)
         fr_stats fst;
         memset(&fst, 0, sizeof fst);
         rc = fr_run(fv, &sink, &fst, &job->ferr);
+        job->unreadable = rc == QN_EENV; /* a read error (EIO): this file's */
         job->conv = fst.converted;
         job->conv_ext = fst.converted_ext;
+        job->decode_errors = fst.decode_errors;
         if (rc < 0 && !job->ferr.status)
             qn_error_set(&job->ferr, rc, "%s: out of memory for a batch", job->v->path);
     }
@@ -394,12 +435,39 @@ static void job_free(vjob *j)
 
 /* ---- one finished video (pooling and writing: features_write.c) ---- */
 
-/* After its END item: write it, or mark it failed when FFmpeg could not read it.
- * Returns QN_OK, 1 (failed input, recorded) or a negative status (stop). */
+/* After its END item: write it, mark it failed when its content cannot be decoded, or
+ * skip it when the file cannot be read now. Returns QN_OK, 1 (failed input, recorded),
+ * 2 (skipped) or a negative status (stop). */
+/* The network's rows are finite, or nothing is written: NaN or infinity here comes from
+ * the weights or the arithmetic (fp16 overflow), never from a video, so the run stops. */
+static int check_finite(const vjob *j, qn_error *err)
+{
+    const float *r[2] = {j->rows2d, j->rows3d};
+    int64_t n[2] = {j->n2d * 2048, j->n3d * 2048};
+    for (int k = 0; k < 2; k++)
+        for (int64_t i = 0; i < n[k]; i++)
+            if (!isfinite(r[k][i]))
+                return qn_error_set(err, QN_EINPUT, "%s: the %s network gave a non-finite "
+                                    "feature (row %lld); nothing of it written (weights, or "
+                                    "arithmetic overflow?)", j->v->path, k ? "3D" : "2D",
+                                    (long long)(i / 2048));
+    return QN_OK;
+}
+
 static int finish_video(qn_store *st, const fw_sets *fs, vjob *j, totals *t,
-                        qn_progress *bar, qn_error *err)
+                        qn_progress *bar, const opts *o, qn_error *err)
 {
     int rc;
+    if (j->rc == QN_OK && j->decode_errors && !o->quiet) {
+        qn_progress_finish(bar);
+        fprintf(stderr, "%s: %s: %lld damaged packets skipped (as ffmpeg does); its features "
+                "come from the frames that decoded\n", prog, j->v->path,
+                (long long)j->decode_errors);
+    }
+    if (j->rc == QN_OK && (rc = check_finite(j, err)) < 0) {
+        job_free(j);
+        return rc;
+    }
     if (j->rc == QN_OK) {
         int64_t n_clips;
         rc = fw_write_video(st, fs, j->v->id, j->rows2d, j->n2d, j->rows3d, j->n3d, &n_clips,
@@ -418,6 +486,13 @@ static int finish_video(qn_store *st, const fw_sets *fs, vjob *j, totals *t,
         rc = qn_store_video_set_status(st, j->v->id, QN_VIDEO_FAILED, j->ferr.msg, err);
         if (rc == QN_OK)
             rc = 1;
+    } else if (j->unreadable) {
+        /* this file, not the run: missing, unreadable, replaced; the next run retries it */
+        qn_progress_finish(bar);
+        fprintf(stderr, "%s: %s (video %s skipped, left for a later run)\n", prog, j->ferr.msg,
+                j->v->ext_id);
+        t->unreadable++;
+        rc = 2;
     } else {
         rc = qn_error_set(err, j->ferr.status ? j->ferr.status : j->rc, "%s",
                           j->ferr.msg[0] ? j->ferr.msg : "decoding failed");
@@ -452,6 +527,8 @@ static int todo_add(todo *td, const qn_store_video *v)
     memset(d, 0, sizeof *d);
     d->id = v->id;
     d->duration = v->duration;
+    d->size = v->size;         /* QN_STORE_UNKNOWN (< 0) when not recorded */
+    d->mtime_ns = v->mtime_ns;
     char *e = strdup(v->ext_id ? v->ext_id : "?"), *p = strdup(v->path ? v->path : "");
     td->strs[2 * td->n] = e;
     td->strs[2 * td->n + 1] = p;
@@ -520,6 +597,11 @@ static int find_videos(qn_store *st, const opts *o, const fw_sets *fs, todo *td,
         size_t n_pend;
         if ((rc = pending_ids(st, fs, &pend, &n_pend, err)) < 0)
             return rc;
+        char *taken = calloc(n_pend ? n_pend : 1, 1); /* an id given twice is done once */
+        if (!taken) {
+            free(pend);
+            return qn_error_set(err, QN_ENOMEM, "out of memory");
+        }
         for (int i = 0; i < o->n_ids && rc == QN_OK; i++) {
             int found;
             rc = qn_store_video_find(st, o->ids[i], &v, &found, err);
@@ -546,13 +628,17 @@ static int find_videos(qn_store *st, const opts *o, const fw_sets *fs, todo *td,
                 continue;
             }
             /* bsearch's base must not be NULL, even for zero elements */
-            if (!n_pend || !bsearch(&v.id, pend, n_pend, sizeof *pend, id_cmp)) {
+            const int64_t *at = n_pend ? bsearch(&v.id, pend, n_pend, sizeof *pend, id_cmp) : NULL;
+            if (!at) {
                 t->skipped++;
                 continue;
             }
+            if (taken[at - pend]++)
+                continue;
             if (todo_add(td, &v) < 0)
                 rc = qn_error_set(err, QN_ENOMEM, "out of memory");
         }
+        free(taken);
         free(pend);
         return rc;
     }
@@ -603,14 +689,18 @@ static void summary(const opts *o, const totals *t, kn_model *m2d, double secs)
 {
     if (o->quiet)
         return;
+    char unread[96] = "";
+    if (t->unreadable)
+        snprintf(unread, sizeof unread, ", %lld unreadable now (left for a later run)",
+                 (long long)t->unreadable);
     fprintf(stderr,
             "%s: %lld videos (%lld 2D frames, %lld 3D chunks, %lld clips) in %.1f s, "
-            "%.1fx real time, backend %s; %lld failed, %lld skipped\n",
+            "%.1fx real time, backend %s; %lld failed, %lld skipped%s\n",
             prog, (long long)t->videos, (long long)t->frames2d, (long long)t->chunks3d,
             (long long)t->clips, secs, secs > 0 ? t->seconds_video / secs : 0.0,
             m2d ? kn_backend_name(kn_model_backend(m2d)) : "not started (nothing to do)",
             (long long)t->failed,
-            (long long)t->skipped);
+            (long long)t->skipped, unread);
     if (t->decoders) { /* a long wait means decoding holds the network back (more --decoders) */
         char nv[48] = "";
         if (t->nvdec_decoders)
@@ -752,7 +842,7 @@ static int run_all(qn_store *st, const fw_sets *fs, const opts *o, kn_model *m2d
             break;
         }
         if (it->kind == FQ_END) {
-            rc = finish_video(st, fs, it->job, t, &bar, err);
+            rc = finish_video(st, fs, it->job, t, &bar, o, err);
             t->failed += rc == 1;
             t->videos += rc == QN_OK;
             finished++;
@@ -823,7 +913,7 @@ int main(int argc, char **argv)
         rc = run_all(st, &fs, &o, m2d, m3d, &td, &t, &err);
     if (rc < 0)
         fprintf(stderr, "%s: %s\n", prog, err.msg[0] ? err.msg : "failed");
-    else
+    if (rc >= 0 || t.videos || t.failed || t.unreadable) /* after an error: what is kept */
         summary(&o, &t, m2d, qn_now() - t0);
     qn_store_close(st);
     kn_model_close(m2d);
@@ -831,5 +921,5 @@ int main(int argc, char **argv)
     todo_free(&td);
     if (rc < 0)
         return qn_exit_code(rc);
-    return t.failed ? QN_EXIT_SKIPPED : QN_EXIT_OK;
+    return t.failed || t.unreadable ? QN_EXIT_SKIPPED : QN_EXIT_OK;
 }

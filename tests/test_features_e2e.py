@@ -406,6 +406,88 @@ def test_weights_bind_a_set_only_with_its_first_rows(bin_dir, tools_dir, tmp_pat
     assert cp.returncode == 2 and "holds 1 rows from weights sha256" in cp.stderr, cp.stderr
 
 
+def test_unreadable_changed_damaged_and_repeated(bin_dir, tools_dir, tmp_path, weights):
+    """Files that cannot be read now (deleted, unreadable, replaced since quern-clips stored
+    them) are skipped, not marked: exit 1, the video stays to do, and a later run does it.
+    Damaged packets are skipped with a warning, as ffmpeg does. An id given twice is done
+    once. Weights whose arithmetic overflows stop the run before writing a NaN."""
+    vids = tmp_path / "videos"
+    vids.mkdir()
+    for name in ("a", "b", "c"):
+        make_video(vids / f"{name}.mp4", "testsrc2=size=320x180:rate=25:duration=3")
+        (vids / f"{name}.en.srt").write_text(
+            "1\n00:00:00,000 --> 00:00:02,500\nwe fold the paper in half\n")
+    store = tmp_path / "store"
+    run("quern-clips", "--store", store, "--min-words", "1", vids, bin_dir=bin_dir, check=True)
+    w2, w3 = weights
+
+    def features(*opts, w=(w2, w3)):
+        return run("quern-features", "--store", store, "--weights-2d", w[0], "--weights-3d",
+                   w[1], "--backend", "cpu", "-j", "1", *opts, bin_dir=bin_dir)
+
+    def status():
+        db = sqlite3.connect(store / "meta.db")
+        got = dict(db.execute("SELECT ext_id, status FROM video"))
+        db.close()
+        return got
+
+    a, b, c = (vids / f"{n}.mp4" for n in "abc")
+    kept_a, st_a, st_b = a.read_bytes(), a.stat(), b.stat()
+    a.unlink()
+    data = bytearray(b.read_bytes())
+    b.write_bytes(data + b"\0")           # replaced: one byte longer
+    cp = features()
+    assert cp.returncode == 1, cp.stderr
+    assert f"quern-features: {a}: cannot open: No such file or directory (video a skipped, left " \
+        "for a later run)" in cp.stderr, cp.stderr
+    assert f"quern-features: {b}: changed since quern-clips stored it ({len(data) + 1} bytes " \
+        f"now, {len(data)} then): run quern-clips on it again (video b skipped" in cp.stderr
+    assert "1 videos (" in cp.stderr and "2 unreadable now (left for a later run)" in cp.stderr
+    assert status() == {"a": "ok", "b": "ok", "c": "ok"}
+    # back as they were; b damaged in the middle (the same size and time as stored)
+    a.write_bytes(kept_a)
+    cp = features("a")
+    assert cp.returncode == 1 and f"quern-features: {a}: modified since quern-clips stored it " \
+        "(another mtime): run quern-clips on it again (video a skipped" in cp.stderr, cp.stderr
+    os.utime(a, ns=(st_a.st_atime_ns, st_a.st_mtime_ns))
+    for k in range(int(len(data) * 0.4), int(len(data) * 0.4) + 3000):
+        data[k] = (k * 7) & 255
+    b.write_bytes(data)
+    os.utime(b, ns=(st_b.st_atime_ns, st_b.st_mtime_ns))
+    cp = features("b", "a", "b")             # b given twice: done once
+    assert cp.returncode == 0, cp.stderr
+    assert re.search(rf"quern-features: {re.escape(str(b))}: \d+ damaged packets skipped \(as "
+                     r"ffmpeg does\)", cp.stderr), cp.stderr
+    assert "quern-features: 2 videos (" in cp.stderr, cp.stderr
+    db = sqlite3.connect(store / "meta.db")
+    rows = dict(db.execute("SELECT name, committed_rows FROM feature_set"))
+    db.close()
+    assert rows["resnet152-2d"] == 9 and rows["howto100m-4096"] == 3, rows
+
+    # weights whose activations overflow float32 (BatchNorm scales of 65504/sqrt(1e-5))
+    big = tmp_path / "big.safetensors"
+    raw = bytearray(w2.read_bytes())
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    for name, t in header.items():
+        if name.startswith("__") or ".bn" not in "." + name and "downsample.1" not in name:
+            continue
+        lo, hi = (8 + n + o for o in t["data_offsets"])
+        if name.endswith(".running_var"):
+            raw[lo:hi] = b"\0" * (hi - lo)
+        elif name.endswith(".weight"):
+            raw[lo:hi] = np.full((hi - lo) // 2, 65504, "<f2").tobytes()
+    big.write_bytes(raw)
+    clips = tmp_path / "clips.txt"
+    clips.write_text("0 1 a clip\n")
+    store2 = tmp_path / "store2"
+    seed_video(tools_dir, store2, "c", c, clips)
+    cp = run("quern-features", "--store", store2, "--weights-2d", big, "--weights-3d", w3,
+             "--backend", "cpu", "-j", "1", bin_dir=bin_dir)
+    assert cp.returncode == 2 and "the 2D network gave a non-finite feature (row 0); nothing " \
+        "of it written" in cp.stderr, cp.stderr
+
+
 def test_gpu_decode_without_a_gpu(bin_dir, tools_dir, tmp_path, weights):
     """--decode cuda with no usable GPU: exit 3 and one line naming the video and why, none
     of FFmpeg's own log lines; --decode auto falls back to the CPU silently."""
