@@ -23,6 +23,23 @@
  * callback (extract/av_log_capture.h, shared with quern-clips): FFmpeg prints
  * nothing and each thread's last error line goes into our messages.
  *
+ * Statuses (fr_open, fr_run), the contract with callers that keep a store:
+ *   QN_EINPUT  the file's CONTENT is bad: not a regular file (FIFO, directory,
+ *              device), empty, unknown format, no video stream (an attached
+ *              picture is none), no decoder, damaged or truncated data (a read
+ *              that ends early, an MP4 with fewer samples than its index, or any
+ *              container whose packets all stop short of the duration it
+ *              declares), no frame that decodes. It stays bad until the file
+ *              changes: a caller may mark the video failed for good.
+ *   QN_EENV    the file cannot be READ now: missing, permission denied, an I/O
+ *              error while reading, thread or file-descriptor limits (the errnos
+ *              ENOENT ENOTDIR EACCES EPERM EIO EAGAIN EMFILE ENFILE ENODEV ENXIO
+ *              ESTALE ETIMEDOUT ELOOP ENAMETOOLONG and kin: fr_env_errno, frames_open.c);
+ *              a later run may succeed, so a caller skips the video without
+ *              marking it. Also FR_HW_CUDA without a usable GPU.
+ *   QN_ENOMEM  out of memory.
+ * Every message is one line, "<path>: <what>: <reason>".
+ *
  * Use:  fr_opts o; fr_opts_default(&o); o.threads = 2;
  *       fr_video *v; if (fr_open(&v, path, &o, &err) < 0) ...;
  *       fr_run(v, &sink, &stats, &err); fr_close(v);
@@ -136,22 +153,32 @@ typedef struct fr_stats {
     int64_t chunks3d;       /* 3D chunks delivered */
     int64_t converted;      /* decoded frames that were scaled at least once */
     int64_t converted_ext;  /* of those, converted by fr_opts.convert (the GPU) */
-    int64_t decode_errors;  /* packets the decoder rejected (skipped, as ffmpeg does) */
+    int64_t packets;        /* video packets read */
+    int64_t decode_errors;  /* packets the decoder rejected (skipped, as ffmpeg does); worth
+                             * a warning when > 0 on a run that succeeded */
     double seconds;         /* wall time of fr_run */
 } fr_stats;
 
-/* Opens and probes `path`, picks the best video stream and opens its decoder.
- * On failure returns QN_EINPUT (unreadable, zero-byte, no moov, no video stream,
- * no decoder) or QN_ENOMEM/QN_EENV and fills err with
- * "<path>: <what>: <FFmpeg's reason>"; *out is then NULL. */
+/* Opens and probes `path` (a regular file, or a symlink to one), picks the best
+ * video stream and opens its decoder. On failure returns QN_EINPUT (not a regular
+ * file, zero-byte, no moov, unknown format, no video stream, no decoder), QN_EENV
+ * (missing, no permission, read error, limits) or QN_ENOMEM, as the contract above
+ * says, and fills err with "<path>: <what>: <reason>", e.g. "v.mp4: cannot open:
+ * No such file or directory" or "p: not a regular file (fifo)"; *out is then NULL. */
 int fr_open(fr_video **out, const char *path, const fr_opts *o, qn_error *err);
 
 const fr_info *fr_get_info(const fr_video *v);
 
 /* Decodes the whole video once, calling the sink. Returns QN_OK, the sink's
- * status, or QN_EINPUT when the file is truncated or cannot be read to its end
- * (err names the file, the time reached and FFmpeg's reason). `st` may be NULL.
- * Call at most once per handle. */
+ * status, QN_EINPUT when the content fails: damaged ("<path>: read error
+ * (truncated or damaged file) at T s: <reason>"), truncated ("<path>: truncated:
+ * the file ends at X s of its declared Y s", or for MP4 "... after N of M video
+ * packets"), or no frame decodes ("<path>: no decodable video frames (N packets
+ * rejected)"); QN_EENV when reading the file fails ("<path>: read error at T s:
+ * Input/output error"); QN_ENOMEM. Packets the decoder rejects are otherwise
+ * skipped as the CLI does and counted in st->decode_errors. Frames without
+ * timestamps (raw .h264 streams) are timed by the stream's frame rate, as the CLI
+ * does. `st` may be NULL. Call at most once per handle. */
 int fr_run(fr_video *v, const fr_sink *sink, fr_stats *st, qn_error *err);
 
 /* Frees everything. NULL is a harmless no-op. */

@@ -10,7 +10,10 @@
  *
  * Like the CLI, a packet the decoder rejects is skipped and counted; a read
  * error before the end of the file (truncated or damaged container) fails the
- * video, so a caller never stores features of half a file.
+ * video, so a caller never stores features of half a file. Demuxers without an
+ * index (Matroska, WebM, AVI...) just stop at a cut, so at the end the packets'
+ * reach is compared with the duration the container declares; and a video none
+ * of whose frames decodes fails too rather than yield nothing.
  */
 #include "frames_priv.h"
 
@@ -31,6 +34,10 @@ typedef struct run {
     int has_pending;
     int64_t packets;       /* video packets read */
     int64_t last_ts, last_dur, default_dur;
+    int has_rate;          /* the stream declares a frame rate (default_dur is from it) */
+    int64_t reach;         /* latest end (pts + duration) of any stream's packet, in
+                            * AV_TIME_BASE; AV_NOPTS_VALUE while none had a timestamp */
+    int64_t all_packets;   /* packets of every stream */
 } run;
 
 /* Hands the pending frame to the conversion thread if a stream outputs it. */
@@ -50,9 +57,15 @@ static int on_frame(run *r, AVFrame *f)
     r->st->decoded++;
     int64_t ts = f->best_effort_timestamp;
     if (ts == AV_NOPTS_VALUE) {
-        if (!r->has_pending)
-            return QN_OK;          /* vf_fps drops initial frames without a timestamp */
-        ts = r->last_ts + r->last_dur;
+        /* A raw elementary stream (.h264) has no timestamps at all: like the CLI,
+         * which dates its packets itself, time the frames by the stream's rate,
+         * the first at 0 and each next one a frame duration later. */
+        if (r->has_pending)
+            ts = r->last_ts + r->last_dur;
+        else if (r->has_rate)
+            ts = 0;
+        else
+            return QN_OK;          /* no rate either: vf_fps drops it */
     } else {
         ts += r->v->ts_offset;
     }
@@ -84,13 +97,16 @@ static int on_eof(run *r)
     return emit(r, k2, k3);
 }
 
-static int fail_av(run *r, int averr, const char *what)
+/* pb: the file's I/O context for a demuxing error, NULL for a decoder's. */
+static int fail_av(run *r, int averr, const AVIOContext *pb, const char *what)
 {
     char why[512];
-    int status = averr == AVERROR(ENOMEM) ? QN_ENOMEM : QN_EINPUT;
+    int status = fr_av_status(averr, pb);
+    if (pb && status == QN_EENV)
+        what = "read error";   /* the file could not be read, not a damaged one */
     double t = r->has_pending ? r->last_ts * av_q2d(r->v->tb) : 0.0;
     return qn_error_set(r->err, status, "%s: %s at %.3f s: %s", r->v->path, what, t,
-                        qn_av_reason(averr, why, sizeof why));
+                        qn_av_reason(fr_av_reason_code(averr, pb), why, sizeof why));
 }
 
 static int drain(run *r)
@@ -100,7 +116,7 @@ static int drain(run *r)
         if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
             return QN_OK;
         if (rc == AVERROR(ENOMEM))
-            return fail_av(r, rc, "decoding failed");
+            return fail_av(r, rc, NULL, "decoding failed");
         if (rc < 0) {
             r->st->decode_errors++;   /* a damaged frame: the CLI goes on too */
             continue;
@@ -122,11 +138,75 @@ static int send(run *r, const AVPacket *pkt)
             continue;
         }
         if (rc == AVERROR(ENOMEM))
-            return fail_av(r, rc, "decoding failed");
+            return fail_av(r, rc, NULL, "decoding failed");
         if (rc < 0 && rc != AVERROR_EOF)
             r->st->decode_errors++;
         return drain(r);
     }
+}
+
+static void note_reach(run *r, const AVPacket *pkt)
+{
+    r->all_packets++;
+    int64_t t = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+    if (t == AV_NOPTS_VALUE || (unsigned)pkt->stream_index >= r->v->fmt->nb_streams)
+        return;
+    AVRational tb = r->v->fmt->streams[pkt->stream_index]->time_base;
+    int64_t end = av_rescale_q(t + (pkt->duration > 0 ? pkt->duration : 0), tb, AV_TIME_BASE_Q);
+    if (r->reach == AV_NOPTS_VALUE || end > r->reach)
+        r->reach = end;
+}
+
+/* The duration the file declares, in AV_TIME_BASE from *start; 0 when it declares
+ * none we can trust (none at all, or one guessed from the bitrate). The video
+ * stream's frame count over its rate counts too: an AVI demuxer that sees a cut
+ * file shortens the duration it reports, but keeps the header's frame count. */
+static int64_t declared(const fr_video *v, int64_t *start)
+{
+    const AVFormatContext *fmt = v->fmt;
+    const AVStream *st = fmt->streams[v->stream];
+    int64_t dur = 0;
+    if (fmt->duration_estimation_method == AVFMT_DURATION_FROM_BITRATE)
+        return 0;
+    if (fmt->duration > 0) {
+        *start = fmt->start_time != AV_NOPTS_VALUE ? fmt->start_time : 0;
+        dur = fmt->duration;
+    } else if (st->duration > 0) {
+        *start = st->start_time != AV_NOPTS_VALUE
+               ? av_rescale_q(st->start_time, st->time_base, AV_TIME_BASE_Q) : 0;
+        dur = av_rescale_q(st->duration, st->time_base, AV_TIME_BASE_Q);
+    }
+    AVRational rate = st->avg_frame_rate;
+    if (dur > 0 && st->nb_frames > 0 && rate.num > 0 && rate.den > 0) {
+        int64_t counted = av_rescale_q(st->nb_frames, av_inv_q(rate), AV_TIME_BASE_Q);
+        if (counted > dur)
+            dur = counted;
+    }
+    return dur;
+}
+
+/* The demuxer reached the end of the file: did every stream's packets reach the
+ * declared duration? The latest packet end over all streams is compared, so a
+ * file whose audio outlasts its video passes; a cut file's streams all stop
+ * early. The slack, max(0.5 s, 2%, two video frames), covers muxers' rounding
+ * and last packets stored without a duration (a slideshow's frames are long);
+ * 1 s would let 60% of a 2 s Matroska file through. */
+static int check_complete(run *r)
+{
+    int64_t start = 0, dur = declared(r->v, &start);
+    if (dur <= 0 || (r->reach == AV_NOPTS_VALUE && r->all_packets > 0))
+        return QN_OK;       /* nothing declared, or packets without timestamps */
+    double want = dur / (double)AV_TIME_BASE;
+    double got = r->reach == AV_NOPTS_VALUE ? 0.0 : (r->reach - start) / (double)AV_TIME_BASE;
+    double slack = want * 0.02 > 0.5 ? want * 0.02 : 0.5;
+    double frames2 = 2.0 * r->default_dur * av_q2d(r->v->tb);
+    if (r->has_rate && frames2 > slack)
+        slack = frames2;
+    if (got >= want - slack)
+        return QN_OK;
+    return qn_error_set(r->err, QN_EINPUT,
+                        "%s: truncated: the file ends at %.3f s of its declared %.3f s",
+                        r->v->path, got > 0 ? got : 0.0, want);
 }
 
 static int decode_all(run *r, AVPacket *pkt)
@@ -136,27 +216,35 @@ static int decode_all(run *r, AVPacket *pkt)
     qn_avlog_reset();
     while ((rc = av_read_frame(v->fmt, pkt)) >= 0) {
         int s = QN_OK;
+        note_reach(r, pkt);
         if (pkt->stream_index == v->stream) {
             r->packets++;
+            r->st->packets++;
             s = send(r, pkt);
         }
         av_packet_unref(pkt);
         if (s < 0)
             return s;
     }
+    const char *bad = "read error (truncated or damaged file)";
     if (rc != AVERROR_EOF)
-        return fail_av(r, rc, "read error (truncated or damaged file)");
-    if (v->fmt->pb && v->fmt->pb->error < 0)
-        return fail_av(r, v->fmt->pb->error, "read error (truncated or damaged file)");
-    /* Demuxers with an index (MP4) just stop at a cut: compare with the count. */
-    int64_t want = v->fmt->streams[v->stream]->nb_frames;
+        return fail_av(r, rc, v->pb, bad);
+    if (v->pb->error < 0)
+        return fail_av(r, v->pb->error, v->pb, bad);
+    /* MP4's index lists every sample, and its demuxer just stops at a cut: compare
+     * with the count. Only there: an AVI header's frame count, say, may include a
+     * frame the demuxer never returns (the CLI reads such files whole). */
+    int64_t want = strstr(v->fmt->iformat->name, "mp4") ? v->fmt->streams[v->stream]->nb_frames : 0;
     if (want > 0 && r->packets < want)
         return qn_error_set(r->err, QN_EINPUT,
                             "%s: truncated: the file ends after %lld of %lld video packets "
                             "(%.3f s)", v->path, (long long)r->packets, (long long)want,
                             r->has_pending ? r->last_ts * av_q2d(v->tb) : 0.0);
-    if ((rc = send(r, NULL)) < 0)
+    if ((rc = check_complete(r)) < 0 || (rc = send(r, NULL)) < 0)
         return rc;
+    if (r->st->decoded == 0)   /* zeroed or random data, a codec mismatch */
+        return qn_error_set(r->err, QN_EINPUT, "%s: no decodable video frames "
+                            "(%lld packets rejected)", v->path, (long long)r->st->decode_errors);
     return on_eof(r);
 }
 
@@ -167,7 +255,10 @@ static int setup(run *r)
     fr_fps_init(&r->f3, v->tb, (AVRational){1, v->opts.fps_3d});
     AVStream *st = v->fmt->streams[v->stream];
     AVRational rate = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
-    r->default_dur = rate.num > 0 && rate.den > 0 ? av_rescale_q(1, av_inv_q(rate), v->tb) : 1;
+    r->has_rate = rate.num > 0 && rate.den > 0;
+    r->default_dur = r->has_rate ? av_rescale_q(1, av_inv_q(rate), v->tb) : 1;
+    if (r->default_dur <= 0)
+        r->default_dur = 1;
     r->pending = av_frame_alloc();
     r->frame = av_frame_alloc();
     if (!r->pending || !r->frame)
@@ -191,7 +282,7 @@ int fr_run(fr_video *v, const fr_sink *sink, fr_stats *st, qn_error *err)
         return qn_error_set(err, QN_EINTERNAL, "%s: fr_run called twice", v->path);
     v->ran = 1;
     double t0 = qn_now();
-    run r = {.v = v, .st = st, .err = err};
+    run r = {.v = v, .st = st, .err = err, .reach = AV_NOPTS_VALUE};
     AVPacket *pkt = av_packet_alloc();
     int rc = pkt ? setup(&r) : qn_error_set(err, QN_ENOMEM, "%s: out of memory", v->path);
     if (rc == QN_OK)

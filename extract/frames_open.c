@@ -54,30 +54,142 @@ static int check_opts(const fr_opts *o, const char *path, qn_error *err)
     return QN_OK;
 }
 
-static int fail_av(qn_error *err, int averr, const char *path, const char *what)
+/* Access and environment errnos: the file cannot be read now (missing, no
+ * permission, an I/O error, a limit of the process or the system), which a later
+ * run may not meet; anything else an FFmpeg call returns is the content's fault. */
+int fr_env_errno(int e)
+{
+    switch (e) {
+    case ENOENT: case ENOTDIR: case EACCES: case EPERM: case EIO: case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+    case EWOULDBLOCK:
+#endif
+    case EMFILE: case ENFILE: case ENODEV: case ENXIO: case ESTALE: case ETIMEDOUT:
+    case ELOOP: case ENAMETOOLONG: case EINTR: case EBUSY: case ENOLINK: case EREMOTEIO:
+    case ENOMEDIUM: case ENOTCONN: case ECONNRESET: case ECONNABORTED: case EHOSTDOWN:
+    case EHOSTUNREACH: case ENETDOWN: case ENETUNREACH: case ENOSPC: case EDQUOT:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Resource limits: the environment's whoever reports them. */
+static int limit_errno(int e)
+{
+    return e == EMFILE || e == ENFILE || e == EAGAIN || e == EWOULDBLOCK;
+}
+
+int fr_av_status(int averr, const AVIOContext *pb)
+{
+    int pberr = pb && pb->error < 0 ? pb->error : 0;
+    if (averr == AVERROR(ENOMEM) || pberr == AVERROR(ENOMEM))
+        return QN_ENOMEM;
+    if (!pb)
+        return averr < 0 && fr_env_errno(AVUNERROR(averr)) ? QN_EENV : QN_EINPUT;
+    /* Reading the file: only a failed read (recorded in pb->error) is the
+     * environment's; demuxers return EIO themselves for some short reads. */
+    if (pberr && fr_env_errno(AVUNERROR(pberr)))
+        return QN_EENV;
+    return averr < 0 && limit_errno(AVUNERROR(averr)) ? QN_EENV : QN_EINPUT;
+}
+
+/* FFmpeg's reason for a failure while reading: the read error itself when there was one. */
+int fr_av_reason_code(int averr, const AVIOContext *pb)
+{
+    if (pb && pb->error < 0 && pb->error != averr && fr_av_status(averr, pb) != QN_EINPUT)
+        return pb->error;
+    return averr;
+}
+
+static int fail_av(qn_error *err, int averr, const AVIOContext *pb, const char *path,
+                   const char *what)
 {
     char why[512];
-    int status = averr == AVERROR(ENOMEM) ? QN_ENOMEM
-               : (averr == AVERROR(EACCES) || averr == AVERROR(EMFILE)) ? QN_EENV : QN_EINPUT;
-    return qn_error_set(err, status, "%s: %s: %s", path, what, qn_av_reason(averr, why, sizeof why));
+    int status = fr_av_status(averr, pb);
+    return qn_error_set(err, status, "%s: %s: %s", path, what,
+                        qn_av_reason(fr_av_reason_code(averr, pb), why, sizeof why));
+}
+
+static const char *file_kind(mode_t m)
+{
+    return S_ISDIR(m) ? "directory" : S_ISFIFO(m) ? "fifo" : S_ISCHR(m) ? "character device"
+         : S_ISBLK(m) ? "block device" : S_ISSOCK(m) ? "socket" : "not a plain file";
+}
+
+/* Only regular files (a symlink to one is fine): avformat_open_input blocks
+ * forever on a FIFO with no writer, and a device or directory is no video. */
+static int check_file(const char *path, int *empty, qn_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        int e = errno;
+        return fail_av(err, AVERROR(e), NULL, path, "cannot open");
+    }
+    if (!S_ISREG(st.st_mode))
+        return qn_error_set(err, QN_EINPUT, "%s: not a regular file (%s)", path,
+                            file_kind(st.st_mode));
+    *empty = st.st_size == 0;
+    return QN_OK;
+}
+
+/* We open the file's I/O context ourselves (as "file:" + path, so that a name
+ * with a colon is never taken for a protocol) and hand it to the demuxer: after
+ * a failure its pb->error still tells a read error from bad content. */
+static int open_io(fr_video *v, const char *what, qn_error *err)
+{
+    size_t n = strlen(v->path) + 6;
+    char *url = malloc(n);
+    if (!url)
+        return qn_error_set(err, QN_ENOMEM, "%s: out of memory", v->path);
+    snprintf(url, n, "file:%s", v->path);
+    int rc = avio_open2(&v->pb, url, AVIO_FLAG_READ, NULL, NULL);
+    free(url);
+    if (rc < 0)
+        return fail_av(err, rc, NULL, v->path, what);
+    if (!(v->fmt = avformat_alloc_context()))
+        return qn_error_set(err, QN_ENOMEM, "%s: out of memory", v->path);
+    v->fmt->pb = v->pb;
+    return QN_OK;
+}
+
+/* The best video stream; a cover picture (an mp3's or m4a's attached picture) is none. */
+static int pick_stream(fr_video *v, qn_error *err)
+{
+    int rc = av_find_best_stream(v->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (rc < 0)
+        return qn_error_set(err, QN_EINPUT, "%s: no video stream", v->path);
+    if (v->fmt->streams[rc]->disposition & AV_DISPOSITION_ATTACHED_PIC) {
+        for (unsigned i = 0; i < v->fmt->nb_streams; i++) {
+            const AVStream *st = v->fmt->streams[i];
+            if (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
+                !(st->disposition & AV_DISPOSITION_ATTACHED_PIC))
+                return v->stream = (int)i, QN_OK;
+        }
+        return qn_error_set(err, QN_EINPUT, "%s: no video stream (only an attached picture)",
+                            v->path);
+    }
+    v->stream = rc;
+    return QN_OK;
 }
 
 static int open_container(fr_video *v, qn_error *err)
 {
-    struct stat st;
-    int empty = stat(v->path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
-    qn_avlog_reset();
-    int rc = avformat_open_input(&v->fmt, v->path, NULL, NULL);
+    int empty = 0;
+    int rc = check_file(v->path, &empty, err);
     if (rc < 0)
-        return fail_av(err, rc, v->path, empty ? "cannot open (empty file, 0 bytes)" : "cannot open");
+        return rc;
+    const char *what = empty ? "cannot open (empty file, 0 bytes)" : "cannot open";
+    qn_avlog_reset();
+    if ((rc = open_io(v, what, err)) < 0)
+        return rc;
+    rc = avformat_open_input(&v->fmt, v->path, NULL, NULL);   /* frees fmt on failure */
+    if (rc < 0)
+        return fail_av(err, rc, v->pb, v->path, what);
     rc = avformat_find_stream_info(v->fmt, NULL);
     if (rc < 0)
-        return fail_av(err, rc, v->path, "cannot read stream info");
-    rc = av_find_best_stream(v->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
-    if (rc < 0)
-        return qn_error_set(err, QN_EINPUT, "%s: no video stream", v->path);
-    v->stream = rc;
-    return QN_OK;
+        return fail_av(err, rc, v->pb, v->path, "cannot read stream info");
+    return pick_stream(v, err);
 }
 
 static int open_decoder(fr_video *v, qn_error *err)
@@ -92,7 +204,7 @@ static int open_decoder(fr_video *v, qn_error *err)
         return qn_error_set(err, QN_ENOMEM, "%s: out of memory", v->path);
     int rc = avcodec_parameters_to_context(v->dec, st->codecpar);
     if (rc < 0)
-        return fail_av(err, rc, v->path, "bad codec parameters");
+        return fail_av(err, rc, NULL, v->path, "bad codec parameters");
     v->dec->pkt_timebase = st->time_base;
     int hw = 0;
     if (v->opts.hw != FR_HW_NONE) {
@@ -109,7 +221,7 @@ static int open_decoder(fr_video *v, qn_error *err)
     qn_avlog_reset();
     rc = avcodec_open2(v->dec, codec, NULL);
     if (rc < 0)
-        return fail_av(err, rc, v->path, "cannot open the decoder");
+        return fail_av(err, rc, NULL, v->path, "cannot open the decoder");
     v->info.hw = hw;
     snprintf(v->codec_name, sizeof v->codec_name, "%s%s", codec->name, hw ? " (cuda)" : "");
     v->info.codec = v->codec_name;
@@ -197,7 +309,8 @@ void fr_close(fr_video *v)
     if (!v)
         return;
     avcodec_free_context(&v->dec);
-    avformat_close_input(&v->fmt);
+    avformat_close_input(&v->fmt);   /* leaves our own pb open */
+    avio_closep(&v->pb);
     free(v->path);
     free(v);
 }

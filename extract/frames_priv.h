@@ -93,11 +93,21 @@ int fr_rotate_frame(fr_rotator *r, const AVFrame *src, const AVFrame **rotated,
 void fr_rotator_free(fr_rotator *r);
 
 /* ---- frames_open.c */
+/* 1 when errno `e` means the file cannot be read now (access, I/O, limits). */
+int fr_env_errno(int e);
+/* The status for FFmpeg's `averr` (the contract in frames.h): QN_ENOMEM, QN_EENV
+ * or QN_EINPUT. `pb`: the file's I/O context when the error came while reading it
+ * (then only a failed read recorded in pb->error, or a resource limit, is QN_EENV),
+ * NULL when no file content was involved (opening the file, the decoder). */
+int fr_av_status(int averr, const AVIOContext *pb);
+/* The code to explain a failure with: pb->error when that read error decided the status. */
+int fr_av_reason_code(int averr, const AVIOContext *pb);
 struct fr_video {
     fr_opts opts;
     fr_info info;
     char *path;
     AVFormatContext *fmt;
+    AVIOContext *pb;         /* the file, opened by us (fmt has AVFMT_FLAG_CUSTOM_IO) */
     AVCodecContext *dec;
     int stream;              /* video stream index */
     AVRational tb;           /* its time base */

@@ -2,6 +2,7 @@
  * extractor's output sizes, option checks and the open errors. Comparisons
  * with the ffmpeg CLI on real videos are in tests/test_frames.py. */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,7 +127,8 @@ START_TEST(open_errors_name_the_file)
     qn_error err;
     qn_error_clear(&err);
     fr_video *v = (fr_video *)1;
-    ck_assert_int_eq(fr_open(&v, "/nonexistent/x.mp4", NULL, &err), QN_EINPUT);
+    /* missing: the environment's (retried later), not a bad video */
+    ck_assert_int_eq(fr_open(&v, "/nonexistent/x.mp4", NULL, &err), QN_EENV);
     ck_assert_ptr_null(v);
     ck_assert_str_eq(err.msg, "/nonexistent/x.mp4: cannot open: No such file or directory");
 
@@ -147,12 +149,54 @@ START_TEST(open_errors_name_the_file)
     ck_assert_ptr_nonnull(strstr(err.msg, ": cannot open: "));
     unlink(path);
 
+    /* a directory is no video: bad input, refused before FFmpeg sees it */
+    qn_error_clear(&err);
+    ck_assert_int_eq(fr_open(&v, "/tmp", NULL, &err), QN_EINPUT);
+    ck_assert_str_eq(err.msg, "/tmp: not a regular file (directory)");
+
     fr_opts o;
     fr_opts_default(&o);
     o.crop_3d = 200;
     qn_error_clear(&err);
     ck_assert_int_eq(fr_open(&v, path, &o, &err), QN_EUSAGE);
     fr_close(NULL);
+}
+END_TEST
+
+/* Which FFmpeg errors are the file's content and which the environment's. */
+START_TEST(status_classes)
+{
+    /* no file content involved (opening the file, the decoder): by errno */
+    ck_assert_int_eq(fr_av_status(AVERROR(ENOENT), NULL), QN_EENV);
+    ck_assert_int_eq(fr_av_status(AVERROR(EACCES), NULL), QN_EENV);
+    ck_assert_int_eq(fr_av_status(AVERROR(ENOTDIR), NULL), QN_EENV);
+    ck_assert_int_eq(fr_av_status(AVERROR(EMFILE), NULL), QN_EENV);
+    ck_assert_int_eq(fr_av_status(AVERROR(EAGAIN), NULL), QN_EENV);
+    ck_assert_int_eq(fr_av_status(AVERROR(ESTALE), NULL), QN_EENV);
+    ck_assert_int_eq(fr_av_status(AVERROR(ENOMEM), NULL), QN_ENOMEM);
+    ck_assert_int_eq(fr_av_status(AVERROR_INVALIDDATA, NULL), QN_EINPUT);
+    ck_assert_int_eq(fr_av_status(AVERROR_DECODER_NOT_FOUND, NULL), QN_EINPUT);
+    ck_assert_int_eq(fr_av_status(AVERROR(EINVAL), NULL), QN_EINPUT);
+    /* while reading the file: only a failed read (pb->error) is the environment's */
+    uint8_t *buf = av_malloc(64);
+    AVIOContext *pb = avio_alloc_context(buf, 64, 0, NULL, NULL, NULL, NULL);
+    ck_assert_ptr_nonnull(pb);
+    ck_assert_int_eq(fr_av_status(AVERROR_EOF, pb), QN_EINPUT);   /* the file ends early */
+    ck_assert_int_eq(fr_av_status(AVERROR(EIO), pb), QN_EINPUT);  /* a demuxer's own EIO */
+    ck_assert_int_eq(fr_av_status(AVERROR(EMFILE), pb), QN_EENV); /* limits always are */
+    pb->error = AVERROR(EIO);
+    ck_assert_int_eq(fr_av_status(AVERROR_EOF, pb), QN_EENV);
+    ck_assert_int_eq(fr_av_reason_code(AVERROR_EOF, pb), AVERROR(EIO));
+    ck_assert_int_eq(fr_av_status(AVERROR_INVALIDDATA, pb), QN_EENV);
+    pb->error = AVERROR_INVALIDDATA;
+    ck_assert_int_eq(fr_av_status(AVERROR_EOF, pb), QN_EINPUT);
+    ck_assert_int_eq(fr_av_reason_code(AVERROR_EOF, pb), AVERROR_EOF);
+    pb->error = AVERROR(ENOMEM);
+    ck_assert_int_eq(fr_av_status(AVERROR_EOF, pb), QN_ENOMEM);
+    av_freep(&pb->buffer);
+    avio_context_free(&pb);
+    ck_assert(fr_env_errno(ENAMETOOLONG) && fr_env_errno(ELOOP) && fr_env_errno(ENXIO));
+    ck_assert(!fr_env_errno(EINVAL) && !fr_env_errno(ENOMEM) && !fr_env_errno(0));
 }
 END_TEST
 
@@ -245,6 +289,7 @@ Suite *frames_suite(void)
     tc = tcase_create("open");
     tcase_add_test(tc, sizes_like_the_extractor);
     tcase_add_test(tc, open_errors_name_the_file);
+    tcase_add_test(tc, status_classes);
     suite_add_tcase(s, tc);
     tc = tcase_create("run");
     tcase_add_unchecked_fixture(tc, make_video, remove_video);

@@ -11,6 +11,8 @@ identical frame counts and a mean absolute difference of at most 1 grey level
 code 2 and a message naming the file and FFmpeg's reason.
 """
 import json
+import os
+import re
 import shutil
 import subprocess
 
@@ -158,11 +160,6 @@ def test_gpu_auto_falls_back(tools_dir, tmp_path):
                              f"{lines['note']}\n")
 
 
-def run_dump(tools_dir, video, tmp_path):
-    return subprocess.run([str(tools_dir / "frames_dump"), str(video), str(tmp_path / "o2"),
-                           str(tmp_path / "o3")], capture_output=True, text=True)
-
-
 def test_zero_byte_file(tools_dir, tmp_path):
     video = tmp_path / "empty.mp4"
     video.write_bytes(b"")
@@ -172,10 +169,69 @@ def test_zero_byte_file(tools_dir, tmp_path):
     assert "Invalid data found" in cp.stderr
 
 
+def run_dump(tools_dir, video, tmp_path, timeout=60):
+    return subprocess.run([str(tools_dir / "frames_dump"), str(video), str(tmp_path / "o2"),
+                           str(tmp_path / "o3")], capture_output=True, text=True, timeout=timeout)
+
+
+# Exit codes of quern's statuses (qn_exit_code): the file's content is bad (QN_EINPUT:
+# the store marks the video failed) vs the file cannot be read now (QN_EENV: skipped,
+# retried by a later run).
+EXIT_INPUT, EXIT_ENV = 2, 3
+
+
 def test_missing_file(tools_dir, tmp_path):
+    """A missing file is the environment's (a mount that went away, a file still being
+    copied): exit 3, not a bad video."""
     cp = run_dump(tools_dir, tmp_path / "nope.mp4", tmp_path)
-    assert cp.returncode == 2
-    assert f"{tmp_path / 'nope.mp4'}: cannot open: No such file or directory" in cp.stderr
+    assert cp.returncode == EXIT_ENV, cp.stderr
+    assert cp.stderr == f"frames_dump: {tmp_path / 'nope.mp4'}: cannot open: No such file or directory\n"
+
+
+def test_unreachable_paths_are_environment(tools_dir, tmp_path):
+    """ENOTDIR (a path through a file) and ELOOP (a symlink loop) are access errors too."""
+    video = gen(tmp_path / "v.mp4", "160x90", "25", "0.5")
+    cp = run_dump(tools_dir, video / "x.mp4", tmp_path)
+    assert cp.returncode == EXIT_ENV
+    assert cp.stderr == f"frames_dump: {video / 'x.mp4'}: cannot open: Not a directory\n"
+    loop = tmp_path / "loop.mp4"
+    loop.symlink_to(loop)
+    cp = run_dump(tools_dir, loop, tmp_path)
+    assert cp.returncode == EXIT_ENV
+    assert cp.stderr == f"frames_dump: {loop}: cannot open: Too many levels of symbolic links\n"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_unreadable_file_is_environment(tools_dir, tmp_path):
+    video = gen(tmp_path / "v.mp4", "160x90", "25", "0.5")
+    video.chmod(0)
+    try:
+        cp = run_dump(tools_dir, video, tmp_path)
+    finally:
+        video.chmod(0o644)
+    assert cp.returncode == EXIT_ENV
+    assert cp.stderr == f"frames_dump: {video}: cannot open: Permission denied\n"
+
+
+def test_not_a_regular_file(tools_dir, tmp_path):
+    """A FIFO would block avformat_open_input forever: refused before opening, at once,
+    as are a directory and a device; a symlink to a video is read through."""
+    fifo = tmp_path / "v.mp4"
+    os.mkfifo(fifo)
+    cp = run_dump(tools_dir, fifo, tmp_path, timeout=10)
+    assert cp.returncode == EXIT_INPUT
+    assert cp.stderr == f"frames_dump: {fifo}: not a regular file (fifo)\n"
+    d = tmp_path / "dir.mp4"
+    d.mkdir()
+    cp = run_dump(tools_dir, d, tmp_path, timeout=10)
+    assert (cp.returncode, cp.stderr) == (EXIT_INPUT, f"frames_dump: {d}: not a regular file (directory)\n")
+    cp = run_dump(tools_dir, "/dev/null", tmp_path, timeout=10)
+    assert (cp.returncode, cp.stderr) == (EXIT_INPUT, "frames_dump: /dev/null: not a regular file (character device)\n")
+    video = gen(tmp_path / "real.mp4", "160x90", "25", "1")
+    link = tmp_path / "link.mp4"
+    link.symlink_to(video)
+    cp = run_dump(tools_dir, link, tmp_path)
+    assert cp.returncode == 0 and cp.stdout.startswith("2d 1 398x224\n"), cp.stderr
 
 
 def top_boxes(data):
@@ -353,3 +409,95 @@ def test_external_converter_takes_host_nv12(tools_dir, tmp_path):
     (l1, a2, a3), (l2, b2, b3) = outs["nv12"], outs["yuv420p"]
     assert l1["external"] == l1["decoded"].split()[2] != "0"
     assert l1 == l2 and a2 == b2 and a3 == b3
+
+
+VP9 = ("-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8")
+
+
+@pytest.mark.parametrize("name,keep", [("mkv", 0.6), ("webm", 0.5), ("avi", 0.6)])
+def test_truncated_without_index(tools_dir, tmp_path, name, keep):
+    """Matroska/WebM (and AVI) demuxers just stop at a cut, FFmpeg only logs it: the
+    packets' reach is compared with the declared duration, so a cut file is bad input."""
+    codec = {"mkv": ("-c:v", "libx264"), "webm": VP9, "avi": ("-c:v", "mpeg4")}[name]
+    video = gen(tmp_path / f"v.{name}", "256x144", "25", "2", (), codec)
+    data = video.read_bytes()
+    video.write_bytes(data[: int(len(data) * keep)])
+    cp = run_dump(tools_dir, video, tmp_path)
+    assert cp.returncode == EXIT_INPUT, cp.stdout
+    m = re.fullmatch(rf"frames_dump: {re.escape(str(video))}: truncated: the file ends at "
+                     r"(\d+\.\d{3}) s of its declared (\d+\.\d{3}) s\n", cp.stderr)
+    assert m, cp.stderr
+    assert 0.0 <= float(m[1]) < 1.5 and abs(float(m[2]) - 2.0) < 0.05
+
+
+@pytest.mark.parametrize("ext", ["mp4", "mkv", "webm"])
+def test_audio_outlasting_video_is_complete(tools_dir, tmp_path, ext):
+    """Audio 3 s longer than the video: the declared duration is the audio's, which its
+    packets reach; the file is whole and its frames are the CLI's."""
+    codecs = {"mp4": ("-c:v", "libx264", "-c:a", "aac"), "mkv": ("-c:v", "libx264", "-c:a", "aac"),
+              "webm": VP9 + ("-c:a", "libopus")}[ext]
+    video = tmp_path / f"long_audio.{ext}"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=256x144:rate=25:duration=2",
+           "-f", "lavfi", "-i", "sine=duration=5", *codecs, "-pix_fmt", "yuv420p", video)
+    lines, got2, got3, ref2, ref3 = compare(tools_dir, video, tmp_path)
+    # the audio's priming delay shifts Matroska's start, so the CLI has one 3D tick more
+    assert len(ref2) == 2 and len(ref3) in (48, 49)
+
+
+def mp4_box(data, kind):
+    return next((off, size) for k, off, size in top_boxes(data) if k == kind)
+
+
+def test_no_decodable_frames(tools_dir, tmp_path):
+    """An MP4 whose media data is all zeros parses fine but no packet decodes: bad
+    input naming how many packets the decoder rejected, never an empty success."""
+    video = gen(tmp_path / "z.mp4", "320x240", "25", "2")
+    data = bytearray(video.read_bytes())
+    off, size = mp4_box(data, b"mdat")
+    data[off + 8:off + size] = bytes(size - 8)
+    video.write_bytes(bytes(data))
+    cp = run_dump(tools_dir, video, tmp_path)
+    assert cp.returncode == EXIT_INPUT, cp.stdout
+    assert cp.stderr == f"frames_dump: {video}: no decodable video frames (50 packets rejected)\n"
+
+
+def test_damaged_packets_are_counted(tools_dir, tmp_path):
+    """Some damaged packets in a file that otherwise decodes: it passes (the CLI goes on
+    too) and decode_errors says how many packets were rejected."""
+    video = gen(tmp_path / "d.mp4", "320x240", "25", "2", (), ("-c:v", "libx264", "-g", "10"))
+    data = bytearray(video.read_bytes())
+    off, size = mp4_box(data, b"mdat")
+    mid = off + size // 2
+    data[mid:mid + 4000] = bytes(4000)
+    video.write_bytes(bytes(data))
+    cp = run_dump(tools_dir, video, tmp_path)
+    assert cp.returncode == 0, cp.stderr
+    lines = dict(line.split(" ", 1) for line in cp.stdout.splitlines())
+    decoded, errors = int(lines["decoded"].split()[0]), int(lines["decoded"].split()[4])
+    assert errors >= 1 and decoded + errors == 50, lines
+
+
+def test_cover_art_is_no_video(tools_dir, tmp_path):
+    """An mp3 with cover art has a 'video' stream of one attached picture: no video."""
+    cover = tmp_path / "cover.png"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120", "-frames:v", "1", cover)
+    song = tmp_path / "song.mp3"
+    ffmpeg("-f", "lavfi", "-i", "sine=duration=2", "-i", cover, "-map", "0:a", "-map", "1:v",
+           "-c:a", "libmp3lame", "-c:v", "png", "-disposition:v", "attached_pic", song)
+    cp = run_dump(tools_dir, song, tmp_path)
+    assert cp.returncode == EXIT_INPUT
+    assert cp.stderr == f"frames_dump: {song}: no video stream (only an attached picture)\n"
+
+
+@pytest.mark.parametrize("fmt", ["h264", "hevc"])
+def test_raw_elementary_stream_without_timestamps(tools_dir, tmp_path, fmt):
+    """A raw .h264/.hevc stream has no timestamps: frames are timed by the stream's
+    rate as the CLI does, so the counts (48 at 24 fps for 2 s) and frames are the CLI's."""
+    codec = {"h264": "libx264", "hevc": "libx265"}[fmt]
+    video = tmp_path / f"raw.{fmt}"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=24:duration=2", "-c:v", codec,
+           "-pix_fmt", "yuv420p", "-f", fmt, video)
+    lines, got2, got3, ref2, ref3 = compare(tools_dir, video, tmp_path)
+    assert len(ref2) == 2 and len(ref3) == 48
+    assert lines["decoded"].split()[0] == "48"
+    assert np.array_equal(got2, ref2) and np.array_equal(got3, ref3)
