@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Appends s as a JSON string to out[*n..size). */
 static void json_str(char *out, size_t size, size_t *n, const char *s)
@@ -130,9 +131,22 @@ static int dry_check(clips_ctx *c, const char *path, char *id, size_t idsize, cl
 
 /* Looks the path and the id up: sets *existing (row to update), r->status = CLIPS_SKIPPED,
  * or marks a duplicate (r->why) with a fresh ext_id in `id`. */
-static int check_store(clips_ctx *c, const char *path, const struct stat *sb, char *id,
-                       size_t idsize, int64_t *existing, int *attach, clips_result *r,
-                       qn_error *err)
+/* The path stored for a video: absolute, so that quern-features finds the file from any
+ * working directory (cron, a cluster job). Symbolic links are kept as given; a leading
+ * "./" is dropped. Left as given when the working directory cannot be known. */
+static void absolute_path(const char *path, char *out, size_t n)
+{
+    char cwd[4096];
+    while (path[0] == '.' && path[1] == '/')
+        for (path += 2; *path == '/'; path++) {}
+    if (path[0] == '/' || !getcwd(cwd, sizeof cwd) ||
+        (size_t)snprintf(out, n, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", path) >= n)
+        snprintf(out, n, "%s", path);
+}
+
+static int check_store(clips_ctx *c, const char *path, const char *given, const struct stat *sb,
+                       char *id, size_t idsize, int64_t *existing, int *attach,
+                       clips_result *r, qn_error *err)
 {
     qn_store_video v;
     int found, rc;
@@ -140,7 +154,10 @@ static int check_store(clips_ctx *c, const char *path, const struct stat *sb, ch
     *attach = 0;
     if (!c->store)
         return dry_check(c, path, id, idsize, r, err);
-    if ((rc = qn_store_video_find_path(c->store, path, &v, &found, err)) != QN_OK)
+    rc = qn_store_video_find_path(c->store, path, &v, &found, err);
+    if (rc == QN_OK && !found && strcmp(path, given)) /* stored as given by an older quern */
+        rc = qn_store_video_find_path(c->store, given, &v, &found, err);
+    if (rc != QN_OK)
         return rc;
     if (found) {
         if (v.size == (int64_t)sb->st_size &&
@@ -225,9 +242,10 @@ static void reject(qn_store_video *v, clips_result *r, int why)
     r->why = why;
 }
 
-int clips_video(clips_ctx *c, const char *path, clips_result *r, qn_error *err)
+int clips_video(clips_ctx *c, const char *given, clips_result *r, qn_error *err)
 {
-    char dir[4096], stem[256], id[256], warn[600] = "", meta_json[4096];
+    char dir[4096], stem[256], id[256], warn[600] = "", meta_json[4096], path[4096];
+    absolute_path(given, path, sizeof path);
     cap_info info;
     struct stat sb;
     memset(r, 0, sizeof *r);
@@ -239,7 +257,7 @@ int clips_video(clips_ctx *c, const char *path, clips_result *r, qn_error *err)
     snprintf(id, sizeof id, "%s", info.id && *info.id ? info.id : stem);
     int64_t existing = 0;
     int attach = 0;
-    int rc = check_store(c, path, &sb, id, sizeof id, &existing, &attach, r, err);
+    int rc = check_store(c, path, given, &sb, id, sizeof id, &existing, &attach, r, err);
     if (rc != QN_OK || r->status == CLIPS_SKIPPED)
         goto end;
     clips_setf(r->ext_id, sizeof r->ext_id, "%s", id);

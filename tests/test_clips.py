@@ -234,6 +234,27 @@ def test_sample_videos(bin_dir, tmp_path):
     assert before is not None
 
 
+def test_paths_stored_absolute(bin_dir, tmp_path):
+    """A video named by a relative path is stored with its absolute path, so that
+    quern-features finds it from any working directory (cron, a cluster job); a store that
+    holds the relative path (older quern) still knows the file when it is given again."""
+    d = tmp_path / "work"
+    (d / "videos").mkdir(parents=True)
+    src = ROOT / "data/sample/videos"
+    for f in ("qnSample0002.webm", "qnSample0002.en.srt"):
+        (d / "videos" / f).write_bytes((src / f).read_bytes())
+    cp = qc(bin_dir, "--store", "s", "./videos", cwd=d)
+    assert cp.returncode == 0, cp.stderr
+    assert videos(d / "s")["qnSample0002"]["path"] == f"{d}/videos/qnSample0002.webm"
+    db = sqlite3.connect(d / "s" / "meta.db")
+    db.execute("UPDATE video SET path='videos/qnSample0002.webm'")
+    db.commit()
+    db.close()
+    cp = qc(bin_dir, "--store", "s", "videos", cwd=d)
+    assert cp.returncode == 0 and "1 unchanged" in cp.stderr, cp.stderr
+    assert len(videos(d / "s")) == 1
+
+
 def test_sha256(bin_dir, tmp_path):
     import hashlib
     f = ROOT / "data/sample/videos/qnSample0002.webm"
