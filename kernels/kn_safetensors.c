@@ -71,9 +71,10 @@ static int parse_entry(const char *path, const char *key, json_t *v, const uint8
         if (!json_is_integer(d) || json_integer_value(d) < 0 || json_integer_value(d) > (1ll << 40))
             return qn_error_set(err, QN_EINPUT, "%s: %s: bad shape", path, key);
         t->shape[i] = json_integer_value(d);
-        numel *= (unsigned long long)t->shape[i];
-        if (numel > (1ull << 40))
+        /* checked before multiplying: two dims of 2^40 would wrap 64 bits */
+        if (t->shape[i] && numel > (1ull << 40) / (unsigned long long)t->shape[i])
             return qn_error_set(err, QN_EINPUT, "%s: %s: tensor too large", path, key);
+        numel *= (unsigned long long)t->shape[i];
     }
     json_t *b = json_array_get(off, 0), *e = json_array_get(off, 1);
     if (!json_is_integer(b) || !json_is_integer(e) || json_integer_value(b) < 0 ||
@@ -111,6 +112,20 @@ static int parse_header(kn_st_file *f, size_t hlen, qn_error *err)
     }
     const char *key;
     json_t *v;
+    /* a file cut short (an interrupted copy or download) is named as such, not by the
+     * first tensor that falls outside what is left */
+    unsigned long long need = 0;
+    json_object_foreach(root, key, v) {
+        json_t *e = json_array_get(json_object_get(v, "data_offsets"), 1);
+        if (strcmp(key, "__metadata__") && json_is_integer(e) && json_integer_value(e) > 0 &&
+            (unsigned long long)json_integer_value(e) > need)
+            need = (unsigned long long)json_integer_value(e);
+    }
+    if (need > blen) {
+        rc = qn_error_set(err, QN_EINPUT, "%s: truncated: its tensors need %llu bytes after the "
+                          "header, the file has %zu", f->path, need, blen);
+        goto end;
+    }
     json_object_foreach(root, key, v) {
         if (!strcmp(key, "__metadata__"))
             continue;
@@ -177,6 +192,11 @@ int kn_st_open(const char *path, kn_st_file **out, qn_error *err)
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--)
         hlen = hlen << 8 | f->map[i];
+    if (hlen <= MAX_HEADER && hlen > f->size - 8 && f->map[8] == '{') {
+        rc = qn_error_set(err, QN_EINPUT, "%s: truncated: its header is %llu bytes, the file "
+                          "has %zu after the length", path, (unsigned long long)hlen, f->size - 8);
+        goto fail;
+    }
     if (hlen > MAX_HEADER || hlen > f->size - 8 || hlen < 2 || f->map[8] != '{') {
         rc = qn_error_set(err, QN_EINPUT, "%s: not a safetensors file (header length %llu)", path,
                           (unsigned long long)hlen);

@@ -530,7 +530,12 @@ START_TEST(safetensors_rejects_bad_files)
         {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, "a: data_offsets leave a hole"},
         {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 8, "4 bytes after the last tensor"},
         {"{\"a\":{\"dtype\":\"Q4\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, "a: unknown dtype \"Q4\""},
-        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,8]}}", 4, "outside the 4-byte buffer"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,8]}}", 4,
+         "truncated: its tensors need 8 bytes after the header, the file has 4"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\","
+         "\"shape\":[1],\"data_offsets\":[-4,4]}}", 8, "b: data_offsets outside the 8-byte buffer"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1099511627776,1099511627776],"
+         "\"data_offsets\":[0,0]}}", 0, "a: tensor too large"},
         {"{\"a\":1", 0, "header JSON"},
         {"[1,2,3]  ", 0, "not a safetensors file"},
     };
@@ -543,6 +548,17 @@ START_TEST(safetensors_rejects_bad_files)
         ck_assert_msg(strstr(err.msg, bad[i].want) && strstr(err.msg, path), "case %zu: %s", i,
                       err.msg);
     }
+    /* a header cut short: its length says more than the file holds */
+    FILE *tr = fopen(path, "wb");
+    uint64_t long_len = 4000;
+    fwrite(&long_len, 8, 1, tr);
+    fputs("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],", tr);
+    fclose(tr);
+    kn_st_file *tf = NULL;
+    qn_error terr = {0};
+    ck_assert_int_eq(kn_st_open(path, &tf, &terr), QN_EINPUT);
+    ck_assert_msg(strstr(terr.msg, ": truncated: its header is 4000 bytes, the file has 32 "
+                                   "after the length") != NULL, "%s", terr.msg);
     /* F16 and BF16 widen */
     FILE *fp = fopen(path, "wb");
     const char *h = "{\"h\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]},"
