@@ -108,6 +108,7 @@ typedef struct totals {
     /* where the engine thread's time went: which stage holds the others back */
     double net_s, wait_s, store_s;
     int decoders, dec_threads, batch, nvdec_decoders;
+    int64_t on_nvdec;        /* videos written that NVDEC decoded (the rest: the CPU) */
     const char *scaler;      /* the run's kn_convert (NULL: libswscale only), for the summary */
     int64_t conv, conv_ext;  /* frames scaled; of them, by `scaler` (the rest: libswscale) */
 } totals;
@@ -232,6 +233,7 @@ typedef struct vjob {            /* one video (features_queue.h's struct vjob) *
     double shown;                /* seconds of it the progress bar counts; main thread only */
     int64_t decode_errors;       /* damaged packets the decoder skipped, as ffmpeg does */
     int unreadable;              /* rc is this file's access, not the run's: skip it */
+    int hw;                      /* decoded on NVDEC */
 } vjob;
 
 typedef struct pipeline {
@@ -335,6 +337,7 @@ static void decode_one(pipeline *p, vjob *job, int hw)
                           in->height, in->w2d, in->h2d, KN_2D_MAX_SIDE);
     if (rc == QN_OK) {
         job->duration = in->duration;
+        job->hw = in->hw;
         fr_stats fst;
         memset(&fst, 0, sizeof fst);
         rc = fr_run(fv, &sink, &fst, &job->ferr);
@@ -479,6 +482,7 @@ static int finish_video(qn_store *st, const fw_sets *fs, vjob *j, totals *t,
             t->seconds_video += j->duration;
             t->conv += j->conv;
             t->conv_ext += j->conv_ext;
+            t->on_nvdec += j->hw;
         }
     } else if (j->rc == QN_EINPUT && j->ferr.status == QN_EINPUT) {
         qn_progress_finish(bar); /* the message on a line of its own; the bar is redrawn */
@@ -702,9 +706,14 @@ static void summary(const opts *o, const totals *t, kn_model *m2d, double secs)
             (long long)t->failed,
             (long long)t->skipped, unread);
     if (t->decoders) { /* a long wait means decoding holds the network back (more --decoders) */
-        char nv[48] = "";
+        /* what NVDEC did, not what was asked: without a GPU its decoders fall back */
+        char nv[96] = "";
         if (t->nvdec_decoders)
-            snprintf(nv, sizeof nv, ", %d of them NVDEC", t->nvdec_decoders);
+            snprintf(nv, sizeof nv, ", %d of them for NVDEC: %lld of %lld videos decoded there",
+                     t->nvdec_decoders, (long long)t->on_nvdec, (long long)t->videos);
+        else if (o->decode != FR_HW_NONE)
+            snprintf(nv, sizeof nv, "; NVDEC decoded %lld of %lld videos", (long long)t->on_nvdec,
+                     (long long)t->videos);
         /* from the counts: rotated videos and other pixel formats go to libswscale */
         char by[128] = "libswscale";
         if (t->scaler && t->conv_ext == t->conv)
