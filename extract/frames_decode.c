@@ -253,6 +253,7 @@ static int setup(run *r)
     fr_video *v = r->v;
     fr_fps_init(&r->f2, v->tb, (AVRational){1, v->opts.fps_2d});
     fr_fps_init(&r->f3, v->tb, (AVRational){1, v->opts.fps_3d});
+    r->f2.fill_lead = r->f3.fill_lead = v->fmt->nb_streams > 1;   /* "vscfr", frames_fps.c */
     AVStream *st = v->fmt->streams[v->stream];
     AVRational rate = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
     r->has_rate = rate.num > 0 && rate.den > 0;

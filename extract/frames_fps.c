@@ -11,7 +11,11 @@
  *
  * The CLI then writes rawvideo at a constant rate starting at 0: if the first
  * tick is later than 0 (the video starts after another stream), the first frame
- * is repeated for the missing leading ticks. We reproduce that too.
+ * is repeated for the missing leading ticks. We reproduce that too. Except for
+ * an input file of a single stream, where ffmpeg.c's vsync turns from "cfr" to
+ * "vscfr" (do_video_out): the output then starts at the first frame's tick, with
+ * no fill (a raw .m2v stream whose first frame is at 0.04 s: 53 frames at 24 fps
+ * for 2.2 s, not 54).
  */
 #include "frames_priv.h"
 
@@ -24,6 +28,7 @@ void fr_fps_init(fr_fps *f, AVRational in_tb, AVRational out_tb)
     f->started = 0;
     f->next = 0;
     f->emitted = 0;
+    f->fill_lead = 1;
 }
 
 int64_t fr_fps_tick(const fr_fps *f, int64_t in_pts)
@@ -40,7 +45,7 @@ static int64_t fill_until(fr_fps *f, int64_t limit)
         return 0;
     int64_t k = limit - f->next;
     f->next = limit;
-    if (f->emitted == 0 && limit - k > 0)
+    if (f->emitted == 0 && limit - k > 0 && f->fill_lead)
         k += limit - k;    /* ticks 0..first-1 repeat the first frame */
     f->emitted += k;
     return k;

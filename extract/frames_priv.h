@@ -20,6 +20,8 @@ typedef struct fr_fps {
     int started;       /* next is valid */
     int64_t next;      /* next output tick, in out_tb */
     int64_t emitted;   /* output frames so far */
+    int fill_lead;     /* 1 (default): repeat the first frame over ticks before it, as
+                        * the CLI does when the file has several streams; 0 for one */
 } fr_fps;
 
 void fr_fps_init(fr_fps *f, AVRational in_tb, AVRational out_tb);

@@ -94,6 +94,13 @@ START_TEST(fps_duplicates_over_gaps_and_fills_leading_ticks)
     ck_assert_int_eq(run_fps(late, 2, 4300, tb, 1, c), 4);
     ck_assert_int_eq(c[0], 3);
     ck_assert_int_eq(c[1], 1);
+    /* one stream in the file: the CLI's "vscfr" starts at the first frame's tick */
+    fr_fps f;
+    fr_fps_init(&f, tb, (AVRational){1, 1});
+    f.fill_lead = 0;
+    ck_assert_int_eq(fr_fps_push(&f, fr_fps_tick(&f, 2300), 0), 0);
+    ck_assert_int_eq(fr_fps_push(&f, fr_fps_tick(&f, 3300), 1), 1);
+    ck_assert_int_eq(fr_fps_eof(&f, fr_fps_tick(&f, 4300), 1), 1);
     /* no frames: nothing */
     ck_assert_int_eq(run_fps(late, 0, 0, tb, 1, c), 0);
     /* a single frame of 40 ms at 0: rounds to 0 ticks at 1 fps, 1 at 24 fps */

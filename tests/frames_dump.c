@@ -10,8 +10,10 @@
  * on the GPU, NVDEC frames.
  *
  * Prints "2d N WxH", "3d N CHUNKS SIDE PADNONZERO", "decoded N converted N
- * errors N hw H", "external N" (frames --convert converted) on stdout; errors as "frames_dump: message" with quern's
- * exit codes. OUT2D/OUT3D may be "-" to discard.
+ * errors N hw H", "external N" (frames --convert converted), "packets N" (video
+ * packets read) on stdout; errors as "frames_dump: message" with quern's exit codes
+ * (2: the file's content is bad, 3: it cannot be read now). OUT2D/OUT3D may be "-"
+ * to discard.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +110,7 @@ int main(int argc, char **argv)
         printf("decoded %lld converted %lld errors %lld hw %d\n", (long long)st.decoded,
                (long long)st.converted, (long long)st.decode_errors, in->hw);
         printf("external %lld\n", (long long)st.converted_ext);
+        printf("packets %lld\n", (long long)st.packets);
         if (in->hw_note[0])
             printf("note %s\n", in->hw_note);
     } else {

@@ -474,7 +474,7 @@ def test_damaged_packets_are_counted(tools_dir, tmp_path):
     assert cp.returncode == 0, cp.stderr
     lines = dict(line.split(" ", 1) for line in cp.stdout.splitlines())
     decoded, errors = int(lines["decoded"].split()[0]), int(lines["decoded"].split()[4])
-    assert errors >= 1 and decoded + errors == 50, lines
+    assert errors >= 1 and decoded + errors == 50 and lines["packets"] == "50", lines
 
 
 def test_cover_art_is_no_video(tools_dir, tmp_path):
@@ -489,15 +489,84 @@ def test_cover_art_is_no_video(tools_dir, tmp_path):
     assert cp.stderr == f"frames_dump: {song}: no video stream (only an attached picture)\n"
 
 
-@pytest.mark.parametrize("fmt", ["h264", "hevc"])
+@pytest.mark.parametrize("fmt", ["h264", "hevc", "mpeg2video"])
 def test_raw_elementary_stream_without_timestamps(tools_dir, tmp_path, fmt):
     """A raw .h264/.hevc stream has no timestamps: frames are timed by the stream's
-    rate as the CLI does, so the counts (48 at 24 fps for 2 s) and frames are the CLI's."""
-    codec = {"h264": "libx264", "hevc": "libx265"}[fmt]
+    rate as the CLI does, so the counts (48 at 24 fps for 2 s) and frames are the CLI's.
+    A raw MPEG-2 stream's first frame comes at 1/24 s: the CLI's single-stream "vscfr"
+    output starts there, without repeating it over tick 0."""
+    codec = {"h264": "libx264", "hevc": "libx265", "mpeg2video": "mpeg2video"}[fmt]
     video = tmp_path / f"raw.{fmt}"
     ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=24:duration=2", "-c:v", codec,
            "-pix_fmt", "yuv420p", "-f", fmt, video)
     lines, got2, got3, ref2, ref3 = compare(tools_dir, video, tmp_path)
     assert len(ref2) == 2 and len(ref3) == 48
-    assert lines["decoded"].split()[0] == "48"
+    assert lines["decoded"].split()[0] == "48" and lines["packets"] == "48"
     assert np.array_equal(got2, ref2) and np.array_equal(got3, ref3)
+
+
+# An LD_PRELOAD shim that makes read() fail with EIO on files named *.eio.* once
+# QN_EIO_AFTER bytes of them have been read: a disk error, reproducibly.
+EIO_SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+static long long done;
+ssize_t read(int fd, void *buf, size_t n)
+{
+    static ssize_t (*real)(int, void *, size_t);
+    if (!real)
+        real = (ssize_t (*)(int, void *, size_t))dlsym(RTLD_NEXT, "read");
+    char link[64], path[4096];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t k = readlink(link, path, sizeof path - 1);
+    if (k > 0 && (path[k] = 0, strstr(path, ".eio."))) {
+        const char *a = getenv("QN_EIO_AFTER");
+        if (a && done >= atoll(a)) {
+            errno = EIO;
+            return -1;
+        }
+        ssize_t r = real(fd, buf, n);
+        if (r > 0)
+            done += r;
+        return r;
+    }
+    return real(fd, buf, n);
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def eio_shim(tmp_path_factory):
+    cc = shutil.which("cc")
+    if cc is None:
+        pytest.skip("no C compiler for the EIO shim")
+    d = tmp_path_factory.mktemp("eio")
+    (d / "eio.c").write_text(EIO_SHIM)
+    subprocess.run([cc, "-shared", "-fPIC", "-O1", "-o", str(d / "eio.so"), str(d / "eio.c"), "-ldl"],
+                   check=True)
+    return d / "eio.so"
+
+
+@pytest.mark.parametrize("when", ["open", "decode"])
+def test_read_error_is_environment(tools_dir, tmp_path, eio_shim, when):
+    """An I/O error reading the file (a failing disk, a dropped network mount) is the
+    environment's, exit 3, whether it comes while probing or in the middle of decoding;
+    the same bytes cut short instead would be bad input."""
+    video = gen(tmp_path / "v.eio.mp4", "320x240", "25", "3", (),
+                ("-c:v", "libx264", "-movflags", "+faststart"))
+    after = 0 if when == "open" else video.stat().st_size // 2
+    env = dict(os.environ, LD_PRELOAD=str(eio_shim), QN_EIO_AFTER=str(after),
+               ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
+    cp = subprocess.run([str(tools_dir / "frames_dump"), str(video), "-", "-"],
+                        capture_output=True, text=True, env=env, timeout=60)
+    assert cp.returncode == EXIT_ENV, (cp.stdout, cp.stderr)
+    if when == "open":
+        assert cp.stderr == f"frames_dump: {video}: cannot open: Input/output error\n"
+    else:
+        assert re.fullmatch(rf"frames_dump: {re.escape(str(video))}: read error at "
+                            r"\d\.\d{3} s: Input/output error( \(.*partial file\))?\n", cp.stderr), cp.stderr
