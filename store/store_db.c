@@ -1,4 +1,5 @@
 /* store_db.c — opening and closing a store, SQLite plumbing, batches. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,6 +170,41 @@ static void no_memstatus(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* A WAL database's readers need its -shm file, which SQLite cannot create in a directory
+ * that cannot be written (a dataset on read-only media, a squashfs image): the first read
+ * fails (SQLITE_CANTOPEN or SQLITE_READONLY). No writer can be there either, so the file
+ * is opened as immutable instead, which is exact as long as no write-ahead log holds
+ * commits that were never copied back (a writer that crashed): then the store must be
+ * opened once where it can be written. */
+static int open_read_only_media(qn_store *s, qn_error *err)
+{
+    int r = sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    if ((r != SQLITE_CANTOPEN && r != SQLITE_READONLY) || access(s->dir, W_OK) == 0)
+        return QN_OK; /* fine, or some other trouble the next query names */
+    char wal[4096 + 8];
+    struct stat sb;
+    snprintf(wal, sizeof wal, "%s-wal", s->db_path);
+    if (stat(wal, &sb) == 0 && sb.st_size > 0)
+        return qn_error_set(err, QN_EENV, "%s: read-only, with commits still in its write-ahead "
+                            "log (%s): open the store once where it can be written (quern-store "
+                            "verify does)", s->dir, wal);
+    /* file: URI of the path: everything but unreserved characters and '/' escaped */
+    size_t n = strlen(s->db_path);
+    char *uri = malloc(3 * n + 32);
+    if (!uri)
+        return qn_error_set(err, QN_ENOMEM, "%s: out of memory", s->dir);
+    char *o = uri + sprintf(uri, "file:");
+    for (const unsigned char *p = (const unsigned char *)s->db_path; *p; p++)
+        o += isalnum(*p) || strchr("/._-~", *p) ? sprintf(o, "%c", *p) : sprintf(o, "%%%02X", *p);
+    strcpy(o, "?immutable=1");
+    sqlite3_close(s->db);
+    s->db = NULL;
+    int rc = sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX |
+                             SQLITE_OPEN_READONLY, NULL);
+    free(uri);
+    return rc == SQLITE_OK ? QN_OK : store_sql_err(s, rc, err, "cannot open (read-only media)");
+}
+
 static int open_db(qn_store *s, int flags, qn_error *err)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -198,6 +234,8 @@ static int open_db(qn_store *s, int flags, qn_error *err)
     int rc = sqlite3_open_v2(s->db_path, &s->db, oflags, NULL);
     if (rc != SQLITE_OK)
         return store_sql_err(s, rc, err, "cannot open");
+    if (!s->writable && (rc = open_read_only_media(s, err)) != QN_OK)
+        return rc;
     sqlite3_busy_timeout(s->db, 30000);
     sqlite3_extended_result_codes(s->db, 1);
     return store_schema_check(s, creating, err);

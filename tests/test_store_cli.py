@@ -333,6 +333,44 @@ def test_init_where_it_cannot(bin_dir, tmp_path):
         shutil.rmtree(top)
 
 
+def test_read_only_store(bin_dir, make_store):
+    """A store in a directory that cannot be written (read-only media, another user's
+    dataset) is read all the same: SQLite cannot make the WAL's -shm file there, so it is
+    opened as immutable; unless its write-ahead log still holds commits, which is said."""
+    import shutil
+    import tempfile
+    src = make_store("a")
+    top = tempfile.mkdtemp(prefix="quern-store-ro-")  # reachable by the user dropped to below
+    try:
+        os.chmod(top, 0o755)
+        d = os.path.join(top, "s")
+        shutil.copytree(src, d)
+        for root, dirs, files in os.walk(d):
+            for f in files:
+                os.chmod(os.path.join(root, f), 0o444)
+        for sub in (os.path.join(d, "features"), d):
+            os.chmod(sub, 0o555)
+        drop = (lambda: os.setuid(65534)) if os.geteuid() == 0 else None
+        cp = qs(bin_dir, "verify", d, preexec_fn=drop)
+        assert cp.returncode == 0 and cp.stderr.startswith(f"quern-store: {d}: ok ("), cp.stderr
+        cp = qs(bin_dir, "info", d, preexec_fn=drop)
+        assert cp.returncode == 0 and "feature sets" in cp.stdout + cp.stderr, cp.stderr
+        assert sorted(os.listdir(d)) == sorted(os.listdir(src))  # nothing written
+        os.chmod(d, 0o755)
+        with open(os.path.join(d, "meta.db-wal"), "wb") as f:
+            f.write(b"\0" * 4096)
+        os.chmod(d, 0o555)
+        cp = qs(bin_dir, "verify", d, preexec_fn=drop)
+        assert cp.returncode == 3 and cp.stderr == (
+            f"quern-store: {d}: read-only, with commits still in its write-ahead log "
+            f"({d}/meta.db-wal): open the store once where it can be written (quern-store "
+            "verify does)\n"), cp.stderr
+    finally:
+        for root, dirs, files in os.walk(top):
+            os.chmod(root, 0o755)
+        shutil.rmtree(top)
+
+
 def test_vacuum(bin_dir, make_store):
     d = make_store("a")
     with open(d / "features" / "step.qnf", "ab") as f:

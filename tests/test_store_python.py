@@ -1015,3 +1015,27 @@ def test_older_schema_refused(tmp_path):
     with pytest.raises(qs.StoreError, match=r"schema version 2 is older than 3: open it once "
                                             r"with a writer \(quern-store\) to migrate it"):
         qs.Store(d)
+
+
+def test_read_only_directory(small, tmp_path):
+    """A store in a directory that cannot be written opens by itself as immutable (SQLite
+    cannot make the WAL's -shm file there); a pending write-ahead log is named instead."""
+    if os.geteuid() == 0:
+        pytest.skip("running as root, who writes anywhere: a read-only directory needs "
+                    "another user (tests/test_store_cli.py checks the C reader as nobody)")
+    d = tmp_path / "ro"
+    shutil.copytree(small, d)
+    want = len(qs.Store(small).videos["ext_id"])
+    for sub in (d / "features", d):
+        sub.chmod(0o555)
+    try:
+        st = qs.Store(d)
+        assert len(st.videos["ext_id"]) == want and st.immutable is False
+        d.chmod(0o755)
+        (d / "meta.db-wal").write_bytes(b"\0" * 4096)
+        d.chmod(0o555)
+        with pytest.raises(qs.StoreError, match="write-ahead log"):
+            qs.Store(d)
+    finally:
+        d.chmod(0o755)
+        (d / "features").chmod(0o755)

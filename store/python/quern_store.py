@@ -16,7 +16,7 @@ Reading
   closed at the end of the constructor, so a Store may be used after fork().
   (SQLite itself may create empty meta.db-wal / meta.db-shm files beside a WAL database a
   read-only connection opens; nothing else is ever written. `immutable=True` avoids even
-  that for stores on read-only media that no writer touches.)
+  that for stores that no writer touches; on read-only media it is chosen by itself.)
 - Clips: a video's clips are one clip_pack row (times, texts and token ids as BLOBs,
   FORMAT.md §2), decoded for all videos at once with numpy (no per-clip Python); texts are
   read only when texts() asks. A BLOB whose sizes or offsets do not add up raises
@@ -110,6 +110,22 @@ def _connect(path, immutable):
     try:
         con = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         con.execute("PRAGMA busy_timeout=30000")
+        if not immutable:
+            try:
+                con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError:
+                # a WAL database on read-only media: its readers need a -shm file SQLite
+                # cannot create there; no writer can be there either (the C reader does
+                # the same, store_db.c)
+                if os.access(os.path.dirname(os.path.abspath(path)), os.W_OK):
+                    raise
+                con.close()
+                wal = path + "-wal"
+                if os.path.exists(wal) and os.path.getsize(wal) > 0:
+                    raise StoreError(f"{os.path.dirname(path)}: read-only, with commits still "
+                                     f"in its write-ahead log ({wal}): open the store once "
+                                     "where it can be written (quern-store verify does)")
+                return _connect(path, True)
         return con
     except sqlite3.Error as e:
         raise StoreError(f"{path}: cannot open: {e}") from None
