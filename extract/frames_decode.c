@@ -158,9 +158,11 @@ static void note_reach(run *r, const AVPacket *pkt)
 }
 
 /* The duration the file declares, in AV_TIME_BASE from *start; 0 when it declares
- * none we can trust (none at all, or one guessed from the bitrate). The video
- * stream's frame count over its rate counts too: an AVI demuxer that sees a cut
- * file shortens the duration it reports, but keeps the header's frame count. */
+ * none we can trust (none at all, or one guessed from the bitrate). In an AVI the
+ * video stream's frame count over its rate counts too: the demuxer shortens the
+ * duration it reports for a cut file, but keeps the header's frame count. Only
+ * there: an MP4 cut with `-ss T -c copy` counts the pre-roll frames its edit list
+ * hides (300 frames for 6 s shown). */
 static int64_t declared(const fr_video *v, int64_t *start)
 {
     const AVFormatContext *fmt = v->fmt;
@@ -177,7 +179,8 @@ static int64_t declared(const fr_video *v, int64_t *start)
         dur = av_rescale_q(st->duration, st->time_base, AV_TIME_BASE_Q);
     }
     AVRational rate = st->avg_frame_rate;
-    if (dur > 0 && st->nb_frames > 0 && rate.num > 0 && rate.den > 0) {
+    if (dur > 0 && !strcmp(fmt->iformat->name, "avi") && st->nb_frames > 0 && rate.num > 0 &&
+        rate.den > 0) {
         int64_t counted = av_rescale_q(st->nb_frames, av_inv_q(rate), AV_TIME_BASE_Q);
         if (counted > dur)
             dur = counted;
@@ -234,7 +237,8 @@ static int decode_all(run *r, AVPacket *pkt)
     /* MP4's index lists every sample, and its demuxer just stops at a cut: compare
      * with the count. Only there: an AVI header's frame count, say, may include a
      * frame the demuxer never returns (the CLI reads such files whole). */
-    int64_t want = strstr(v->fmt->iformat->name, "mp4") ? v->fmt->streams[v->stream]->nb_frames : 0;
+    const AVStream *st = v->fmt->streams[v->stream];
+    int64_t want = strstr(v->fmt->iformat->name, "mp4") ? st->nb_frames : 0;
     if (want > 0 && r->packets < want)
         return qn_error_set(r->err, QN_EINPUT,
                             "%s: truncated: the file ends after %lld of %lld video packets "

@@ -176,11 +176,11 @@ static int pick_stream(fr_video *v, qn_error *err)
 static int open_container(fr_video *v, qn_error *err)
 {
     int empty = 0;
+    qn_avlog_reset();   /* no stale detail from an earlier video in our reasons */
     int rc = check_file(v->path, &empty, err);
     if (rc < 0)
         return rc;
     const char *what = empty ? "cannot open (empty file, 0 bytes)" : "cannot open";
-    qn_avlog_reset();
     if ((rc = open_io(v, what, err)) < 0)
         return rc;
     rc = avformat_open_input(&v->fmt, v->path, NULL, NULL);   /* frees fmt on failure */
