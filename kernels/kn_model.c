@@ -250,10 +250,17 @@ static int expected(const kn_conv *v, int n, const char *name)
     return 0;
 }
 
-/* A deeper net's file holds every tensor of a shallower one with the same
- * shapes (resnet152 ⊃ resnet101 ⊃ resnet50), so extra tensors are refused too,
- * except the classifier (fc.*) and BN counters (*.num_batches_tracked). */
-static int check_extras(const kn_st_file *f, kn_arch arch, qn_error *err)
+struct kn_weights {
+    kn_st_file *f;
+    kn_arch arch;
+    char sha[65];
+};
+
+/* Every tensor the model reads is present, with its shape and a float dtype; and there is
+ * no other: a deeper net's file holds every tensor of a shallower one with the same shapes
+ * (resnet152 ⊃ resnet101 ⊃ resnet50), so extra tensors are refused, except the classifier
+ * (fc.*) and BN counters (*.num_batches_tracked). Extras are named first. */
+static int check_tensors(const kn_st_file *f, kn_arch arch, qn_error *err)
 {
     kn_conv *v;
     kn_block *b;
@@ -268,26 +275,6 @@ static int check_extras(const kn_st_file *f, kn_arch arch, qn_error *err)
         rc = qn_error_set(err, QN_EINPUT, "%s: %s: not part of %s (weights of another model?)",
                           f->path, nm, kn_arch_name(arch));
     }
-    free(v);
-    free(b);
-    return rc;
-}
-
-struct kn_weights {
-    kn_st_file *f;
-    kn_arch arch;
-    char sha[65];
-};
-
-/* Every tensor the model reads: present, with its shape and a float dtype. */
-static int check_convs(const kn_st_file *f, kn_arch arch, qn_error *err)
-{
-    kn_conv *v;
-    kn_block *b;
-    int nc, nb, ss[5];
-    int rc = kn_arch_build(arch, &v, &nc, &b, &nb, ss, err);
-    if (rc)
-        return rc;
     for (int i = 0; i < nc && !rc; i++) {
         int64_t shape[5], cs = v[i].cout;
         int nd;
@@ -318,9 +305,7 @@ int kn_weights_open(const char *path, kn_arch arch, kn_weights **out, qn_error *
     w->arch = arch;
     int rc = kn_st_open(path, &w->f, err);
     if (!rc)
-        rc = check_extras(w->f, arch, err);
-    if (!rc)
-        rc = check_convs(w->f, arch, err);
+        rc = check_tensors(w->f, arch, err);
     if (!rc)
         qn_sha256_buf_hex(w->f->map, w->f->size, w->sha);
     if (rc) {
