@@ -26,3 +26,8 @@ TEST_TOOLS += convert_frames
 convert_frames_SRCS := bench/convert_frames.c
 convert_frames_LIBS := frames avlog kernels
 convert_frames_PKGS := libavutil
+
+# bench/hash.sh: qn_sha256 (SHA extensions, portable) vs libavutil's SHA-256
+TEST_TOOLS += hash_file
+hash_file_SRCS := bench/hash_file.c
+hash_file_PKGS := libavutil
