@@ -11,6 +11,7 @@ void qn_error_clear(qn_error *e)
         return;
     e->status = QN_OK;
     e->msg[0] = '\0';
+    e->unreadable = 0;
 }
 
 int qn_error_vset(qn_error *e, int status, const char *fmt, va_list ap)
@@ -18,6 +19,7 @@ int qn_error_vset(qn_error *e, int status, const char *fmt, va_list ap)
     if (!e || e->status != QN_OK)
         return status;
     e->status = status;
+    e->unreadable = 0;
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     /* keep the record one line */
     for (char *p = e->msg; *p; p++)
@@ -32,6 +34,18 @@ int qn_error_set(qn_error *e, int status, const char *fmt, ...)
     va_start(ap, fmt);
     qn_error_vset(e, status, fmt, ap);
     va_end(ap);
+    return status;
+}
+
+int qn_error_unreadable(qn_error *e, int status, const char *fmt, ...)
+{
+    int fills = e && e->status == QN_OK;
+    va_list ap;
+    va_start(ap, fmt);
+    qn_error_vset(e, status, fmt, ap);
+    va_end(ap);
+    if (fills)
+        e->unreadable = 1;
     return status;
 }
 

@@ -37,6 +37,7 @@ enum qn_exit {
 typedef struct qn_error {
     int status;      /* the status of the first error, QN_OK when empty */
     char msg[1024];  /* one line, no trailing newline */
+    int unreadable;  /* set by qn_error_unreadable: the input file named cannot be read now */
 } qn_error;
 
 /* Clears the record. NULL is a harmless no-op. */
@@ -47,6 +48,13 @@ void qn_error_clear(qn_error *e);
 int qn_error_set(qn_error *e, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int qn_error_vset(qn_error *e, int status, const char *fmt, va_list ap);
+
+/* Like qn_error_set, and marks the record `unreadable` (when this call fills it): the input
+ * file it names cannot be read now (missing, no permission, an I/O error), which says
+ * nothing of its content and may pass later. A program going through many inputs skips
+ * such a file and goes on; any other QN_EENV concerns its whole run (no GPU, limits). */
+int qn_error_unreadable(qn_error *e, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Like qn_error_set but appends ": strerror(errnum)" and picks QN_EENV for
  * ENOSPC/EDQUOT/EACCES/EROFS/EPERM/EFBIG and `status` otherwise. */

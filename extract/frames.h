@@ -31,12 +31,14 @@
  *              container whose packets all stop short of the duration it
  *              declares), no frame that decodes. It stays bad until the file
  *              changes: a caller may mark the video failed for good.
- *   QN_EENV    the file cannot be READ now: missing, permission denied, an I/O
- *              error while reading, thread or file-descriptor limits (the errnos
- *              ENOENT ENOTDIR EACCES EPERM EIO EAGAIN EMFILE ENFILE ENODEV ENXIO
- *              ESTALE ETIMEDOUT ELOOP ENAMETOOLONG and kin: fr_env_errno, frames_open.c);
- *              a later run may succeed, so a caller skips the video without
- *              marking it. Also FR_HW_CUDA without a usable GPU.
+ *   QN_EENV    the environment. With err->unreadable set (qn_error_unreadable):
+ *              this file cannot be READ now (missing, permission denied, an I/O
+ *              error while reading: ENOENT ENOTDIR EACCES EPERM EIO ENODEV ENXIO
+ *              ESTALE ETIMEDOUT ELOOP ENAMETOOLONG and kin, fr_env_errno in
+ *              frames_open.c); a later run may succeed, so a caller skips the video
+ *              without marking it. Without: the whole run's trouble (thread or
+ *              file-descriptor limits, FR_HW_CUDA without a usable GPU, a GPU frame
+ *              that cannot be downloaded), which no other video will escape.
  *   QN_ENOMEM  out of memory.
  * Every message is one line, "<path>: <what>: <reason>".
  *

@@ -94,6 +94,16 @@ int fr_av_status(int averr, const AVIOContext *pb)
     return averr < 0 && limit_errno(AVUNERROR(averr)) ? QN_EENV : QN_EINPUT;
 }
 
+int fr_av_unreadable(int averr, const AVIOContext *pb)
+{
+    if (fr_av_status(averr, pb) != QN_EENV)
+        return 0;
+    if (pb && pb->error < 0 && fr_env_errno(AVUNERROR(pb->error)) &&
+        !limit_errno(AVUNERROR(pb->error)))
+        return 1;   /* a failed read of the file */
+    return !pb && !limit_errno(AVUNERROR(averr)); /* opening it: missing, access, I/O */
+}
+
 /* FFmpeg's reason for a failure while reading: the read error itself when there was one. */
 int fr_av_reason_code(int averr, const AVIOContext *pb)
 {
@@ -107,8 +117,9 @@ static int fail_av(qn_error *err, int averr, const AVIOContext *pb, const char *
 {
     char why[512];
     int status = fr_av_status(averr, pb);
-    return qn_error_set(err, status, "%s: %s: %s", path, what,
-                        qn_av_reason(fr_av_reason_code(averr, pb), why, sizeof why));
+    return (fr_av_unreadable(averr, pb) ? qn_error_unreadable : qn_error_set)(
+        err, status, "%s: %s: %s", path, what,
+        qn_av_reason(fr_av_reason_code(averr, pb), why, sizeof why));
 }
 
 static const char *file_kind(mode_t m)

@@ -102,6 +102,9 @@ int fr_env_errno(int e);
  * (then only a failed read recorded in pb->error, or a resource limit, is QN_EENV),
  * NULL when no file content was involved (opening the file, the decoder). */
 int fr_av_status(int averr, const AVIOContext *pb);
+/* 1 when that status is QN_EENV because the file could not be opened or read (not a
+ * limit of the process): qn_error_unreadable's case. */
+int fr_av_unreadable(int averr, const AVIOContext *pb);
 /* The code to explain a failure with: pb->error when that read error decided the status. */
 int fr_av_reason_code(int averr, const AVIOContext *pb);
 struct fr_video {

@@ -10,8 +10,6 @@
  * a kill never leaves half a video. A video that cannot be decoded is marked
  * failed with the decoder's reason and skipped (exit 1).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <pthread.h>
@@ -232,7 +230,6 @@ typedef struct vjob {            /* one video (features_queue.h's struct vjob) *
     int64_t conv, conv_ext;      /* frames scaled; of them, by kn_convert (not libswscale) */
     double shown;                /* seconds of it the progress bar counts; main thread only */
     int64_t decode_errors;       /* damaged packets the decoder skipped, as ffmpeg does */
-    int unreadable;              /* rc is this file's access, not the run's: skip it */
     int hw;                      /* decoded on NVDEC */
 } vjob;
 
@@ -285,29 +282,24 @@ static int on_3d(void *user, int64_t index, const uint8_t *rgb, int n_real, int 
     return add_frame(user, FQ_3D, rgb, (size_t)KN_3D_FRAMES * side * side * 3, side, side);
 }
 
-/* The file can be opened now, and is the one quern-clips stored (size and mtime, where
- * it recorded them: its clips and captions were cut for that one). Otherwise QN_EENV:
- * left for a later run (after quern-clips has seen a replaced file again). Environment
- * errors past this point (no GPU, no threads, no descriptors) are the run's, not a
- * file's. */
+/* The file is the one quern-clips stored (size and mtime, where it recorded them): its
+ * clips and captions were cut for that one. A replaced file is unreadable for this run
+ * (qn_error_unreadable: skipped, not marked), until quern-clips has seen it again. The
+ * frames layer marks the other files that cannot be read now (missing, access, I/O);
+ * its other environment errors (no GPU, limits) are the whole run's. */
 static int check_unchanged(const qn_store_video *v, qn_error *err)
 {
     struct stat st;
-    int fd = open(v->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* a FIFO must not block */
-    if (fd < 0 && errno != ENOMEM && errno != EMFILE && errno != ENFILE)
-        return qn_error_set(err, QN_EENV, "%s: cannot open: %s", v->path, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    if (fd < 0 || stat(v->path, &st) != 0 || !S_ISREG(st.st_mode))
+    if (stat(v->path, &st) != 0 || !S_ISREG(st.st_mode))
         return QN_OK; /* fr_open names the reason */
     int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     if (v->size > 0 && st.st_size != v->size)
-        return qn_error_set(err, QN_EENV, "%s: changed since quern-clips stored it (%lld bytes "
-                            "now, %lld then): run quern-clips on it again", v->path,
-                            (long long)st.st_size, (long long)v->size);
+        return qn_error_unreadable(err, QN_EENV, "%s: changed since quern-clips stored it "
+                                   "(%lld bytes now, %lld then): run quern-clips on it again",
+                                   v->path, (long long)st.st_size, (long long)v->size);
     if (v->mtime_ns > 0 && mt != v->mtime_ns)
-        return qn_error_set(err, QN_EENV, "%s: modified since quern-clips stored it (another "
-                            "mtime): run quern-clips on it again", v->path);
+        return qn_error_unreadable(err, QN_EENV, "%s: modified since quern-clips stored it "
+                                   "(another mtime): run quern-clips on it again", v->path);
     return QN_OK;
 }
 
@@ -327,7 +319,6 @@ static void decode_one(pipeline *p, vjob *job, int hw)
     fr_sink sink = {&ws, on_2d, on_3d};
     fr_video *fv = NULL;
     int rc = check_unchanged(job->v, &job->ferr);
-    job->unreadable = rc == QN_EENV;
     if (rc == QN_OK)
         rc = fr_open(&fv, job->v->path, &fo, &job->ferr);
     const fr_info *in = rc == QN_OK ? fr_get_info(fv) : NULL;
@@ -341,7 +332,6 @@ static void decode_one(pipeline *p, vjob *job, int hw)
         fr_stats fst;
         memset(&fst, 0, sizeof fst);
         rc = fr_run(fv, &sink, &fst, &job->ferr);
-        job->unreadable = rc == QN_EENV; /* a read error (EIO): this file's */
         job->conv = fst.converted;
         job->conv_ext = fst.converted_ext;
         job->decode_errors = fst.decode_errors;
@@ -490,7 +480,7 @@ static int finish_video(qn_store *st, const fw_sets *fs, vjob *j, totals *t,
         rc = qn_store_video_set_status(st, j->v->id, QN_VIDEO_FAILED, j->ferr.msg, err);
         if (rc == QN_OK)
             rc = 1;
-    } else if (j->unreadable) {
+    } else if (j->rc == QN_EENV && j->ferr.unreadable) {
         /* this file, not the run: missing, unreadable, replaced; the next run retries it */
         qn_progress_finish(bar);
         fprintf(stderr, "%s: %s (video %s skipped, left for a later run)\n", prog, j->ferr.msg,

@@ -83,6 +83,18 @@ START_TEST(error_first_wins)
     ck_assert_str_eq(e.msg, "a.json:3:4: bad");
     ck_assert_int_eq(e.status, QN_EINPUT);
     ck_assert_int_eq(qn_error_set(NULL, QN_EINPUT, "x"), QN_EINPUT);
+    /* "unreadable" marks only the record it fills */
+    ck_assert(!e.unreadable);
+    qn_error_unreadable(&e, QN_EENV, "v.mp4: cannot open");
+    ck_assert(!e.unreadable && e.status == QN_EINPUT);
+    qn_error_clear(&e);
+    ck_assert_int_eq(qn_error_unreadable(&e, QN_EENV, "v.mp4: %s", "gone"), QN_EENV);
+    ck_assert(e.unreadable && !strcmp(e.msg, "v.mp4: gone"));
+    qn_error_clear(&e);
+    ck_assert(!e.unreadable);
+    qn_error_set(&e, QN_EENV, "no GPU");
+    ck_assert(!e.unreadable);
+    ck_assert_int_eq(qn_error_unreadable(NULL, QN_EENV, "x"), QN_EENV);
 }
 END_TEST
 

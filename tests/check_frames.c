@@ -184,6 +184,11 @@ START_TEST(status_classes)
     ck_assert_int_eq(fr_av_status(AVERROR_INVALIDDATA, NULL), QN_EINPUT);
     ck_assert_int_eq(fr_av_status(AVERROR_DECODER_NOT_FOUND, NULL), QN_EINPUT);
     ck_assert_int_eq(fr_av_status(AVERROR(EINVAL), NULL), QN_EINPUT);
+    /* of those, the file's (a caller skips it) and the run's (limits: it stops) */
+    ck_assert(fr_av_unreadable(AVERROR(ENOENT), NULL) && fr_av_unreadable(AVERROR(EACCES), NULL));
+    ck_assert(fr_av_unreadable(AVERROR(ESTALE), NULL));
+    ck_assert(!fr_av_unreadable(AVERROR(EMFILE), NULL) && !fr_av_unreadable(AVERROR(EAGAIN), NULL));
+    ck_assert(!fr_av_unreadable(AVERROR_INVALIDDATA, NULL) && !fr_av_unreadable(AVERROR(ENOMEM), NULL));
     /* while reading the file: only a failed read (pb->error) is the environment's */
     uint8_t *buf = av_malloc(64);
     AVIOContext *pb = avio_alloc_context(buf, 64, 0, NULL, NULL, NULL, NULL);
@@ -191,8 +196,10 @@ START_TEST(status_classes)
     ck_assert_int_eq(fr_av_status(AVERROR_EOF, pb), QN_EINPUT);   /* the file ends early */
     ck_assert_int_eq(fr_av_status(AVERROR(EIO), pb), QN_EINPUT);  /* a demuxer's own EIO */
     ck_assert_int_eq(fr_av_status(AVERROR(EMFILE), pb), QN_EENV); /* limits always are */
+    ck_assert(!fr_av_unreadable(AVERROR(EMFILE), pb));             /* ...but the run's */
     pb->error = AVERROR(EIO);
     ck_assert_int_eq(fr_av_status(AVERROR_EOF, pb), QN_EENV);
+    ck_assert(fr_av_unreadable(AVERROR_EOF, pb));                  /* this file's: skip it */
     ck_assert_int_eq(fr_av_reason_code(AVERROR_EOF, pb), AVERROR(EIO));
     ck_assert_int_eq(fr_av_status(AVERROR_INVALIDDATA, pb), QN_EENV);
     pb->error = AVERROR_INVALIDDATA;

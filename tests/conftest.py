@@ -6,6 +6,7 @@ it is absent.
 """
 import os
 import pathlib
+import shutil
 import subprocess
 
 import pytest
@@ -66,3 +67,50 @@ def run_on_pty(argv, timeout=60):
             os.close(slave)
         os.close(master)
     return p.returncode, p.stdout.decode(), drawn.decode()
+
+
+# An LD_PRELOAD shim that makes read() fail with EIO on files named *.eio.* once
+# QN_EIO_AFTER bytes of them have been read: a disk error, reproducibly.
+EIO_SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+static long long done;
+ssize_t read(int fd, void *buf, size_t n)
+{
+    static ssize_t (*real)(int, void *, size_t);
+    if (!real)
+        real = (ssize_t (*)(int, void *, size_t))dlsym(RTLD_NEXT, "read");
+    char link[64], path[4096];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t k = readlink(link, path, sizeof path - 1);
+    if (k > 0 && (path[k] = 0, strstr(path, ".eio."))) {
+        const char *a = getenv("QN_EIO_AFTER");
+        if (a && done >= atoll(a)) {
+            errno = EIO;
+            return -1;
+        }
+        ssize_t r = real(fd, buf, n);
+        if (r > 0)
+            done += r;
+        return r;
+    }
+    return real(fd, buf, n);
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def eio_shim(tmp_path_factory):
+    cc = shutil.which("cc")
+    if cc is None:
+        pytest.skip("no C compiler for the EIO shim")
+    d = tmp_path_factory.mktemp("eio")
+    (d / "eio.c").write_text(EIO_SHIM)
+    subprocess.run([cc, "-shared", "-fPIC", "-O1", "-o", str(d / "eio.so"), str(d / "eio.c"),
+                    "-ldl"], check=True)
+    return d / "eio.so"

@@ -488,6 +488,40 @@ def test_unreadable_changed_damaged_and_repeated(bin_dir, tools_dir, tmp_path, w
         "of it written" in cp.stderr, cp.stderr
 
 
+def test_read_errors_skip_the_file_not_the_run(bin_dir, tools_dir, tmp_path, weights,
+                                               eio_shim):
+    """An I/O error reading one file (a failing disk, a dropped mount), while probing it or
+    in the middle of decoding, skips that file (not marked: a later run retries it); the
+    other videos are done, exit 1. (conftest's LD_PRELOAD shim fails reads of *.eio.*.)"""
+    clips = tmp_path / "clips.txt"
+    clips.write_text("0 1 a clip\n")
+    store = tmp_path / "store"
+    bad, good = tmp_path / "a.eio.mp4", tmp_path / "c.mp4"
+    make_video(bad, "testsrc2=size=160x90:rate=25:duration=3")
+    make_video(good, "testsrc2=size=160x90:rate=25:duration=1")
+    seed_video(tools_dir, store, "a", bad, clips)
+    seed_video(tools_dir, store, "c", good, clips)
+    w2, w3 = weights
+    for after in (0, bad.stat().st_size // 2):
+        env = dict(os.environ, LD_PRELOAD=str(eio_shim), QN_EIO_AFTER=str(after),
+                   ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") +
+                   ":verify_asan_link_order=0")
+        cp = run("quern-features", "--store", store, "--weights-2d", w2, "--weights-3d", w3,
+                 "--backend", "cpu", "-j", "1", bin_dir=bin_dir, env=env)
+        assert cp.returncode == 1, cp.stderr
+        assert re.search(rf"quern-features: {re.escape(str(bad))}: (cannot open|read error at "
+                         r"[\d.]+ s): Input/output error.* \(video a skipped, left for a later "
+                         r"run\)", cp.stderr), cp.stderr
+        assert "1 unreadable now" in cp.stderr, cp.stderr
+        db = sqlite3.connect(store / "meta.db")
+        assert dict(db.execute("SELECT ext_id, status FROM video")) == {"a": "ok", "c": "ok"}
+        db.close()
+    assert "quern-features: 0 videos (" in cp.stderr   # c was done by the first run
+    cp = run("quern-features", "--store", store, "--weights-2d", w2, "--weights-3d", w3,
+             "--backend", "cpu", "-j", "1", bin_dir=bin_dir)
+    assert cp.returncode == 0 and "quern-features: 1 videos (" in cp.stderr, cp.stderr
+
+
 def test_gpu_decode_without_a_gpu(bin_dir, tools_dir, tmp_path, weights):
     """--decode cuda with no usable GPU: exit 3 and one line naming the video and why, none
     of FFmpeg's own log lines; --decode auto falls back to the CPU silently."""
