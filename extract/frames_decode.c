@@ -194,23 +194,26 @@ static int64_t declared(const fr_video *v, int64_t *start)
  * file whose audio outlasts its video passes; a cut file's streams all stop
  * early. The slack, max(0.5 s, 2%, two video frames), covers muxers' rounding
  * and last packets stored without a duration (a slideshow's frames are long);
- * 1 s would let 60% of a 2 s Matroska file through. */
-static int check_complete(run *r)
+ * 1 s would let 60% of a 2 s Matroska file through. A file that starts late
+ * (-output_ts_offset, a -copyts remux of a broadcast capture) has its duration
+ * read by some demuxers as its end time: reaching it either way passes, since a
+ * video marked failed stays failed. *got and *want: seconds, for the message.
+ * 1 when complete, or when nothing can be compared. */
+static int reached_declared(run *r, double *got, double *want)
 {
     int64_t start = 0, dur = declared(r->v, &start);
     if (dur <= 0 || (r->reach == AV_NOPTS_VALUE && r->all_packets > 0))
-        return QN_OK;       /* nothing declared, or packets without timestamps */
-    double want = dur / (double)AV_TIME_BASE;
-    double got = r->reach == AV_NOPTS_VALUE ? 0.0 : (r->reach - start) / (double)AV_TIME_BASE;
-    double slack = want * 0.02 > 0.5 ? want * 0.02 : 0.5;
+        return 1;           /* nothing declared, or packets without timestamps */
+    *want = dur / (double)AV_TIME_BASE;
+    double end = r->reach == AV_NOPTS_VALUE ? 0.0 : r->reach / (double)AV_TIME_BASE;
+    *got = end - start / (double)AV_TIME_BASE;
+    double slack = *want * 0.02 > 0.5 ? *want * 0.02 : 0.5;
     double frames2 = 2.0 * r->default_dur * av_q2d(r->v->tb);
     if (r->has_rate && frames2 > slack)
         slack = frames2;
-    if (got >= want - slack)
-        return QN_OK;
-    return qn_error_set(r->err, QN_EINPUT,
-                        "%s: truncated: the file ends at %.3f s of its declared %.3f s",
-                        r->v->path, got > 0 ? got : 0.0, want);
+    if (*got < 0)
+        *got = 0;
+    return *got >= *want - slack || end >= *want - slack;
 }
 
 static int decode_all(run *r, AVPacket *pkt)
@@ -238,14 +241,22 @@ static int decode_all(run *r, AVPacket *pkt)
     /* MP4's index lists every sample, and its demuxer just stops at a cut: compare
      * with the count. Only there: an AVI header's frame count, say, may include a
      * frame the demuxer never returns (the CLI reads such files whole). */
+    /* Only when the packets' reach falls short too: an edit list that stops early
+     * (a pass-through trim) leaves samples in the index that the CLI never plays. */
     const AVStream *st = v->fmt->streams[v->stream];
     int64_t want = strstr(v->fmt->iformat->name, "mp4") ? st->nb_frames : 0;
-    if (want > 0 && r->packets < want)
+    double got_s = 0, want_s = 0;
+    int complete = reached_declared(r, &got_s, &want_s);
+    if (want > 0 && r->packets < want && !complete)
         return qn_error_set(r->err, QN_EINPUT,
                             "%s: truncated: the file ends after %lld of %lld video packets "
                             "(%.3f s)", v->path, (long long)r->packets, (long long)want,
                             r->has_pending ? r->last_ts * av_q2d(v->tb) : 0.0);
-    if ((rc = check_complete(r)) < 0 || (rc = send(r, NULL)) < 0)
+    if (!complete)
+        return qn_error_set(r->err, QN_EINPUT,
+                            "%s: truncated: the file ends at %.3f s of its declared %.3f s",
+                            v->path, got_s, want_s);
+    if ((rc = send(r, NULL)) < 0)
         return rc;
     if (r->st->decoded == 0)   /* zeroed or random data, a codec mismatch */
         return qn_error_set(r->err, QN_EINPUT, "%s: no decodable video frames "

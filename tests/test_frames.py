@@ -456,6 +456,59 @@ def test_mp4_cut_with_edit_list_is_complete(tools_dir, tmp_path):
     assert len(ref2) == 6 and len(ref3) == 144 and lines["packets"] == "300"
 
 
+@pytest.mark.parametrize("ext", ["mkv", "mp4"])
+def test_late_start_is_complete(tools_dir, tmp_path, ext):
+    """A file whose timestamps start at 10 s (-output_ts_offset; a -copyts remux of a
+    broadcast capture): some demuxers give its end time as its duration, which its packets
+    do reach. Whole; its frames are the CLI's."""
+    video = gen(tmp_path / f"late.{ext}", "160x90", "25", "3", (),
+                ("-c:v", "libx264", "-output_ts_offset", "10"))
+    lines, got2, got3, ref2, ref3 = compare(tools_dir, video, tmp_path)
+    assert lines["decoded"].split()[0] == "75"
+
+
+def patch_boxes(data, path, edit):
+    """Calls edit(data, payload_offset) for every box at `path` (a list of types, moov
+    first) of an MP4, descending through container boxes."""
+    def walk(lo, hi, depth):
+        off = lo
+        while off + 8 <= hi:
+            size = int.from_bytes(data[off:off + 4], "big")
+            if size < 8:
+                return
+            if data[off + 4:off + 8] == path[depth]:
+                if depth == len(path) - 1:
+                    edit(data, off + 8)
+                else:
+                    walk(off + 8, off + size, depth + 1)
+            off += size
+    walk(0, len(data), 0)
+
+
+def test_mp4_edit_list_trim_is_complete(tools_dir, tmp_path):
+    """A pass-through trim that only shortens the edit list (and the movie's and track's
+    durations) leaves samples in the index that are never shown: fewer packets come out
+    than the index counts, but they reach the declared duration. Whole, as the CLI plays
+    it: the first 3 of 6 s."""
+    video = gen(tmp_path / "full.mp4", "160x90", "25", "6", (),
+                ("-c:v", "libx264", "-g", "30", "-x264-params", "open_gop=1"))
+    data = bytearray(video.read_bytes())
+
+    def halve(at):   # a version-0 32-bit duration field at byte `at`
+        def edit(d, payload):
+            v = int.from_bytes(d[payload + at:payload + at + 4], "big")
+            d[payload + at:payload + at + 4] = (v // 2).to_bytes(4, "big")
+        return edit
+    patch_boxes(data, [b"moov", b"mvhd"], halve(16))
+    patch_boxes(data, [b"moov", b"trak", b"tkhd"], halve(20))
+    patch_boxes(data, [b"moov", b"trak", b"edts", b"elst"], halve(8))
+    trim = tmp_path / "trim.mp4"
+    trim.write_bytes(data)
+    lines, got2, got3, ref2, ref3 = compare(tools_dir, trim, tmp_path)
+    # the demuxer drops the samples past the next keyframe: fewer packets than indexed
+    assert len(ref2) == 3 and int(lines["packets"]) < 150 and lines["decoded"].split()[0] == "75"
+
+
 def mp4_box(data, kind):
     return next((off, size) for k, off, size in top_boxes(data) if k == kind)
 
