@@ -144,6 +144,27 @@ static void absolute_path(const char *path, char *out, size_t n)
         snprintf(out, n, "%s", path);
 }
 
+/* A row an older quern stored with a relative path, for this file: found by the path
+ * as given (same spelling), or by its id with the same size and mtime, or the same
+ * file name (then it changed). Its path becomes the absolute one. */
+static int legacy_row(const qn_store_video *v, const char *path, const struct stat *sb)
+{
+    if (!v->path || v->path[0] == '/')
+        return 0;
+    const char *a = strrchr(v->path, '/'), *b = strrchr(path, '/');
+    return (v->size == (int64_t)sb->st_size &&
+            v->mtime_ns == (int64_t)sb->st_mtim.tv_sec * 1000000000 + sb->st_mtim.tv_nsec) ||
+           !strcmp(a ? a + 1 : v->path, b ? b + 1 : path);
+}
+
+static int repath(clips_ctx *c, qn_store_video *v, const char *path, qn_error *err)
+{
+    if (!strcmp(v->path, path))
+        return QN_OK;
+    v->path = path;
+    return qn_store_video_update(c->store, v, err);
+}
+
 static int check_store(clips_ctx *c, const char *path, const char *given, const struct stat *sb,
                        char *id, size_t idsize, int64_t *existing, int *attach,
                        clips_result *r, qn_error *err)
@@ -159,9 +180,16 @@ static int check_store(clips_ctx *c, const char *path, const char *given, const 
         rc = qn_store_video_find_path(c->store, given, &v, &found, err);
     if (rc != QN_OK)
         return rc;
+    if (!found && (rc = qn_store_video_find(c->store, id, &v, &found, err)) == QN_OK && found &&
+        !legacy_row(&v, path, sb))
+        found = 0;  /* the id's row is another file's: handled below */
+    if (rc != QN_OK)
+        return rc;
     if (found) {
         if (v.size == (int64_t)sb->st_size &&
             v.mtime_ns == (int64_t)sb->st_mtim.tv_sec * 1000000000 + sb->st_mtim.tv_nsec) {
+            if ((rc = repath(c, &v, path, err)) != QN_OK)
+                return rc;
             r->status = CLIPS_SKIPPED;
             clips_setf(r->ext_id, sizeof r->ext_id, "%s", v.ext_id);
             clips_setf(r->reason, sizeof r->reason, "unchanged since stored");

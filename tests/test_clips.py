@@ -252,7 +252,22 @@ def test_paths_stored_absolute(bin_dir, tmp_path):
     db.close()
     cp = qc(bin_dir, "--store", "s", "videos", cwd=d)
     assert cp.returncode == 0 and "1 unchanged" in cp.stderr, cp.stderr
-    assert len(videos(d / "s")) == 1
+    v = videos(d / "s")
+    assert len(v) == 1 and v["qnSample0002"]["path"] == f"{d}/videos/qnSample0002.webm"
+    # spelled otherwise (absolute, as cron would), unchanged and then changed: still one row
+    for touch in (False, True):
+        db = sqlite3.connect(d / "s" / "meta.db")
+        db.execute("UPDATE video SET path='videos/qnSample0002.webm'")
+        db.commit()
+        db.close()
+        if touch:
+            os.utime(d / "videos" / "qnSample0002.webm", ns=(10**18, 10**18))
+        cp = qc(bin_dir, "--store", d / "s", d / "videos")
+        assert cp.returncode == 0, cp.stderr
+        assert ("1 ok" if touch else "1 unchanged") in cp.stderr, cp.stderr
+        v = videos(d / "s")
+        assert list(v) == ["qnSample0002"], v.keys()
+        assert v["qnSample0002"]["path"] == f"{d}/videos/qnSample0002.webm"
 
 
 def test_sha256(bin_dir, tmp_path):
