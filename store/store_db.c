@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "store_internal.h"
@@ -171,23 +172,30 @@ static void no_memstatus(void)
 }
 
 /* A WAL database's readers need its -shm file, which SQLite cannot create in a directory
- * that cannot be written (a dataset on read-only media, a squashfs image): the first read
- * fails (SQLITE_CANTOPEN or SQLITE_READONLY). No writer can be there either, so the file
- * is opened as immutable instead, which is exact as long as no write-ahead log holds
- * commits that were never copied back (a writer that crashed): then the store must be
- * opened once where it can be written. */
+ * that cannot be written: the first read fails (SQLITE_CANTOPEN or SQLITE_READONLY). On a
+ * read-only file system (a dataset on read-only media, a squashfs image) no writer can be
+ * there either, so the file is opened as immutable instead, which is exact as long as no
+ * write-ahead log holds commits that were never copied back (a writer that crashed): then
+ * the store must be opened once by a writer where it can be written. A directory that
+ * only this user cannot write may have a writer, which an immutable reader would not
+ * see: that is said instead. */
 static int open_read_only_media(qn_store *s, qn_error *err)
 {
     int r = sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
     if ((r != SQLITE_CANTOPEN && r != SQLITE_READONLY) || access(s->dir, W_OK) == 0)
         return QN_OK; /* fine, or some other trouble the next query names */
+    struct statvfs fs;
+    if (statvfs(s->dir, &fs) != 0 || !(fs.f_flag & ST_RDONLY))
+        return qn_error_set(err, QN_EENV, "%s: cannot read: SQLite must make meta.db-shm in the "
+                            "store's directory, which this user cannot write (its owner can "
+                            "read it, or a copy can be)", s->dir);
     char wal[4096 + 8];
     struct stat sb;
     snprintf(wal, sizeof wal, "%s-wal", s->db_path);
     if (stat(wal, &sb) == 0 && sb.st_size > 0)
         return qn_error_set(err, QN_EENV, "%s: read-only, with commits still in its write-ahead "
                             "log (%s): open the store once where it can be written (quern-store "
-                            "verify does)", s->dir, wal);
+                            "vacuum does)", s->dir, wal);
     /* file: URI of the path: everything but unreserved characters and '/' escaped */
     size_t n = strlen(s->db_path);
     char *uri = malloc(3 * n + 32);

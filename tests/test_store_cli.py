@@ -5,6 +5,7 @@ per-clip set "clip" (32-d f32)), so the tests run anywhere."""
 import fcntl
 import json
 import os
+import shutil
 import struct
 import subprocess
 
@@ -333,10 +334,10 @@ def test_init_where_it_cannot(bin_dir, tmp_path):
         shutil.rmtree(top)
 
 
-def test_read_only_store(bin_dir, make_store):
-    """A store in a directory that cannot be written (read-only media, another user's
-    dataset) is read all the same: SQLite cannot make the WAL's -shm file there, so it is
-    opened as immutable; unless its write-ahead log still holds commits, which is said."""
+def test_store_in_an_unwritable_directory(bin_dir, make_store):
+    """A store whose directory this user cannot write (another user's dataset) cannot be
+    read safely: SQLite must make its -shm file there, and the owner may be writing, which
+    an immutable reader would not see. Said in one line, exit 3, nothing written."""
     import shutil
     import tempfile
     src = make_store("a")
@@ -352,23 +353,46 @@ def test_read_only_store(bin_dir, make_store):
             os.chmod(sub, 0o555)
         drop = (lambda: os.setuid(65534)) if os.geteuid() == 0 else None
         cp = qs(bin_dir, "verify", d, preexec_fn=drop)
-        assert cp.returncode == 0 and cp.stderr.startswith(f"quern-store: {d}: ok ("), cp.stderr
-        cp = qs(bin_dir, "info", d, preexec_fn=drop)
-        assert cp.returncode == 0 and "feature sets" in cp.stdout + cp.stderr, cp.stderr
-        assert sorted(os.listdir(d)) == sorted(os.listdir(src))  # nothing written
-        os.chmod(d, 0o755)
-        with open(os.path.join(d, "meta.db-wal"), "wb") as f:
-            f.write(b"\0" * 4096)
-        os.chmod(d, 0o555)
-        cp = qs(bin_dir, "verify", d, preexec_fn=drop)
         assert cp.returncode == 3 and cp.stderr == (
-            f"quern-store: {d}: read-only, with commits still in its write-ahead log "
-            f"({d}/meta.db-wal): open the store once where it can be written (quern-store "
-            "verify does)\n"), cp.stderr
+            f"quern-store: {d}: cannot read: SQLite must make meta.db-shm in the store's "
+            "directory, which this user cannot write (its owner can read it, or a copy can "
+            "be)\n"), cp.stderr
+        assert sorted(os.listdir(d)) == sorted(os.listdir(src))  # nothing written
     finally:
         for root, dirs, files in os.walk(top):
             os.chmod(root, 0o755)
         shutil.rmtree(top)
+
+
+def test_store_on_a_read_only_file_system(bin_dir, make_store, tmp_path):
+    """On a read-only file system (media, a squashfs image) no writer can be: the store is
+    opened as immutable and read whole, unless its write-ahead log still holds commits,
+    which is said. The mount is a read-only bind in a user namespace (unshare -rm)."""
+    src = make_store("a")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+
+    def in_ro(*args):
+        cmd = (f"mount --bind {src} {ro} && mount -o remount,bind,ro {ro} && "
+               f"{bin_dir / 'quern-store'} " + " ".join(map(str, args)))
+        return subprocess.run(["unshare", "-rm", "sh", "-c", cmd], capture_output=True,
+                              text=True)
+    probe = subprocess.run(["unshare", "-rm", "sh", "-c", f"mount --bind {src} {ro} && "
+                            f"mount -o remount,bind,ro {ro}"], capture_output=True, text=True) \
+        if shutil.which("unshare") else None
+    if probe is None or probe.returncode != 0:
+        pytest.skip("no read-only mount here (unshare -rm refused: no user namespaces)")
+    cp = in_ro("verify", ro)
+    assert cp.returncode == 0 and cp.stderr.startswith(f"quern-store: {ro}: ok ("), cp.stderr
+    cp = in_ro("export", ro, "--clips", tmp_path / "clips.jsonl")
+    assert cp.returncode == 0, cp.stderr
+    assert len((tmp_path / "clips.jsonl").read_text().splitlines()) > 0
+    (src / "meta.db-wal").write_bytes(b"\0" * 4096)
+    cp = in_ro("verify", ro)
+    assert cp.returncode == 3 and cp.stderr == (
+        f"quern-store: {ro}: read-only, with commits still in its write-ahead log "
+        f"({ro}/meta.db-wal): open the store once where it can be written (quern-store vacuum "
+        "does)\n"), cp.stderr
 
 
 def test_vacuum(bin_dir, make_store):

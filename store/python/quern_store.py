@@ -16,7 +16,8 @@ Reading
   closed at the end of the constructor, so a Store may be used after fork().
   (SQLite itself may create empty meta.db-wal / meta.db-shm files beside a WAL database a
   read-only connection opens; nothing else is ever written. `immutable=True` avoids even
-  that for stores that no writer touches; on read-only media it is chosen by itself.)
+  that for stores that no writer touches; on a read-only file system it is chosen by
+  itself.)
 - Clips: a video's clips are one clip_pack row (times, texts and token ids as BLOBs,
   FORMAT.md §2), decoded for all videos at once with numpy (no per-clip Python); texts are
   read only when texts() asks. A BLOB whose sizes or offsets do not add up raises
@@ -115,16 +116,23 @@ def _connect(path, immutable):
                 con.execute("SELECT count(*) FROM sqlite_master").fetchone()
             except sqlite3.OperationalError:
                 # a WAL database on read-only media: its readers need a -shm file SQLite
-                # cannot create there; no writer can be there either (the C reader does
-                # the same, store_db.c)
-                if os.access(os.path.dirname(os.path.abspath(path)), os.W_OK):
+                # cannot create there; no writer can be there either (as the C reader,
+                # store_db.c)
+                top = os.path.dirname(os.path.abspath(path))
+                if os.access(top, os.W_OK):
                     raise
                 con.close()
+                if not os.statvfs(top).f_flag & os.ST_RDONLY:
+                    # only this user cannot write there: a writer may, which an immutable
+                    # connection would not see
+                    raise StoreError(f"{os.path.dirname(path)}: cannot read: SQLite must make "
+                                     "meta.db-shm in the store's directory, which this user "
+                                     "cannot write (its owner can read it, or a copy can be)")
                 wal = path + "-wal"
                 if os.path.exists(wal) and os.path.getsize(wal) > 0:
                     raise StoreError(f"{os.path.dirname(path)}: read-only, with commits still "
                                      f"in its write-ahead log ({wal}): open the store once "
-                                     "where it can be written (quern-store verify does)")
+                                     "where it can be written (quern-store vacuum does)")
                 return _connect(path, True)
         return con
     except sqlite3.Error as e:
