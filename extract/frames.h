@@ -156,6 +156,8 @@ typedef struct fr_stats {
     int64_t converted;      /* decoded frames that were scaled at least once */
     int64_t converted_ext;  /* of those, converted by fr_opts.convert (the GPU) */
     int64_t packets;        /* video packets read */
+    int64_t decoded_hw;     /* of the decoded frames, those NVDEC gave (fr_info.hw only says
+                             * it was set up: a stream it rejects is decoded in software) */
     int64_t decode_errors;  /* packets the decoder rejected (skipped, as ffmpeg does); worth
                              * a warning when > 0 on a run that succeeded */
     double seconds;         /* wall time of fr_run */

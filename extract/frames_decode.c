@@ -55,6 +55,7 @@ static int emit(run *r, int64_t k2, int64_t k3)
 static int on_frame(run *r, AVFrame *f)
 {
     r->st->decoded++;
+    r->st->decoded_hw += f->format == AV_PIX_FMT_CUDA;
     int64_t ts = f->best_effort_timestamp;
     if (ts == AV_NOPTS_VALUE) {
         /* A raw elementary stream (.h264) has no timestamps at all: like the CLI,

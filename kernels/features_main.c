@@ -328,13 +328,13 @@ static void decode_one(pipeline *p, vjob *job, int hw)
                           in->height, in->w2d, in->h2d, KN_2D_MAX_SIDE);
     if (rc == QN_OK) {
         job->duration = in->duration;
-        job->hw = in->hw;
         fr_stats fst;
         memset(&fst, 0, sizeof fst);
         rc = fr_run(fv, &sink, &fst, &job->ferr);
         job->conv = fst.converted;
         job->conv_ext = fst.converted_ext;
         job->decode_errors = fst.decode_errors;
+        job->hw = fst.decoded_hw > 0;  /* NVDEC set up is not NVDEC used: count what it gave */
         if (rc < 0 && !job->ferr.status)
             qn_error_set(&job->ferr, rc, "%s: out of memory for a batch", job->v->path);
     }

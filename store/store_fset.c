@@ -289,7 +289,9 @@ static int compare_spec(qn_store *s, qn_fset *fs, const qn_fset_info *spec, qn_e
     const char *field = differing_field(fs, spec);
     if (!field)
         return QN_OK;
-    if (fs->committed == 0 && fs->pending == 0 &&
+    /* outside a batch only: the change commits at once, so a rollback never leaves the
+     * set's strings here saying other than its row */
+    if (fs->committed == 0 && fs->pending == 0 && !s->in_batch &&
         (!strcmp(field, "model") || !strcmp(field, "weights sha256")))
         return repin(s, fs, spec, err);
     return qn_error_set(err, QN_EINPUT, "%s: feature set '%s' exists with another %s", s->dir,
