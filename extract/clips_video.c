@@ -145,16 +145,13 @@ static void absolute_path(const char *path, char *out, size_t n)
 }
 
 /* A row an older quern stored with a relative path, for this file: found by the path
- * as given (same spelling), or by its id with the same size and mtime, or the same
- * file name (then it changed). Its path becomes the absolute one. */
-static int legacy_row(const qn_store_video *v, const char *path, const struct stat *sb)
+ * as given (same spelling), or by its id with the same size and mtime (not by its name
+ * alone: two directories may hold different videos of one id, and the second is a
+ * duplicate). Its path becomes the absolute one. */
+static int legacy_row(const qn_store_video *v, const struct stat *sb)
 {
-    if (!v->path || v->path[0] == '/')
-        return 0;
-    const char *a = strrchr(v->path, '/'), *b = strrchr(path, '/');
-    return (v->size == (int64_t)sb->st_size &&
-            v->mtime_ns == (int64_t)sb->st_mtim.tv_sec * 1000000000 + sb->st_mtim.tv_nsec) ||
-           !strcmp(a ? a + 1 : v->path, b ? b + 1 : path);
+    return v->path && v->path[0] != '/' && v->size == (int64_t)sb->st_size &&
+           v->mtime_ns == (int64_t)sb->st_mtim.tv_sec * 1000000000 + sb->st_mtim.tv_nsec;
 }
 
 static int repath(clips_ctx *c, qn_store_video *v, const char *path, qn_error *err)
@@ -181,7 +178,7 @@ static int check_store(clips_ctx *c, const char *path, const char *given, const 
     if (rc != QN_OK)
         return rc;
     if (!found && (rc = qn_store_video_find(c->store, id, &v, &found, err)) == QN_OK && found &&
-        !legacy_row(&v, path, sb))
+        !legacy_row(&v, sb))
         found = 0;  /* the id's row is another file's: handled below */
     if (rc != QN_OK)
         return rc;

@@ -254,7 +254,8 @@ def test_paths_stored_absolute(bin_dir, tmp_path):
     assert cp.returncode == 0 and "1 unchanged" in cp.stderr, cp.stderr
     v = videos(d / "s")
     assert len(v) == 1 and v["qnSample0002"]["path"] == f"{d}/videos/qnSample0002.webm"
-    # spelled otherwise (absolute, as cron would), unchanged and then changed: still one row
+    # unchanged and spelled otherwise (absolute, as cron would); changed and spelled as
+    # stored: still one row
     for touch in (False, True):
         db = sqlite3.connect(d / "s" / "meta.db")
         db.execute("UPDATE video SET path='videos/qnSample0002.webm'")
@@ -262,7 +263,7 @@ def test_paths_stored_absolute(bin_dir, tmp_path):
         db.close()
         if touch:
             os.utime(d / "videos" / "qnSample0002.webm", ns=(10**18, 10**18))
-        cp = qc(bin_dir, "--store", d / "s", d / "videos")
+        cp = qc(bin_dir, "--store", d / "s", "videos" if touch else d / "videos", cwd=d)
         assert cp.returncode == 0, cp.stderr
         assert ("1 ok" if touch else "1 unchanged") in cp.stderr, cp.stderr
         v = videos(d / "s")
