@@ -156,7 +156,7 @@ static int legacy_row(const qn_store_video *v, const struct stat *sb)
 
 static int repath(clips_ctx *c, qn_store_video *v, const char *path, qn_error *err)
 {
-    if (!strcmp(v->path, path))
+    if (!strcmp(v->path, path) || c->o.dry_run) /* a dry run's store is read-only */
         return QN_OK;
     v->path = path;
     return qn_store_video_update(c->store, v, err);

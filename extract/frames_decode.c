@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include <libavutil/mathematics.h>
+#include <libavutil/time.h>
 
 #include "qn_progress.h"
 
@@ -195,26 +196,40 @@ static int64_t declared(const fr_video *v, int64_t *start)
  * file whose audio outlasts its video passes; a cut file's streams all stop
  * early. The slack, max(0.5 s, 2%, two video frames), covers muxers' rounding
  * and last packets stored without a duration (a slideshow's frames are long);
- * 1 s would let 60% of a 2 s Matroska file through. A file that starts late
- * (-output_ts_offset, a -copyts remux of a broadcast capture) has its duration
- * read by some demuxers as its end time: reaching it either way passes, since a
- * video marked failed stays failed. *got and *want: seconds, for the message.
- * 1 when complete, or when nothing can be compared. */
-static int reached_declared(run *r, double *got, double *want)
+ * 1 s would let 60% of a 2 s Matroska file through. `tight` asks for the reach
+ * within two frames (0.1 s at least) instead: for MP4s whose index says samples
+ * are missing. A file that starts late (-output_ts_offset, a -copyts remux of a
+ * broadcast capture) may have been given its end time as its duration by its
+ * muxer: where the declared duration lies past the start, reaching it as an end
+ * time passes too (a video marked failed stays failed). */
+typedef struct reach {
+    int loose, tight;      /* complete by either slack; 1 when nothing can be compared */
+    int as_end;            /* the message compares end times */
+    double got, want;      /* seconds, for the message */
+} reach;
+
+static void measure_reach(run *r, reach *m)
 {
     int64_t start = 0, dur = declared(r->v, &start);
+    m->loose = m->tight = 1;
+    m->as_end = 0;
     if (dur <= 0 || (r->reach == AV_NOPTS_VALUE && r->all_packets > 0))
-        return 1;           /* nothing declared, or packets without timestamps */
-    *want = dur / (double)AV_TIME_BASE;
-    double end = r->reach == AV_NOPTS_VALUE ? 0.0 : r->reach / (double)AV_TIME_BASE;
-    *got = end - start / (double)AV_TIME_BASE;
-    double slack = *want * 0.02 > 0.5 ? *want * 0.02 : 0.5;
-    double frames2 = 2.0 * r->default_dur * av_q2d(r->v->tb);
-    if (r->has_rate && frames2 > slack)
-        slack = frames2;
-    if (*got < 0)
-        *got = 0;
-    return *got >= *want - slack || end >= *want - slack;
+        return;             /* nothing declared, or packets without timestamps */
+    double s0 = start / (double)AV_TIME_BASE, want = dur / (double)AV_TIME_BASE;
+    double end = r->reach == AV_NOPTS_VALUE ? s0 : r->reach / (double)AV_TIME_BASE;
+    double len = end > s0 ? end - s0 : 0.0;
+    double tight = r->has_rate ? 2.0 * r->default_dur * av_q2d(r->v->tb) : 0.0;
+    if (tight < 0.1)
+        tight = 0.1;
+    double slack = want * 0.02 > 0.5 ? want * 0.02 : 0.5;
+    if (tight > slack)
+        slack = tight;
+    int may_be_end = s0 > 0 && want > s0;
+    m->loose = len >= want - slack || (may_be_end && end >= want - slack);
+    m->tight = len >= want - tight || (may_be_end && end >= want - tight);
+    m->as_end = may_be_end;
+    m->got = may_be_end ? end : len;
+    m->want = want;
 }
 
 static int decode_all(run *r, AVPacket *pkt)
@@ -222,7 +237,16 @@ static int decode_all(run *r, AVPacket *pkt)
     fr_video *v = r->v;
     int rc;
     qn_avlog_reset();
-    while ((rc = av_read_frame(v->fmt, pkt)) >= 0) {
+    int again = 0;
+    for (;;) {
+        rc = av_read_frame(v->fmt, pkt);
+        if (rc == AVERROR(EAGAIN) && again++ < 500) { /* as the CLI: wait, then retry */
+            av_usleep(10000);
+            continue;
+        }
+        if (rc < 0)
+            break;
+        again = 0;
         int s = QN_OK;
         note_reach(r, pkt);
         if (pkt->stream_index == v->stream) {
@@ -241,22 +265,25 @@ static int decode_all(run *r, AVPacket *pkt)
         return fail_av(r, v->pb->error, v->pb, bad);
     /* MP4's index lists every sample, and its demuxer just stops at a cut: compare
      * with the count. Only there: an AVI header's frame count, say, may include a
-     * frame the demuxer never returns (the CLI reads such files whole). */
-    /* Only when the packets' reach falls short too: an edit list that stops early
-     * (a pass-through trim) leaves samples in the index that the CLI never plays. */
+     * frame the demuxer never returns (the CLI reads such files whole). Fewer
+     * packets pass only with the packets' reach at the declared end, to a frame or
+     * two: an edit list that stops early (a pass-through trim) leaves samples in
+     * the index that the CLI never plays. */
     const AVStream *st = v->fmt->streams[v->stream];
     int64_t want = strstr(v->fmt->iformat->name, "mp4") ? st->nb_frames : 0;
-    double got_s = 0, want_s = 0;
-    int complete = reached_declared(r, &got_s, &want_s);
-    if (want > 0 && r->packets < want && !complete)
+    reach m;
+    measure_reach(r, &m);
+    if (want > 0 && r->packets < want && !m.tight)
         return qn_error_set(r->err, QN_EINPUT,
                             "%s: truncated: the file ends after %lld of %lld video packets "
                             "(%.3f s)", v->path, (long long)r->packets, (long long)want,
                             r->has_pending ? r->last_ts * av_q2d(v->tb) : 0.0);
-    if (!complete)
-        return qn_error_set(r->err, QN_EINPUT,
-                            "%s: truncated: the file ends at %.3f s of its declared %.3f s",
-                            v->path, got_s, want_s);
+    if (!m.loose)
+        return qn_error_set(r->err, QN_EINPUT, m.as_end
+                            ? "%s: truncated: its packets end at %.3f s, short of its declared "
+                              "end or duration %.3f s"
+                            : "%s: truncated: the file ends at %.3f s of its declared %.3f s",
+                            v->path, m.got, m.want);
     if ((rc = send(r, NULL)) < 0)
         return rc;
     if (r->st->decoded == 0)   /* zeroed or random data, a codec mismatch */

@@ -196,7 +196,8 @@ typedef struct qn_fset_info {
 /* Creates a feature set, or returns the existing one of that name when kind, dim, dtype,
  * rate, model and weights hash all agree (QN_EINPUT naming the field otherwise). A set
  * that holds no rows yet (none committed, none pending) takes spec's model and weights
- * hash instead, when no batch is open: nothing in it was computed with the old ones. */
+ * hash instead (a rollback of the batch restores them): nothing in it was computed with
+ * the old ones. */
 int qn_fset_create(qn_store *s, const qn_fset_info *spec, qn_fset **out, qn_error *err);
 /* *out NULL when there is no set of that name (status QN_OK). */
 int qn_fset_find(qn_store *s, const char *name, qn_fset **out, qn_error *err);

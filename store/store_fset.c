@@ -154,6 +154,18 @@ void store_fsets_free(qn_store *s)
     free(s->graveyard);
 }
 
+/* Takes `old` out of fs->retired, `now` in its place (each string is held once: as the
+ * set's, or retired till close); returns old. */
+static char *unretire(qn_fset *fs, char *old, char *now)
+{
+    for (int i = 0; i < fs->n_retired; i++)
+        if (fs->retired[i] == old) {
+            fs->retired[i] = now;
+            return old;
+        }
+    return now; /* not retired (cannot happen): keep the current one */
+}
+
 void store_fsets_after_commit(qn_store *s)
 {
     for (int i = 0; i < s->n_fsets; i++) {
@@ -162,6 +174,7 @@ void store_fsets_after_commit(qn_store *s)
         fs->pending = 0;
         fs->dirty = 0;
         fs->created_in_batch = 0;
+        fs->repinned = 0;
     }
 }
 
@@ -177,6 +190,11 @@ void store_fsets_after_rollback(qn_store *s)
             store_featfile_truncate(fs, NULL);
         fs->pending = 0;
         fs->dirty = 0;
+        if (fs->repinned) { /* the row went back: so do the strings */
+            fs->model = unretire(fs, fs->undo_model, fs->model);
+            fs->weights = unretire(fs, fs->undo_weights, fs->weights);
+            fs->repinned = 0;
+        }
         if (fs->created_in_batch) {
             fs->dead = 1;
             unlink(fs->path); /* its row is gone; a kill here leaves an orphan, replaced later */
@@ -277,6 +295,11 @@ static int repin(qn_store *s, qn_fset *fs, const qn_fset_info *spec, qn_error *e
         free(weights);
         return rc;
     }
+    if (s->in_batch && !fs->repinned) { /* the first re-pin of a batch: what a rollback restores */
+        fs->repinned = 1;
+        fs->undo_model = fs->model;
+        fs->undo_weights = fs->weights;
+    }
     fs->retired[fs->n_retired++] = fs->model;
     fs->retired[fs->n_retired++] = fs->weights;
     fs->model = model;
@@ -289,9 +312,7 @@ static int compare_spec(qn_store *s, qn_fset *fs, const qn_fset_info *spec, qn_e
     const char *field = differing_field(fs, spec);
     if (!field)
         return QN_OK;
-    /* outside a batch only: the change commits at once, so a rollback never leaves the
-     * set's strings here saying other than its row */
-    if (fs->committed == 0 && fs->pending == 0 && !s->in_batch &&
+    if (fs->committed == 0 && fs->pending == 0 &&
         (!strcmp(field, "model") || !strcmp(field, "weights sha256")))
         return repin(s, fs, spec, err);
     return qn_error_set(err, QN_EINPUT, "%s: feature set '%s' exists with another %s", s->dir,

@@ -60,6 +60,8 @@ struct qn_fset {
     int created_in_batch, dead;
     char **retired;      /* model/weights strings replaced by a re-pin: freed at close, */
     int n_retired;       /* as qn_fset_get_info promises them valid until then */
+    int repinned;        /* re-pinned in the open batch: a rollback restores these two */
+    char *undo_model, *undo_weights;
     pthread_mutex_t mu;  /* guards the mappings */
     store_map cur;
     store_map *old;

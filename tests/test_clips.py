@@ -250,6 +250,9 @@ def test_paths_stored_absolute(bin_dir, tmp_path):
     db.execute("UPDATE video SET path='videos/qnSample0002.webm'")
     db.commit()
     db.close()
+    cp = qc(bin_dir, "--dry-run", "--store", "s", "videos", cwd=d)   # reads only
+    assert cp.returncode == 0 and "1 unchanged" in cp.stderr, cp.stderr
+    assert videos(d / "s")["qnSample0002"]["path"] == "videos/qnSample0002.webm"
     cp = qc(bin_dir, "--store", "s", "videos", cwd=d)
     assert cp.returncode == 0 and "1 unchanged" in cp.stderr, cp.stderr
     v = videos(d / "s")

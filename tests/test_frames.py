@@ -467,6 +467,31 @@ def test_late_start_is_complete(tools_dir, tmp_path, ext):
     assert lines["decoded"].split()[0] == "75"
 
 
+def test_late_or_long_files_cut_short_are_truncated(tools_dir, tmp_path):
+    """What the late-start and edit-list allowances must not let through: an MP4 missing
+    its last 1.5% (its index counts the lost samples), a late-start Matroska file cut at
+    60%, and an FLV starting at 30 s whose declared duration is a length (not an end)."""
+    cases = []
+    m = gen(tmp_path / "m.mp4", "160x90", "25", "20", (),
+            ("-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart"))
+    cases.append((m, 0.985, r"the file ends after 49\d of 500 video packets \(19\.\d{3} s\)"))
+    k = gen(tmp_path / "late.mkv", "160x90", "25", "4", (),
+            ("-c:v", "libx264", "-output_ts_offset", "10"))
+    cases.append((k, 0.6, r"its packets end at 1[0-3]\.\d{3} s, short of its declared end or "
+                          r"duration 14\.000 s"))
+    f = gen(tmp_path / "late.flv", "160x90", "25", "10", (),
+            ("-c:v", "libx264", "-output_ts_offset", "30"))
+    cases.append((f, 0.4, r"the file ends at [0-6]\.\d{3} s of its declared 10\.\d{3} s"))
+    for video, keep, want in cases:
+        data = video.read_bytes()
+        cut = video.with_name("cut_" + video.name)
+        cut.write_bytes(data[: int(len(data) * keep)])
+        cp = run_dump(tools_dir, cut, tmp_path)
+        assert cp.returncode == EXIT_INPUT, (cut, cp.stdout, cp.stderr)
+        assert re.fullmatch(rf"frames_dump: {re.escape(str(cut))}: truncated: {want}\n",
+                            cp.stderr), cp.stderr
+
+
 def patch_boxes(data, path, edit):
     """Calls edit(data, payload_offset) for every box at `path` (a list of types, moov
     first) of an MP4, descending through container boxes."""
