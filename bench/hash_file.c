@@ -56,7 +56,8 @@ int main(int argc, char **argv)
     for (int k = 0; k < 3; k++) {
         double best = 1e30;
         char hex[65];
-        if (k < 2 && !qn_sha256_force_portable(k) && k == 0)
+        int ni = k < 2 ? qn_sha256_force_portable(k) : 0; /* k = 1: the portable blocks */
+        if (k == 0 && !ni)
             fprintf(stderr, "hash_file: this CPU has no SHA extensions: the first two rows "
                     "are the same code\n");
         for (int r = 0; r < rounds; r++) {

@@ -107,9 +107,11 @@ static int fail_av(run *r, int averr, const AVIOContext *pb, const char *what)
     if (pb && status == QN_EENV)
         what = "read error";   /* the file could not be read, not a damaged one */
     double t = r->has_pending ? r->last_ts * av_q2d(r->v->tb) : 0.0;
-    return (fr_av_unreadable(averr, pb) ? qn_error_unreadable : qn_error_set)(
-        r->err, status, "%s: %s at %.3f s: %s", r->v->path, what, t,
-        qn_av_reason(fr_av_reason_code(averr, pb), why, sizeof why));
+    const char *reason = qn_av_reason(fr_av_reason_code(averr, pb), why, sizeof why);
+    if (fr_av_unreadable(averr, pb))
+        return qn_error_unreadable(r->err, status, "%s: %s at %.3f s: %s", r->v->path, what, t,
+                                   reason);
+    return qn_error_set(r->err, status, "%s: %s at %.3f s: %s", r->v->path, what, t, reason);
 }
 
 static int drain(run *r)

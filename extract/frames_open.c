@@ -117,9 +117,10 @@ static int fail_av(qn_error *err, int averr, const AVIOContext *pb, const char *
 {
     char why[512];
     int status = fr_av_status(averr, pb);
-    return (fr_av_unreadable(averr, pb) ? qn_error_unreadable : qn_error_set)(
-        err, status, "%s: %s: %s", path, what,
-        qn_av_reason(fr_av_reason_code(averr, pb), why, sizeof why));
+    const char *reason = qn_av_reason(fr_av_reason_code(averr, pb), why, sizeof why);
+    if (fr_av_unreadable(averr, pb))
+        return qn_error_unreadable(err, status, "%s: %s: %s", path, what, reason);
+    return qn_error_set(err, status, "%s: %s: %s", path, what, reason);
 }
 
 static const char *file_kind(mode_t m)

@@ -21,16 +21,18 @@ static int legacy_pooled(qn_store *st, qn_fset_info *sp, qn_error *err)
     return rc;
 }
 
+/* The three sets' names: 2D, 3D, pooled (fw_find_sets and fw_open_sets). */
+static const char *const set_names[3] = {"resnet152-2d", "resnext101-3d", "howto100m-4096"};
+
 int fw_find_sets(qn_store *st, const char *path2d, const char *sha2d, const char *path3d,
                  const char *sha3d, fw_sets *fs, qn_error *err)
 {
-    static const char *const names[3] = {"resnet152-2d", "resnext101-3d", "howto100m-4096"};
     qn_fset **slot[3] = {&fs->s2d, &fs->s3d, &fs->pooled};
     const char *path[2] = {path2d, path3d}, *sha[2] = {sha2d, sha3d};
     int rc = QN_OK;
     for (int i = 0; i < 3 && rc == QN_OK; i++) {
         qn_fset_info info;
-        rc = qn_fset_find(st, names[i], slot[i], err);
+        rc = qn_fset_find(st, set_names[i], slot[i], err);
         if (rc || !*slot[i] || i == 2) /* the pooled hash follows from the two others */
             continue;
         rc = qn_fset_get_info(st, *slot[i], &info, err);
@@ -38,7 +40,7 @@ int fw_find_sets(qn_store *st, const char *path2d, const char *sha2d, const char
             (!info.weights_sha256 || strcmp(info.weights_sha256, sha[i])))
             rc = qn_error_set(err, QN_EINPUT, "%s: feature set '%s' holds %lld rows from weights "
                               "sha256 %s; %s is %s (use those weights, or another store)",
-                              qn_store_path(st), names[i], (long long)info.n_rows,
+                              qn_store_path(st), set_names[i], (long long)info.n_rows,
                               info.weights_sha256 ? info.weights_sha256 : "(none)", path[i],
                               sha[i]);
     }
@@ -47,11 +49,11 @@ int fw_find_sets(qn_store *st, const char *path2d, const char *sha2d, const char
 
 int fw_open_sets(qn_store *st, const char *sha2d, const char *sha3d, fw_sets *fs, qn_error *err)
 {
-    qn_fset_info s2 = {.name = "resnet152-2d", .kind = QN_FSET_PER_STEP,
+    qn_fset_info s2 = {.name = set_names[0], .kind = QN_FSET_PER_STEP,
                        .model = "torchvision resnet152 (avgpool over HxW, L2)",
                        .weights_sha256 = sha2d, .dim = 2048, .dtype = QN_F16,
                        .rate = 1.0};
-    qn_fset_info s3 = {.name = "resnext101-3d", .kind = QN_FSET_PER_STEP,
+    qn_fset_info s3 = {.name = set_names[1], .kind = QN_FSET_PER_STEP,
                        .model = "Hara et al. 2017 ResNeXt-101 3D 16x112x112 (L2)",
                        .weights_sha256 = sha3d, .dim = 2048, .dtype = QN_F16,
                        .rate = 1.5};
@@ -59,7 +61,7 @@ int fw_open_sets(qn_store *st, const char *sha2d, const char *sha3d, fw_sets *fs
     char both[129], hex[65];
     snprintf(both, sizeof both, "%s%s", s2.weights_sha256, s3.weights_sha256);
     qn_sha256_buf_hex(both, 128, hex);
-    qn_fset_info sp = {.name = "howto100m-4096", .kind = QN_FSET_PER_CLIP,
+    qn_fset_info sp = {.name = set_names[2], .kind = QN_FSET_PER_CLIP,
                        .model = "howto100m _get_video: max-pool+L2 per modality, 2D||3D",
                        .weights_sha256 = hex, .dim = 4096, .dtype = QN_F16, .rate = 0};
     int rc = legacy_pooled(st, &sp, err);
